@@ -1,0 +1,34 @@
+#ifndef CAMHOST_CMICROHTTPD_SHIM_H
+#define CAMHOST_CMICROHTTPD_SHIM_H
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <microhttpd.h>
+
+/* MHD_start_daemon is variadic and does not import into Swift: options go through
+   MHD_OPTION_ARRAY, terminated by MHD_OPTION_END. */
+static inline struct MHD_Daemon *
+cmicrohttpd_start_daemon(unsigned int flags, uint16_t port,
+                         MHD_AccessHandlerCallback dh, void *dh_cls,
+                         struct MHD_OptionItem *options) {
+    return MHD_start_daemon(flags, port, NULL, NULL, dh, dh_cls,
+                            MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+}
+
+/* MHD_get_connection_info is variadic; this asks for the client address. */
+static inline const struct sockaddr *
+cmicrohttpd_client_address(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return info ? info->client_addr : NULL;
+}
+
+/* MHD_get_daemon_info is variadic; this asks for the number of open connections. */
+static inline unsigned int
+cmicrohttpd_connection_count(struct MHD_Daemon *daemon) {
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    return info ? info->num_connections : 0;
+}
+#endif

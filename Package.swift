@@ -1,0 +1,50 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// camhost: one binary that runs the server hosting a site's IP cameras.
+// Parts and their arrows are described in docs/ and the project's DESIGN notes:
+// camhost -> Appliance/Dashboard -> Control/Media/Storage/Capture/Security/Web -> Wire.
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+func system(_ name: String, pkgConfig: String, apt: String) -> Target {
+    .systemLibrary(name: name, path: "CModules/\(name)", pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+let package = Package(
+    name: "camhost",
+    platforms: [.macOS(.v15)],
+    products: [.executable(name: "camhost", targets: ["camhost"])],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+    ],
+    targets: [
+        system("CMicroHTTPD", pkgConfig: "libmicrohttpd", apt: "libmicrohttpd-dev"),
+        system("CGnuTLS", pkgConfig: "gnutls", apt: "libgnutls28-dev"),
+        system("CSQLite", pkgConfig: "sqlite3", apt: "libsqlite3-dev"),
+        system("CMosquitto", pkgConfig: "libmosquitto", apt: "libmosquitto-dev"),
+        system("CPcap", pkgConfig: "libpcap", apt: "libpcap-dev"),
+
+        .target(name: "Web", dependencies: ["CMicroHTTPD", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(name: "Appliance", dependencies: [
+            "Web", "CMosquitto", "CPcap", "CSQLite", "CGnuTLS",
+            .product(name: "TOMLKit", package: "TOMLKit"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .executableTarget(name: "camhost", dependencies: [
+            "Appliance",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+
+        .target(name: "TestSupport", dependencies: [
+            .product(name: "Subprocess", package: "swift-subprocess"),
+        ], path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "WebTests", dependencies: ["Web", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "CamhostTests", dependencies: ["TestSupport"], swiftSettings: strict),
+    ]
+)
