@@ -64,6 +64,11 @@ public final class Database {
         _ = csqlite_db_config_int(handle, SQLITE_DBCONFIG_DQS_DML, 0, nil)
         _ = csqlite_db_config_int(handle, SQLITE_DBCONFIG_DQS_DDL, 0, nil)
 
+        // Without write permission SQLite silently falls back to read-only; say so now rather
+        // than at the first write.
+        if sqlite3_db_readonly(handle, "main") == 1 {
+            throw SQLiteError(code: .readOnly, message: "opened read-only: no write permission on the file or its directory", path: path)
+        }
         // Read before any write: a file that is not a database fails here, untouched.
         _ = try query("SELECT count(*) FROM sqlite_schema")
         if options.checkIntegrity { try quickCheck() }

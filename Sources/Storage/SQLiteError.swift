@@ -77,33 +77,35 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 
     /// What a person should do about it, for the codes where there is something to do.
     public var remedy: String? {
-        let file = path.map { "'\($0)'" } ?? "the database file"
+        let file = path ?? "the database file"
+        let moveAside = path.map { "mv '\($0)' '\($0).bad'" } ?? "mv FILE FILE.bad"
         switch code {
         case .notADatabase:
-            return "\(file) is not an SQLite database (wrong file, or overwritten). camhost did not "
-                + "change it. Restore it from a backup, or move it aside (mv FILE FILE.bad) and "
-                + "camhost will create an empty database on the next start."
+            return "The file is not an SQLite database (a wrong path, or it was overwritten); camhost did not "
+                + "change it. Restore it from a backup, or move it aside (\(moveAside)) and camhost will create "
+                + "an empty database on the next start."
         case .corrupt:
-            return "\(file) is damaged. camhost did not change it. Restore it from a backup, or "
-                + "move it aside (mv FILE FILE.bad, with its -wal and -shm files) and camhost will "
-                + "create an empty database on the next start."
+            return "The database is damaged; camhost did not change it. Restore it from a backup, or move it "
+                + "aside together with its -wal and -shm files (\(moveAside)) and camhost will create an empty "
+                + "database on the next start."
         case .busy, .locked:
-            return "another process holds a lock on \(file); check that only one camhost runs, "
-                + "or raise the busy timeout."
+            return "Another process holds a lock on \(file): check that only one camhost runs, or raise the busy timeout."
         case .readOnly, .permission, .cantOpen:
-            return "check that \(file) and its directory exist and are writable by the camhost user."
+            return "Check that \(file) and its directory exist and are writable by the user camhost runs as."
         case .full:
-            return "the disk holding \(file) is full; free space (run retention) and retry."
+            return "The disk holding \(file) is full: free space (run retention) and retry."
         default:
             return nil
         }
     }
 
+    /// "database '/var/lib/camhost/camhost.db': file is not a database (SQLite code 26, in: SELECT ...). Restore ..."
     public var description: String {
-        var text = "SQLite error \(extendedCode): \(message)"
-        if let path { text += " [file: \(path)]" }
-        if let sql { text += " [sql: \(sql)]" }
-        if let remedy { text += " — \(remedy)" }
+        var text = path.map { "database '\($0)': \(message)" } ?? "SQLite: \(message)"
+        text += " (SQLite code \(extendedCode.rawValue)"
+        if let sql { text += ", in: \(sql.count > 200 ? sql.prefix(200) + "…" : sql)" }
+        text += ")"
+        if let remedy { text += ". " + remedy }
         return text
     }
 }
