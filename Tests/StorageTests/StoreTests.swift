@@ -128,6 +128,32 @@ import Storage
         #expect(waited < .seconds(3), "waited \(waited)")
     }
 
+    @Test func busyWriterGetsTheLockWhenTheOtherCommits() async throws {
+        let dir = TemporaryDirectory(); defer { dir.remove() }
+        let path = dir.file("busy.db")
+        try Database(path: path).execute("CREATE TABLE t (x INTEGER)")
+        let (locked, signal) = AsyncStream<Void>.makeStream()
+        let holder = Task.detached {
+            let holder = try Database(path: path)
+            try holder.execute("BEGIN IMMEDIATE")
+            try holder.execute("INSERT INTO t VALUES (1)")
+            signal.yield()
+            try await Task.sleep(for: .milliseconds(150))
+            try holder.execute("COMMIT")
+        }
+        for await _ in locked { break }
+        let waiter = try Database(path: path, options: .init(busyTimeout: .seconds(5)))
+        let clock = ContinuousClock()
+        let start = clock.now
+        try waiter.execute("BEGIN IMMEDIATE")
+        let waited = clock.now - start
+        #expect(try waiter.scalar("SELECT count(*) FROM t", as: Int.self) == 1)
+        try waiter.execute("COMMIT")
+        try await holder.value
+        #expect(waited >= .milliseconds(50), "did not wait: \(waited)")
+        #expect(waited < .seconds(4), "waited \(waited)")
+    }
+
     @Test func garbageFileIsNotADatabaseAndIsLeftAlone() throws {
         let dir = TemporaryDirectory(); defer { dir.remove() }
         let path = dir.file("camhost.db")
