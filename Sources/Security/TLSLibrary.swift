@@ -1,6 +1,7 @@
 import CGnuTLS
 
-/// The linked GnuTLS library: its version and one-time global initialisation.
+/// The linked GnuTLS library. It needs no explicit set-up: since 3.3 GnuTLS initialises itself
+/// in a library constructor, so there is no `gnutls_global_init` to call.
 public enum TLSLibrary {
     /// The runtime GnuTLS version string, e.g. "3.7.9".
     public static var version: String {
