@@ -13,6 +13,19 @@ public struct RTCPReportBlock: Hashable, Sendable {
     /// Delay since that SR, in 1/65536 s (DLSR).
     public var delaySinceLastSenderReport: UInt32
 
+    public init(
+        ssrc: UInt32, fractionLost: UInt8, cumulativePacketsLost: Int32, extendedHighestSequenceNumber: UInt32,
+        interarrivalJitter: UInt32, lastSenderReport: UInt32, delaySinceLastSenderReport: UInt32
+    ) {
+        self.ssrc = ssrc
+        self.fractionLost = fractionLost
+        self.cumulativePacketsLost = cumulativePacketsLost
+        self.extendedHighestSequenceNumber = extendedHighestSequenceNumber
+        self.interarrivalJitter = interarrivalJitter
+        self.lastSenderReport = lastSenderReport
+        self.delaySinceLastSenderReport = delaySinceLastSenderReport
+    }
+
     init(bytes: UnsafeRawBufferPointer, at o: Int) {
         ssrc = bytes.u32(at: o) ?? 0
         let lossWord = bytes.u32(at: o + 4) ?? 0
