@@ -28,9 +28,13 @@ let package = Package(
         system("CMosquitto", pkgConfig: "libmosquitto", apt: "libmosquitto-dev"),
         system("CPcap", pkgConfig: "libpcap", apt: "libpcap-dev"),
 
+        .target(name: "Wire", swiftSettings: strict),
+        .target(name: "Storage", dependencies: ["CSQLite"], swiftSettings: strict),
+        .target(name: "Security", dependencies: ["CGnuTLS"], swiftSettings: strict),
+        .target(name: "Capture", dependencies: ["CPcap", "Wire"], swiftSettings: strict),
         .target(name: "Web", dependencies: ["CMicroHTTPD", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(name: "Appliance", dependencies: [
-            "Web", "CMosquitto", "CPcap", "CSQLite", "CGnuTLS",
+            "Web", "Storage", "Security", "Wire", "Capture", "CMosquitto",
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
@@ -43,6 +47,10 @@ let package = Package(
         .target(name: "TestSupport", dependencies: [
             .product(name: "Subprocess", package: "swift-subprocess"),
         ], path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
+        .testTarget(name: "SecurityTests", dependencies: ["Security"], swiftSettings: strict),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "WebTests", dependencies: ["Web", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CamhostTests", dependencies: ["TestSupport"], swiftSettings: strict),

@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A child process started with `posix_spawn`, with a clean signal mask and default handlers
+/// (camhost blocks SIGTERM/SIGINT in its own threads to wait for them; children must not
+/// inherit that, or they would ignore a polite stop).
+final class ChildProcess: Sendable {
+    let pid: pid_t
+    let executable: String
+
+    /// `outputPath`: standard output and error are appended there. `dieWithParent`: the child is
+    /// sent SIGKILL by the kernel if the spawning thread dies, even when camhost is killed with
+    /// SIGKILL (prctl PR_SET_PDEATHSIG through util-linux's `setpriv`).
+    init(executable: String, arguments: [String], outputPath: String?, dieWithParent: Bool) throws(SystemError) {
+        var argv = [executable] + arguments
+        var path = executable
+        let candidates: [String] = ["/usr/bin/setpriv", "/bin/setpriv"]
+        if dieWithParent, let setpriv = candidates.first(where: { access($0, X_OK) == 0 }) {
+            argv = [setpriv, "--pdeathsig", "KILL", "--"] + argv
+            path = setpriv
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        // Own process group: a Ctrl-C in the terminal reaches camhost, which then stops the child in order.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        let output = outputPath ?? "/dev/null"
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o640)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for pointer in cArguments { free(pointer) } }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, path, &actions, &attributes, &cArguments, environ)
+        guard rc == 0 else { throw SystemError(operation: "start", path: path, errno: rc) }
+        self.pid = child
+        self.executable = executable
+    }
+
+    func signal(_ signal: Int32) { kill(pid, signal) }
+
+    /// Blocks until the child exits; returns a description of how it ended.
+    func wait() -> String {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return "unknown (waitpid: \(String(cString: strerror(errno))))" }
+        }
+        let signalled = status & 0x7f
+        if signalled == 0 { return "exited with status \((status >> 8) & 0xff)" }
+        return "killed by signal \(signalled)"
+    }
+}
+
+/// A named OS thread for blocking work (process waits, capture loops): the Swift concurrency
+/// pool has only two threads here, and blocking one starves everything else.
+enum OSThread {
+    final class Body { let run: () -> Void; init(_ run: @escaping () -> Void) { self.run = run } }
+
+    @discardableResult
+    static func start(name: String, _ body: @escaping @Sendable () -> Void) -> pthread_t {
+        var thread = pthread_t()
+        let box = Unmanaged.passRetained(Body(body)).toOpaque()
+        let rc = pthread_create(&thread, nil, { raw in
+            let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
+            body.run()
+            return nil
+        }, box)
+        precondition(rc == 0, "pthread_create failed: \(rc)")
+        return thread
+    }
+
+    static func join(_ thread: pthread_t) { pthread_join(thread, nil) }
+}

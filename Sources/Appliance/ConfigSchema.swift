@@ -1,0 +1,128 @@
+/// A configuration value as it appears in the file, the environment or a flag.
+public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
+    case string(String)
+    case integer(Int)
+    case boolean(Bool)
+    case strings([String])
+
+    /// How the value is written in TOML.
+    public var description: String {
+        switch self {
+        case .string(let s): return tomlQuoted(s)
+        case .integer(let i): return String(i)
+        case .boolean(let b): return b ? "true" : "false"
+        case .strings(let list): return "[" + list.map(tomlQuoted).joined(separator: ", ") + "]"
+        }
+    }
+
+    var kind: ConfigKey.Kind {
+        switch self {
+        case .string: return .string
+        case .integer: return .integer
+        case .boolean: return .boolean
+        case .strings: return .strings
+        }
+    }
+}
+
+func tomlQuoted(_ s: String) -> String {
+    var out = "\""
+    for scalar in s.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\t": out += "\\t"
+        default:
+            if scalar.value < 0x20 {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return out + "\""
+}
+
+/// One documented configuration key: where it lives, its type, its default and what it does.
+public struct ConfigKey: Sendable {
+    public enum Kind: String, Sendable { case string, integer, boolean, strings = "array of strings" }
+
+    public let section: String
+    public let name: String
+    public let kind: Kind
+    public let defaultValue: ConfigValue
+    public let help: String
+    public let secret: Bool
+    /// Inclusive bounds for integers.
+    public let range: ClosedRange<Int>?
+    /// Allowed values for strings, when closed.
+    public let choices: [String]?
+
+    init(_ section: String, _ name: String, _ defaultValue: ConfigValue, _ help: String,
+         secret: Bool = false, range: ClosedRange<Int>? = nil, choices: [String]? = nil) {
+        self.section = section
+        self.name = name
+        self.kind = defaultValue.kind
+        self.defaultValue = defaultValue
+        self.help = help
+        self.secret = secret
+        self.range = range
+        self.choices = choices
+    }
+
+    /// `section.name`, the key's full name.
+    public var path: String { "\(section).\(name)" }
+    /// The environment variable that overrides it: `CAMHOST_SECTION_NAME`.
+    public var environmentName: String { "CAMHOST_\(section.uppercased())_\(name.uppercased())" }
+}
+
+/// Every key camhost understands. `config show --defaults` prints this as a documented file,
+/// and docs/configuration.md is generated from it, so the three cannot drift apart.
+public enum ConfigSchema {
+    public static let keys: [ConfigKey] = [
+        ConfigKey("server", "listen", .string("127.0.0.1:5000"),
+                  "Address and port of the HTTPS dashboard: HOST:PORT, [IPv6]:PORT. Use 0.0.0.0:5000 to serve the LAN."),
+        ConfigKey("server", "threads", .integer(2), "Worker threads of the HTTPS server (one epoll loop each).", range: 1...64),
+        ConfigKey("server", "connection_timeout_seconds", .integer(30),
+                  "Idle keep-alive connections and clients too slow to send a request are closed after this.", range: 1...3600),
+        ConfigKey("server", "max_body_bytes", .integer(1_048_576), "Largest request body accepted; larger ones get 413.", range: 1024...(1 << 30)),
+        ConfigKey("server", "pid_file", .string(""), "Write the process id here while serving (empty: no pid file)."),
+
+        ConfigKey("tls", "key", .string(""), "PEM private key. Empty: <data_dir>/tls/key.pem, made on first start (mode 0600)."),
+        ConfigKey("tls", "certificate", .string(""), "PEM certificate. Empty: <data_dir>/tls/cert.pem, self-signed on first start."),
+        ConfigKey("tls", "key_group", .string(""), "Group allowed to read the key (mode 0640), e.g. for a backup agent. Empty: owner only (0600)."),
+        ConfigKey("tls", "certificate_days", .integer(825), "Validity of a self-signed certificate made on first start.", range: 1...3650),
+        ConfigKey("tls", "host_names", .strings([]), "Extra DNS names or IP addresses for the self-signed certificate (localhost, 127.0.0.1, ::1 and the host name are always in it)."),
+
+        ConfigKey("storage", "data_dir", .string("./var"), "Where camhost keeps its database, TLS files, logs and recordings."),
+        ConfigKey("storage", "database", .string(""), "SQLite database file. Empty: <data_dir>/camhost.db."),
+        ConfigKey("storage", "recordings", .string(""), "Recordings root. Empty: <data_dir>/recordings."),
+        ConfigKey("storage", "busy_timeout_ms", .integer(5000), "How long a database write waits for a lock before failing.", range: 0...600_000),
+
+        ConfigKey("mqtt", "broker", .string(""),
+                  "Broker URL (mqtt://HOST:PORT or mqtts://HOST:PORT). Empty: camhost starts and watches its own Mosquitto on 127.0.0.1."),
+        ConfigKey("mqtt", "managed_broker_port", .integer(18830), "Port of the broker camhost manages when `broker` is empty (loopback only).", range: 1...65535),
+        ConfigKey("mqtt", "mosquitto", .string("/usr/sbin/mosquitto"), "The Mosquitto binary for the managed broker."),
+        ConfigKey("mqtt", "username", .string(""), "Broker user name (empty: anonymous)."),
+        ConfigKey("mqtt", "password", .string(""), "Broker password.", secret: true),
+        ConfigKey("mqtt", "client_id_prefix", .string("camhost"), "Client ids are PREFIX-HOST-PID-RANDOM, unique to each process."),
+        ConfigKey("mqtt", "keepalive_seconds", .integer(30), "MQTT keep-alive interval.", range: 5...3600),
+        ConfigKey("mqtt", "ca_file", .string(""), "CA certificate (PEM) that signed the broker's certificate, for mqtts://."),
+        ConfigKey("mqtt", "client_certificate", .string(""), "Client certificate (PEM) for brokers that require one."),
+        ConfigKey("mqtt", "client_key", .string(""), "Client key (PEM) for the client certificate."),
+
+        ConfigKey("log", "level", .string("info"), "Least severe messages logged.",
+                  choices: ["trace", "debug", "info", "notice", "warning", "error", "critical"]),
+        ConfigKey("log", "dir", .string(""), "Log files (camhost.log, mosquitto.log). Empty: <data_dir>/logs."),
+    ]
+
+    public static func key(_ path: String) -> ConfigKey? { keys.first { $0.path == path } }
+
+    public static var sections: [String] {
+        var seen: [String] = []
+        for key in keys where !seen.contains(key.section) { seen.append(key.section) }
+        return seen
+    }
+}

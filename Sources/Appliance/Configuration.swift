@@ -1,0 +1,123 @@
+import TOMLKit
+
+/// Where an effective configuration value came from.
+public enum ConfigSource: Sendable, Equatable, CustomStringConvertible {
+    case defaultValue
+    case file(path: String, line: Int?)
+    case environment(String)
+    case flag(String)
+
+    public var description: String {
+        switch self {
+        case .defaultValue: return "default"
+        case .file(let path, let line): return line.map { "\(path):\($0)" } ?? path
+        case .environment(let name): return "environment \(name)"
+        case .flag(let name): return "flag \(name)"
+        }
+    }
+}
+
+/// One thing wrong with a configuration: where, which key, what, and how to fix it.
+public struct ConfigProblem: Sendable, Equatable, CustomStringConvertible {
+    public enum Severity: String, Sendable { case error, warning }
+    public var severity: Severity
+    public var file: String?
+    public var line: Int?
+    public var key: String
+    public var message: String
+
+    public var description: String {
+        var place = ""
+        if let file { place = line.map { "\(file):\($0): " } ?? "\(file): " }
+        return "\(place)\(severity.rawValue): \(key): \(message)"
+    }
+}
+
+/// The configuration camhost runs with: every key's effective value and where it came from.
+public struct Configuration: Sendable {
+    public private(set) var values: [String: ConfigValue]
+    public private(set) var sources: [String: ConfigSource]
+
+    /// Embedded defaults only.
+    public init() {
+        values = [:]
+        sources = [:]
+        for key in ConfigSchema.keys {
+            values[key.path] = key.defaultValue
+            sources[key.path] = .defaultValue
+        }
+    }
+
+    mutating func set(_ path: String, _ value: ConfigValue, from source: ConfigSource) {
+        values[path] = value
+        sources[path] = source
+    }
+
+    public func string(_ path: String) -> String {
+        if case .string(let s)? = values[path] { return s }
+        preconditionFailure("\(path) is not a string key")
+    }
+
+    public func integer(_ path: String) -> Int {
+        if case .integer(let i)? = values[path] { return i }
+        preconditionFailure("\(path) is not an integer key")
+    }
+
+    public func strings(_ path: String) -> [String] {
+        if case .strings(let s)? = values[path] { return s }
+        preconditionFailure("\(path) is not a list key")
+    }
+
+    // Typed views of the keys the service uses.
+
+    public var dataDirectory: String { string("storage.data_dir") }
+    public var listen: ListenAddress { ListenAddress(parsing: string("server.listen"))! }
+    public var databasePath: String { orDataPath(string("storage.database"), "camhost.db") }
+    public var recordingsPath: String { orDataPath(string("storage.recordings"), "recordings") }
+    public var tlsKeyPath: String { orDataPath(string("tls.key"), "tls/key.pem") }
+    public var tlsCertificatePath: String { orDataPath(string("tls.certificate"), "tls/cert.pem") }
+    public var logDirectory: String { orDataPath(string("log.dir"), "logs") }
+    public var pidFile: String? { string("server.pid_file").isEmpty ? nil : string("server.pid_file") }
+    public var keyGroup: String? { string("tls.key_group").isEmpty ? nil : string("tls.key_group") }
+    /// Nil when camhost should run its own broker.
+    public var brokerURL: String? { string("mqtt.broker").isEmpty ? nil : string("mqtt.broker") }
+
+    private func orDataPath(_ configured: String, _ relative: String) -> String {
+        configured.isEmpty ? joinPath(dataDirectory, relative) : configured
+    }
+}
+
+/// `HOST:PORT` or `[IPv6]:PORT`.
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: UInt16
+
+    public init?(parsing text: String) {
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty, let port = UInt16(portText), isNumericAddress(String(host)) else { return nil }
+        self.host = String(host)
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    /// A URL a person can open: a wildcard address becomes 127.0.0.1.
+    public var url: String {
+        let shown = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host
+        return shown.contains(":") ? "https://[\(shown)]:\(port)" : "https://\(shown):\(port)"
+    }
+}
+
+func joinPath(_ base: String, _ relative: String) -> String {
+    if relative.hasPrefix("/") { return relative }
+    return base.hasSuffix("/") ? base + relative : base + "/" + relative
+}

@@ -1,0 +1,45 @@
+import Storage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `/healthz` answers: overall status and one entry per dependency.
+struct HealthReport: Encodable, Sendable {
+    struct Check: Encodable, Sendable {
+        var ok: Bool
+        var detail: String
+    }
+    var status: String
+    var version: String
+    var uptime_seconds: Int
+    var checks: [String: Check]
+}
+
+/// Checks the database, the managed broker and the certificate; run every few seconds so
+/// `/healthz` answers from memory.
+struct HealthChecker: Sendable {
+    let store: Store
+    let broker: ManagedBroker?
+    let certificateExpiry: Int
+
+    func check(uptimeSeconds: Int) -> HealthReport {
+        var checks: [String: HealthReport.Check] = [:]
+        do {
+            let one = try store.read { db in try db.scalar("SELECT 1", as: Int.self) }
+            checks["database"] = .init(ok: one != nil, detail: "sqlite \(Storage.libraryVersion)")
+        } catch {
+            checks["database"] = .init(ok: false, detail: "\(error)")
+        }
+        if let broker {
+            let status = broker.status
+            checks["broker"] = .init(
+                ok: status.running,
+                detail: status.running ? "managed mosquitto pid \(status.pid ?? 0) on \(broker.url), \(status.restarts) restarts"
+                                       : "managed mosquitto is down (\(status.lastExit ?? "not started")); restarting")
+        }
+        let remaining = certificateExpiry - Int(time(nil))
+        checks["tls"] = .init(ok: remaining > 7 * 86400, detail: "certificate expires in \(remaining / 86400) days")
+        let ok = checks.values.allSatisfy(\.ok)
+        return HealthReport(status: ok ? "ok" : "degraded", version: VersionInfo.camhost, uptime_seconds: uptimeSeconds, checks: checks)
+    }
+}

@@ -1,0 +1,149 @@
+import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The Mosquitto broker camhost runs for itself when no broker is configured: bound to
+/// 127.0.0.1, restarted with back-off when it dies, never left behind when camhost exits.
+public final class ManagedBroker: Sendable {
+    /// What `/healthz` and the logs say about it.
+    public struct Status: Sendable, Equatable {
+        public var running: Bool
+        public var pid: Int32?
+        public var restarts: Int
+        public var lastExit: String?
+    }
+
+    public let port: Int
+    private let executable: String
+    private let dataDirectory: String
+    private let logPath: String
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let thread = Mutex<pthread_t?>(nil)
+
+    private struct State {
+        var stopping = false
+        var pid: pid_t?
+        var restarts = 0
+        var lastExit: String?
+        var everStarted = false
+        var startError: String?
+    }
+
+    public init(executable: String, port: Int, dataDirectory: String, logDirectory: String, logger: Logger) {
+        self.executable = executable
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.logPath = joinPath(logDirectory, "mosquitto.log")
+        self.logger = logger
+    }
+
+    public var url: BrokerURL { BrokerURL(host: "127.0.0.1", port: port) }
+
+    public var status: Status {
+        state.withLock { Status(running: $0.pid != nil, pid: $0.pid, restarts: $0.restarts, lastExit: $0.lastExit) }
+    }
+
+    /// Writes the broker's configuration and starts the supervising thread. Throws when the
+    /// binary is missing or the first start fails outright.
+    public func start() throws(SystemError) {
+        guard access(executable, X_OK) == 0 else {
+            throw SystemError(operation: "run the managed MQTT broker", path: executable, errno: errno == 0 ? ENOENT : errno)
+        }
+        let configPath = joinPath(dataDirectory, "mosquitto.conf")
+        let conf = """
+            # Written by camhost at every start; edits are overwritten. Configure mqtt.broker to use your own broker.
+            listener \(port) 127.0.0.1
+            allow_anonymous true
+            persistence false
+            log_dest stderr
+            log_type error
+            log_type warning
+            log_type notice
+            connection_messages true
+            log_timestamp true
+
+            """
+        if case .failure(let error) = FileSystem.writeAtomically(configPath, Array(conf.utf8), mode: 0o644) { throw error }
+        let first = try ChildProcess(executable: executable, arguments: ["-c", configPath], outputPath: logPath, dieWithParent: true)
+        state.withLock { $0.pid = first.pid; $0.everStarted = true }
+        logger.info("managed MQTT broker started", metadata: ["pid": "\(first.pid)", "listen": "127.0.0.1:\(port)", "log": "\(logPath)"])
+        // The supervising thread both spawns and waits: PR_SET_PDEATHSIG is tied to the thread
+        // that spawned the child, so it must be a thread that lives as long as the broker.
+        let spawned = OSThread.start(name: "camhost-broker") { [self] in
+            supervise(first: first, configPath: configPath)
+        }
+        thread.withLock { $0 = spawned }
+    }
+
+    private func supervise(first: ChildProcess, configPath: String) {
+        var child: ChildProcess? = first
+        var delay = 0.5
+        while true {
+            guard let running = child else { break }
+            let started = ContinuousClock.now
+            let how = running.wait()
+            let stopping = state.withLock { s -> Bool in
+                s.pid = nil
+                s.lastExit = how
+                return s.stopping
+            }
+            if stopping { break }
+            if ContinuousClock.now - started > .seconds(60) { delay = 0.5 }
+            logger.warning("managed MQTT broker \(how); restarting in \(delay) s", metadata: ["log": "\(logPath)"])
+            if !sleepUnlessStopping(seconds: delay) { break }
+            delay = min(delay * 2, 30)
+            do {
+                let next = try ChildProcess(executable: executable, arguments: ["-c", configPath], outputPath: logPath, dieWithParent: true)
+                let stillWanted = state.withLock { s -> Bool in
+                    s.restarts += 1
+                    s.pid = next.pid
+                    return !s.stopping
+                }
+                if !stillWanted { next.signal(SIGTERM) }
+                child = next
+            } catch {
+                logger.error("cannot restart the managed MQTT broker: \(error)")
+                child = nil
+                // Keep trying: a transient failure (fork limits) must not end supervision.
+                while sleepUnlessStopping(seconds: delay) {
+                    if let next = try? ChildProcess(executable: executable, arguments: ["-c", configPath], outputPath: logPath, dieWithParent: true) {
+                        state.withLock { $0.restarts += 1; $0.pid = next.pid }
+                        child = next
+                        break
+                    }
+                    delay = min(delay * 2, 30)
+                }
+            }
+        }
+    }
+
+    private func sleepUnlessStopping(seconds: Double) -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(seconds * 1000)))
+        while ContinuousClock.now < deadline {
+            if state.withLock({ $0.stopping }) { return false }
+            usleep(20_000)
+        }
+        return !state.withLock { $0.stopping }
+    }
+
+    /// Stops the broker (SIGTERM, then SIGKILL after `grace`) and the supervising thread.
+    public func stop(grace: Duration = .seconds(5)) {
+        let pid = state.withLock { s -> pid_t? in
+            s.stopping = true
+            return s.pid
+        }
+        if let pid {
+            kill(pid, SIGTERM)
+            let deadline = ContinuousClock.now.advanced(by: grace)
+            while state.withLock({ $0.pid != nil }), ContinuousClock.now < deadline { usleep(10_000) }
+            if state.withLock({ $0.pid != nil }) { kill(pid, SIGKILL) }
+        }
+        if let spawned = thread.withLock({ value -> pthread_t? in let t = value; value = nil; return t }) {
+            OSThread.join(spawned)
+        }
+        logger.info("managed MQTT broker stopped")
+    }
+}

@@ -1,0 +1,244 @@
+import FoundationEssentials
+import Logging
+import Security
+import Storage
+import Synchronization
+import Web
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `camhost serve`: the long-running appliance. Prepares the data directory, TLS credentials,
+/// database and broker, serves HTTPS, and stops in order on SIGTERM or SIGINT.
+public final class Service: Sendable {
+    public struct Options: Sendable {
+        public var environment: [String: String]
+        public init(environment: [String: String]) { self.environment = environment }
+    }
+
+    private let configuration: Configuration
+    private let options: Options
+    private let logger = Logger(label: "camhost")
+    private let startedAt = ContinuousClock.now
+    private let health = Mutex<[UInt8]>(Array(#"{"status":"starting"}"#.utf8))
+
+    public init(configuration: Configuration, options: Options) {
+        self.configuration = configuration
+        self.options = options
+    }
+
+    /// Blocks SIGTERM, SIGINT and SIGHUP in every thread started after this call, so that the
+    /// main thread can wait for them with sigwait and stop in order. Call first thing.
+    public static func blockStopSignals() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, signal) }
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        signal(SIGPIPE, SIG_IGN)
+        // The database will hold password hashes and the logs client addresses: not for others.
+        umask(0o027)
+    }
+
+    /// Runs until a stop signal; returns normally after a clean stop.
+    public func run() throws(ServiceError) {
+        let dataDirectory = configuration.dataDirectory
+        try prepareDirectory(dataDirectory, what: "data directory", key: "storage.data_dir")
+        try prepareDirectory(configuration.logDirectory, what: "log directory", key: "log.dir")
+        do { try LogSink.shared.openFile(joinPath(configuration.logDirectory, "camhost.log")) } catch {
+            throw ServiceError(.cannotCreate, "cannot write the log file: \(error)")
+        }
+        logger.info("camhost \(VersionInfo.camhost) starting", metadata: ["data_dir": "\(FileSystem.absolute(dataDirectory))", "pid": "\(getpid())"])
+
+        let credentials = try prepareTLS()
+        let store = try openDatabase()
+        _ = store
+
+        var broker: ManagedBroker?
+        if configuration.brokerURL == nil {
+            let managed = ManagedBroker(
+                executable: configuration.string("mqtt.mosquitto"), port: configuration.integer("mqtt.managed_broker_port"),
+                dataDirectory: dataDirectory, logDirectory: configuration.logDirectory, logger: Logger(label: "camhost.broker"))
+            do { try managed.start() } catch {
+                throw ServiceError(.unavailable, "cannot start the managed MQTT broker: \(error). Install it with `apt-get install mosquitto`, set mqtt.mosquitto to its path, or set mqtt.broker to an existing broker")
+            }
+            broker = managed
+        }
+
+        let listen = configuration.listen
+        let server: HTTPSServer
+        do {
+            server = try HTTPSServer(
+                configuration: .init(
+                    host: listen.host, port: listen.port, keyPEM: credentials.keyPEM, certificatePEM: credentials.certPEM,
+                    priorities: TLSPolicy.serverPriorities,
+                    connectionTimeoutSeconds: UInt32(configuration.integer("server.connection_timeout_seconds")),
+                    maximumBodyBytes: configuration.integer("server.max_body_bytes"),
+                    threads: UInt32(configuration.integer("server.threads"))),
+                handler: { [self] request in route(request) })
+        } catch {
+            broker?.stop()
+            throw ServiceError(.unavailable, error.message)
+        }
+
+        if let pidFile = configuration.pidFile {
+            if case .failure(let error) = FileSystem.writeAtomically(pidFile, Array("\(getpid())\n".utf8)) {
+                server.stop(grace: .zero)
+                broker?.stop()
+                throw ServiceError(.cannotCreate, "cannot write the pid file: \(error)")
+            }
+        }
+
+        let checker = HealthChecker(store: store, broker: broker, certificateExpiry: Int(credentials.certificateExpiry))
+        updateHealth(checker)
+        let notifier = SystemdNotifier(environment: options.environment)
+        let stopping = Atomic<Bool>(false)
+        let healthThread = OSThread.start(name: "camhost-health") { [self] in
+            var lastWatchdog = ContinuousClock.now
+            var lastCheck = ContinuousClock.now
+            while !stopping.load(ordering: .relaxed) {
+                usleep(100_000)
+                if ContinuousClock.now - lastCheck >= .seconds(2) {
+                    updateHealth(checker)
+                    lastCheck = ContinuousClock.now
+                }
+                if let interval = notifier.watchdogInterval, ContinuousClock.now - lastWatchdog >= interval / 2 {
+                    notifier.notify("WATCHDOG=1")
+                    lastWatchdog = ContinuousClock.now
+                }
+            }
+        }
+
+        let url = listen.url
+        logger.info("serving HTTPS", metadata: ["url": "\(url)", "tls": "\(credentials.generated ? "self-signed certificate made now" : "existing certificate")"])
+        notifier.notify("READY=1\nSTATUS=serving \(url)\nMAINPID=\(getpid())")
+        printBanner(url: listen, credentials: credentials, broker: broker)
+
+        let signal = waitForStopSignal()
+        logger.info("received \(signal); stopping")
+        notifier.notify("STOPPING=1")
+        stopping.store(true, ordering: .relaxed)
+        server.stop(grace: .seconds(10))
+        OSThread.join(healthThread)
+        broker?.stop()
+        if let pidFile = configuration.pidFile { FileSystem.remove(pidFile) }
+        logger.info("stopped")
+    }
+
+    private func route(_ request: HTTPRequest) -> HTTPResponse {
+        switch (request.method, request.path) {
+        case ("GET", "/healthz"), ("HEAD", "/healthz"):
+            var response = HTTPResponse(status: 200, contentType: "application/json", body: health.withLock { $0 })
+            response.setHeader("Cache-Control", "no-store")
+            return response
+        default:
+            return .json(#"{"error":{"code":"not-found","message":"no such page"}}"#, status: 404)
+        }
+    }
+
+    private func updateHealth(_ checker: HealthChecker) {
+        let uptime = ContinuousClock.now - startedAt
+        let report = checker.check(uptimeSeconds: Int(uptime.components.seconds))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        if let data = try? encoder.encode(report) {
+            let bytes = Array(data)
+            health.withLock { $0 = bytes }
+        }
+    }
+
+    private func waitForStopSignal() -> String {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, signal) }
+        while true {
+            var received: Int32 = 0
+            guard sigwait(&set, &received) == 0 else { continue }
+            switch received {
+            case SIGTERM: return "SIGTERM"
+            case SIGINT: return "SIGINT"
+            default:
+                logger.info("SIGHUP: nothing to reload; stop and start camhost to apply configuration changes")
+            }
+        }
+    }
+
+    private func prepareDirectory(_ path: String, what: String, key: String) throws(ServiceError) {
+        if FileSystem.isDirectory(path) {
+            guard FileSystem.isWritableDirectory(path) else {
+                throw ServiceError(.cannotCreate, "the \(what) \(path) is not writable by this user (uid \(getuid())): fix its owner or mode (chown/chmod), or choose another with --data-dir or \(key)")
+            }
+            return
+        }
+        if FileSystem.exists(path) {
+            throw ServiceError(.cannotCreate, "the \(what) \(path) exists but is not a directory; move it away or choose another with --data-dir or \(key)")
+        }
+        if case .failure(let error) = FileSystem.makeDirectories(path, mode: 0o750) {
+            throw ServiceError(.cannotCreate, "cannot create the \(what): \(error); create it by hand or choose another with --data-dir or \(key)")
+        }
+    }
+
+    private func prepareTLS() throws(ServiceError) -> TLSCredentials {
+        let keyPath = configuration.tlsKeyPath
+        let group = configuration.keyGroup.flatMap(FileSystem.groupID(named:))
+        if FileSystem.exists(keyPath) {
+            let audit = KeyPermissionAudit(keyPath: keyPath, group: group)
+            for finding in audit.findings { logger.warning("\(finding.message)") }
+            if audit.refuseToStart {
+                throw ServiceError(.permission, "refusing to start: the TLS private key \(keyPath) is not protected:\n" + audit.findings.map { "  - \($0.message)" }.joined(separator: "\n"))
+            }
+        }
+        let certificatePath = configuration.tlsCertificatePath
+        for directory in [parentDirectory(keyPath), parentDirectory(certificatePath)] where !FileSystem.isDirectory(directory) {
+            if case .failure(let error) = FileSystem.makeDirectories(directory, mode: 0o700) {
+                throw ServiceError(.cannotCreate, "cannot create the TLS directory: \(error)")
+            }
+        }
+        do {
+            let names = TLSCredentials.defaultHostNames() + configuration.strings("tls.host_names").filter { !isNumericAddress($0) }
+            let addresses = TLSCredentials.defaultIPAddresses + configuration.strings("tls.host_names").filter(isNumericAddress)
+            let credentials = try TLSCredentials.ensure(
+                keyPath: keyPath, certPath: certificatePath, hostNames: names, ipAddresses: addresses, group: group,
+                validityDays: configuration.integer("tls.certificate_days"))
+            if credentials.generated {
+                logger.notice("made a TLS key and self-signed certificate", metadata: ["key": "\(keyPath)", "certificate": "\(certificatePath)"])
+            }
+            return credentials
+        } catch {
+            throw ServiceError(.configuration, "TLS: \(error)")
+        }
+    }
+
+    private func openDatabase() throws(ServiceError) -> Store {
+        let path = configuration.databasePath
+        do {
+            var options = Database.Options()
+            options.busyTimeout = .milliseconds(configuration.integer("storage.busy_timeout_ms"))
+            return try Store(path: path, options: options, migrator: CamhostSchema.migrator)
+        } catch {
+            throw ServiceError(.io, "cannot open the database: \(error)")
+        }
+    }
+
+    private func printBanner(url: ListenAddress, credentials: TLSCredentials, broker: ManagedBroker?) {
+        var lines = [
+            "",
+            "camhost \(VersionInfo.camhost) is serving \(url.url)/",
+            "  health:   \(url.url)/healthz",
+            "  data:     \(FileSystem.absolute(configuration.dataDirectory))",
+            "  TLS:      \(credentials.generated ? "a self-signed certificate was made now" : "certificate") at \(configuration.tlsCertificatePath)",
+            "            (browsers warn about self-signed certificates; curl needs --cacert \(configuration.tlsCertificatePath) or -k)",
+        ]
+        if let broker { lines.append("  MQTT:     managed broker on \(broker.url)") } else if let url = configuration.brokerURL { lines.append("  MQTT:     \(url)") }
+        lines.append("  log in:   the dashboard's accounts arrive with `camhost user add`; /healthz needs no log-in")
+        lines.append("  stop:     Ctrl-C or SIGTERM")
+        lines.append("")
+        let text = lines.joined(separator: "\n") + "\n"
+        let bytes = Array(text.utf8)
+        bytes.withUnsafeBytes { _ = Glibc.write(1, $0.baseAddress, $0.count) }
+    }
+}
+
+func parentDirectory(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
+}

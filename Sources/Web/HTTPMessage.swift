@@ -1,0 +1,68 @@
+/// A request as handlers see it: method, path, query, headers and the whole body.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    /// The URL path without the query string, percent-decoded by libmicrohttpd.
+    public var path: String
+    public var query: [String: String]
+    /// Header names are lower-cased.
+    public var headers: [String: String]
+    public var cookies: [String: String]
+    public var body: [UInt8]
+    /// The peer's address as text (`127.0.0.1`, `::1`).
+    public var clientAddress: String
+
+    public init(
+        method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:],
+        cookies: [String: String] = [:], body: [UInt8] = [], clientAddress: String = "127.0.0.1"
+    ) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.cookies = cookies
+        self.body = body
+        self.clientAddress = clientAddress
+    }
+
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+}
+
+/// A response a handler returns: status, headers and a body held in memory or read from a file.
+public struct HTTPResponse: Sendable {
+    /// Where the body comes from.
+    public enum Body: Sendable {
+        case bytes([UInt8])
+        /// `length` bytes of the file at `path` from `offset`; libmicrohttpd sends it without copying.
+        case file(path: String, offset: UInt64, length: UInt64)
+    }
+
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: Body
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: Body = .bytes([])) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public init(status: Int, contentType: String, body: [UInt8]) {
+        self.init(status: status, headers: [("Content-Type", contentType)], body: .bytes(body))
+    }
+
+    public static func text(_ text: String, status: Int = 200) -> HTTPResponse {
+        HTTPResponse(status: status, contentType: "text/plain; charset=utf-8", body: Array(text.utf8))
+    }
+
+    public static func json(_ json: String, status: Int = 200) -> HTTPResponse {
+        HTTPResponse(status: status, contentType: "application/json", body: Array(json.utf8))
+    }
+
+    public mutating func setHeader(_ name: String, _ value: String) {
+        headers.removeAll { $0.name.lowercased() == name.lowercased() }
+        headers.append((name, value))
+    }
+}
+
+/// What the server calls for every complete request. It runs on one of libmicrohttpd's threads.
+public typealias HTTPHandler = @Sendable (HTTPRequest) -> HTTPResponse

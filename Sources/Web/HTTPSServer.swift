@@ -1,0 +1,247 @@
+import CMicroHTTPD
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The HTTPS server: libmicrohttpd with GnuTLS, answering every request through one handler.
+///
+/// Requests are answered in two phases (shared FACTS: answering on the first call makes
+/// libmicrohttpd close the connection, which costs a TLS handshake per request): the first call
+/// stores per-request state, later calls collect the body, and the last one queues the response.
+public final class HTTPSServer: Sendable {
+    /// What the server listens on and how it talks TLS.
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: UInt16
+        public var keyPEM: [UInt8]
+        public var certificatePEM: [UInt8]
+        /// GnuTLS priority string; never empty (GnuTLS's default accepts TLS 1.0 and 1.1).
+        public var priorities: String
+        /// Idle connections (and clients too slow to send a request) are closed after this.
+        public var connectionTimeoutSeconds: UInt32
+        public var maximumBodyBytes: Int
+        public var connectionLimit: UInt32
+        /// libmicrohttpd worker threads, each with its own epoll loop.
+        public var threads: UInt32
+
+        public init(
+            host: String = "127.0.0.1", port: UInt16 = 5000, keyPEM: [UInt8], certificatePEM: [UInt8],
+            priorities: String, connectionTimeoutSeconds: UInt32 = 30, maximumBodyBytes: Int = 1 << 20,
+            connectionLimit: UInt32 = 1000, threads: UInt32 = 2
+        ) {
+            self.host = host
+            self.port = port
+            self.keyPEM = keyPEM
+            self.certificatePEM = certificatePEM
+            self.priorities = priorities
+            self.connectionTimeoutSeconds = connectionTimeoutSeconds
+            self.maximumBodyBytes = maximumBodyBytes
+            self.connectionLimit = connectionLimit
+            self.threads = threads
+        }
+    }
+
+    /// The port actually bound (useful with port 0).
+    public let port: UInt16
+    private let daemon: Mutex<OpaquePointer?>
+    private let context: ServerContext
+    private let listenFD: Int32
+
+    /// Binds, starts the worker threads and begins answering. Throws a `MHDError` that says
+    /// what to change when the address cannot be used or TLS cannot be set up.
+    public init(configuration: Configuration, handler: @escaping HTTPHandler,
+                onCompleted: (@Sendable (HTTPRequest, Int, Duration) -> Void)? = nil) throws(MHDError) {
+        precondition(!configuration.priorities.isEmpty, "a TLS priority string is required")
+        let socket = try ListenSocket(host: configuration.host, port: configuration.port)
+        let context = ServerContext(handler: handler, onCompleted: onCompleted, maximumBodyBytes: configuration.maximumBodyBytes)
+        let flags = MHD_USE_TLS.rawValue | MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
+            | MHD_USE_ITC.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
+        let key = configuration.keyPEM + [0]
+        let cert = configuration.certificatePEM + [0]
+        let priorities = Array(configuration.priorities.utf8CString)
+        let unmanagedContext = Unmanaged.passUnretained(context).toOpaque()
+        let started: OpaquePointer? = key.withUnsafeBufferPointer { keyBuffer in
+            cert.withUnsafeBufferPointer { certBuffer in
+                priorities.withUnsafeBufferPointer { priorityBuffer in
+                    var options: [MHD_OptionItem] = [
+                        MHD_OptionItem(option: .LISTEN_SOCKET, value: Int(socket.fd), ptr_value: nil),
+                        MHD_OptionItem(option: .HTTPS_MEM_KEY, value: 0, ptr_value: UnsafeMutableRawPointer(mutating: keyBuffer.baseAddress)),
+                        MHD_OptionItem(option: .HTTPS_MEM_CERT, value: 0, ptr_value: UnsafeMutableRawPointer(mutating: certBuffer.baseAddress)),
+                        MHD_OptionItem(option: .HTTPS_PRIORITIES, value: 0, ptr_value: UnsafeMutableRawPointer(mutating: priorityBuffer.baseAddress)),
+                        MHD_OptionItem(option: .NOTIFY_COMPLETED, value: unsafeBitCast(requestCompleted, to: Int.self), ptr_value: unmanagedContext),
+                        MHD_OptionItem(option: .CONNECTION_TIMEOUT, value: Int(configuration.connectionTimeoutSeconds), ptr_value: nil),
+                        MHD_OptionItem(option: .CONNECTION_LIMIT, value: Int(configuration.connectionLimit), ptr_value: nil),
+                        MHD_OptionItem(option: .END, value: 0, ptr_value: nil),
+                    ]
+                    if configuration.threads > 1 {
+                        options.insert(MHD_OptionItem(option: .THREAD_POOL_SIZE, value: Int(configuration.threads), ptr_value: nil), at: 0)
+                    }
+                    return options.withUnsafeMutableBufferPointer { buffer in
+                        cmicrohttpd_start_daemon(flags, 0, accessHandler, unmanagedContext, buffer.baseAddress)
+                    }
+                }
+            }
+        }
+        guard let started else {
+            close(socket.fd)
+            throw MHDError(.daemonStart, "the HTTPS server did not start on \(configuration.host):\(socket.port): libmicrohttpd refused the TLS key, certificate or priority string; check that the key matches the certificate (camhost config check)")
+        }
+        self.daemon = Mutex(started)
+        self.context = context
+        self.port = socket.port
+        self.listenFD = socket.fd
+    }
+
+    /// Requests that have started and not yet completed.
+    public var requestsInFlight: Int { context.inFlight.load(ordering: .relaxed) }
+
+    /// Stops accepting, lets in-flight requests finish (up to `grace`), then closes everything.
+    public func stop(grace: Duration = .seconds(10)) {
+        guard let daemon = daemon.withLock({ value -> OpaquePointer? in
+            let current = value
+            value = nil
+            return current
+        }) else { return }
+        let socket = MHD_quiesce_daemon(daemon)
+        if socket >= 0 { close(socket) }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: grace)
+        while context.inFlight.load(ordering: .acquiring) > 0, clock.now < deadline {
+            usleep(5_000)
+        }
+        MHD_stop_daemon(daemon)
+    }
+
+    deinit {
+        stop(grace: .zero)
+    }
+
+    /// The libmicrohttpd version this process runs with.
+    public static var libraryVersion: String {
+        MHD_get_version().map { String(cString: $0) } ?? "unknown"
+    }
+}
+
+/// What the C callbacks reach through their `cls` pointer.
+final class ServerContext: Sendable {
+    let handler: HTTPHandler
+    let onCompleted: (@Sendable (HTTPRequest, Int, Duration) -> Void)?
+    let maximumBodyBytes: Int
+    let inFlight = Atomic<Int>(0)
+
+    init(handler: @escaping HTTPHandler, onCompleted: (@Sendable (HTTPRequest, Int, Duration) -> Void)?, maximumBodyBytes: Int) {
+        self.handler = handler
+        self.onCompleted = onCompleted
+        self.maximumBodyBytes = maximumBodyBytes
+    }
+}
+
+/// Per-request state between libmicrohttpd's calls; owned by `*con_cls` until completion.
+/// Only the connection's own thread touches it.
+final class RequestState {
+    var request: HTTPRequest
+    var status = 0
+    var answered = false
+    let started = ContinuousClock.now
+
+    init(request: HTTPRequest) { self.request = request }
+}
+
+private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadDataSize, conCls in
+    guard let cls, let connection, let conCls, let uploadDataSize else { return .NO }
+    let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+
+    guard let existing = conCls.pointee else {
+        // First call: headers are complete; store state and answer later (keep-alive).
+        let request = HTTPRequest(
+            method: method.map { String(cString: $0) } ?? "GET",
+            path: url.map { String(cString: $0) } ?? "/",
+            query: values(connection, .GET_ARGUMENT_KIND),
+            headers: values(connection, .HEADER_KIND, lowercased: true),
+            cookies: values(connection, .COOKIE_KIND),
+            clientAddress: ListenSocket.text(of: cmicrohttpd_client_address(connection)))
+        context.inFlight.add(1, ordering: .relaxed)
+        conCls.pointee = Unmanaged.passRetained(RequestState(request: request)).toOpaque()
+        return .YES
+    }
+    let state = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
+    if state.answered {
+        // A response was queued early (body too large); swallow the rest.
+        uploadDataSize.pointee = 0
+        return .YES
+    }
+    if uploadDataSize.pointee > 0 {
+        let count = uploadDataSize.pointee
+        if state.request.body.count + count > context.maximumBodyBytes {
+            state.answered = true
+            uploadDataSize.pointee = 0
+            let response = HTTPResponse.json(#"{"error":{"code":"payload-too-large","message":"request body is larger than \#(context.maximumBodyBytes) bytes"}}"#, status: 413)
+            return queue(response, for: state, on: connection)
+        }
+        if let uploadData {
+            uploadData.withMemoryRebound(to: UInt8.self, capacity: count) { bytes in
+                state.request.body.append(contentsOf: UnsafeBufferPointer(start: bytes, count: count))
+            }
+        }
+        uploadDataSize.pointee = 0
+        return .YES
+    }
+    state.answered = true
+    let response = context.handler(state.request)
+    return queue(response, for: state, on: connection)
+}
+
+private func queue(_ response: HTTPResponse, for state: RequestState, on connection: OpaquePointer) -> MHD_Result {
+    let made: OpaquePointer?
+    var status = response.status
+    switch response.body {
+    case .bytes(let bytes):
+        made = bytes.withUnsafeBytes { raw in
+            MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress), .RESPMEM_MUST_COPY)
+        }
+    case .file(let path, let offset, let length):
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            made = MHD_create_response_from_fd_at_offset64(length, fd, offset)
+            if made == nil { close(fd) }
+        } else {
+            status = 404
+            let body = Array(#"{"error":{"code":"not-found","message":"the file is gone"}}"#.utf8)
+            made = body.withUnsafeBytes { raw in
+                MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress), .RESPMEM_MUST_COPY)
+            }
+        }
+    }
+    guard let made else { return .NO }
+    defer { MHD_destroy_response(made) }
+    for header in response.headers {
+        _ = MHD_add_response_header(made, header.name, header.value)
+    }
+    state.status = status
+    return MHD_queue_response(connection, UInt32(status), made)
+}
+
+private let requestCompleted: MHD_RequestCompletedCallback = { cls, _, conCls, _ in
+    guard let cls, let conCls, let existing = conCls.pointee else { return }
+    let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+    let state = Unmanaged<RequestState>.fromOpaque(existing).takeRetainedValue()
+    conCls.pointee = nil
+    context.inFlight.subtract(1, ordering: .releasing)
+    context.onCompleted?(state.request, state.status, ContinuousClock.now - state.started)
+}
+
+/// Collects one kind of connection values (headers, query arguments, cookies).
+private func values(_ connection: OpaquePointer, _ kind: MHD_ValueKind, lowercased: Bool = false) -> [String: String] {
+    final class Box { var values: [String: String] = [:]; var lowercased = false }
+    let box = Box()
+    box.lowercased = lowercased
+    _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
+        guard let cls, let key else { return .YES }
+        let box = Unmanaged<Box>.fromOpaque(cls).takeUnretainedValue()
+        let name = String(cString: key)
+        box.values[box.lowercased ? name.lowercased() : name] = value.map { String(cString: $0) } ?? ""
+        return .YES
+    }, Unmanaged.passUnretained(box).toOpaque())
+    return box.values
+}
