@@ -1,0 +1,64 @@
+// libFuzzer entry point for Wire: every decoder and every view over arbitrary bytes.
+// Built by scripts/fuzz-wire.sh together with Sources/Wire/*.swift as one module (no import).
+// Any trap (bounds, overflow, ASan report) is a bug: Wire must turn all malformed input into errors.
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let raw = UnsafeRawBufferPointer(start: data, count: size)
+    var sink = 0
+    let linkTypes: [LinkType] = [.null, .ethernet, .rawLinux, .rawBSD, .raw, .loop, .linuxSLL, .ipv4, .ipv6, .linuxSLL2]
+    for linkType in linkTypes {
+        guard let packet = try? CapturedPacket(decoding: raw, linkType: linkType) else { continue }
+        sink &+= packet.ip.source.description.utf8.count
+        if let range = packet.udpPayloadRange {
+            sink &+= exerciseRTCP(UnsafeRawBufferPointer(rebasing: raw[range]))
+        }
+    }
+    if let ip = try? IPPacket(decoding: raw) { sink &+= ip.payloadRange.count }
+    if let udp = try? UDPDatagram(decoding: raw) { sink &+= udp.payloadRange.count }
+    if let icmp = try? ICMPMessage(decoding: raw, isICMPv6: false) { sink &+= icmp.bodyRange.count }
+    sink &+= exerciseRTCP(raw)
+    if size < 64, let address = IPAddress(String(decoding: raw, as: UTF8.self)) {
+        // Whatever parses must print and parse back to itself.
+        if IPAddress(address.description) != address { fatalError("IPAddress round trip failed for \(address)") }
+    }
+    return sink == Int.min ? 1 : 0
+}
+
+func exerciseRTCP(_ raw: UnsafeRawBufferPointer) -> Int {
+    var sink = RTCPCompoundPacket.isLikelyRTCP(raw) ? 1 : 0
+    guard let compound = try? RTCPCompoundPacket(validating: raw) else { return sink }
+    for packet in compound {
+        sink &+= Int(packet.senderSSRC ?? 0)
+        for ssrc in packet.referencedSSRCs { sink &+= Int(ssrc) }
+        switch packet.message {
+        case .senderReport(let sr):
+            sink &+= Int(truncatingIfNeeded: sr.ntpTimestamp) &+ Int(sr.octetCount)
+            for block in sr.reportBlocks { sink &+= Int(block.cumulativePacketsLost) }
+        case .receiverReport(let rr):
+            for block in rr.reportBlocks { sink &+= Int(block.delaySinceLastSenderReport) }
+        case .sourceDescription(let sdes):
+            sink &+= sdes.canonicalName?.utf8.count ?? 0
+            for chunk in sdes { for item in chunk.items { sink &+= item.text.utf8.count } }
+        case .goodbye(let bye):
+            sink &+= bye.ssrcs.count &+ (bye.reason?.utf8.count ?? 0)
+        case .application(let app):
+            sink &+= app.data.count &+ app.name.utf8.count &+ Int(app.subtype)
+        case .transportFeedback(let fb):
+            switch fb.kind {
+            case .nack(let entries): for entry in entries { sink &+= entry.lostPacketCount &+ (entry.contains(7) ? 1 : 0) }
+            case .transportWideCC(let twcc): sink &+= Int(twcc.referenceTime) &+ twcc.statusAndDeltas.count &+ Int(twcc.feedbackPacketCount)
+            case .other(let format): sink &+= Int(format)
+            }
+        case .payloadFeedback(let fb):
+            switch fb.kind {
+            case .fullIntraRequest(let entries): for entry in entries { sink &+= Int(entry.ssrc) }
+            case .receiverEstimatedMaximumBitrate(let remb): sink &+= Int(truncatingIfNeeded: remb.bitrate) &+ remb.ssrcs.count
+            case .pictureLossIndication, .applicationLayer: sink &+= 1
+            case .other(let format): sink &+= Int(format)
+            }
+        case .unknown(let type): sink &+= Int(type.rawValue)
+        }
+    }
+    return sink
+}
