@@ -1,4 +1,7 @@
 import CMosquitto
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An MQTT failure: libmosquitto's result code or the broker's CONNACK code, the library's own
 /// text for it, the broker it happened with, and a hint for the person reading it.

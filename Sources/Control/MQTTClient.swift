@@ -1,0 +1,450 @@
+import CMosquitto
+import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+private let libraryInitialised: Bool = { mosquitto_lib_init() == MOSQ_ERR_SUCCESS.rawValue }()
+
+private let success = MOSQ_ERR_SUCCESS.rawValue
+
+/// An MQTT 3.1.1 client over libmosquitto: its network loop runs on libmosquitto's own thread
+/// and hands everything into Swift through a `Mutex` and `AsyncStream` continuations.
+/// It reconnects by itself; after every reconnect it re-subscribes and re-publishes the
+/// retained state registered with `setRetained(topic:payload:)`.
+public final class MQTTClient: Sendable {
+    public let options: Options
+    public let clientID: String
+    private let core: Core
+
+    /// libmosquitto's version, e.g. "2.0.11".
+    public static var libraryVersion: String {
+        var major: Int32 = 0, minor: Int32 = 0, revision: Int32 = 0
+        _ = mosquitto_lib_version(&major, &minor, &revision)
+        return "\(major).\(minor).\(revision)"
+    }
+
+    public init(options: Options = Options(), logger: Logger = Logger(label: "camhost.control.mqtt")) {
+        _ = libraryInitialised
+        self.options = options
+        self.clientID = options.clientID ?? MQTTClient.makeClientID(prefix: options.clientIDPrefix)
+        self.core = Core(clientID: clientID, options: options, logger: logger)
+    }
+
+    public var state: MQTTConnectionState { core.state.withLock { $0.connection } }
+
+    /// Every state change from now on; ends when the client is closed.
+    public func stateChanges() -> AsyncStream<MQTTConnectionState> {
+        let (stream, continuation) = AsyncStream<MQTTConnectionState>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        let key = core.state.withLock { s -> UInt64 in
+            s.nextKey += 1
+            s.stateListeners[s.nextKey] = continuation
+            return s.nextKey
+        }
+        continuation.onTermination = { [core] _ in core.state.withLock { _ = $0.stateListeners.removeValue(forKey: key) } }
+        return stream
+    }
+
+    /// Every message received from now on (each call returns an independent stream).
+    public func messages() -> AsyncStream<MQTTMessage> {
+        let (stream, continuation) = AsyncStream<MQTTMessage>.makeStream(bufferingPolicy: .bufferingNewest(options.messageBuffer))
+        let key = core.state.withLock { s -> UInt64 in
+            s.nextKey += 1
+            s.messageListeners[s.nextKey] = continuation
+            return s.nextKey
+        }
+        continuation.onTermination = { [core] _ in core.state.withLock { _ = $0.messageListeners.removeValue(forKey: key) } }
+        return stream
+    }
+
+    /// Connects and waits for the broker's CONNACK. Throws `MosquittoError` for a refused TCP
+    /// connection, a failed TLS handshake or a refused CONNACK (bad user/password).
+    public func connect() async throws {
+        try await core.connect()
+    }
+
+    /// Publishes; with QoS 1 waits for the broker's PUBACK (MQTT 3.1.1 §4.3.2).
+    /// Throws at once when not connected.
+    public func publish(topic: String, payload: [UInt8], qos: MQTTQoS = .atLeastOnce, retain: Bool = false) async throws {
+        try await core.publish(topic: topic, payload: payload, qos: qos, retain: retain)
+    }
+
+    public func publish(topic: String, text: String, qos: MQTTQoS = .atLeastOnce, retain: Bool = false) async throws {
+        try await publish(topic: topic, payload: Array(text.utf8), qos: qos, retain: retain)
+    }
+
+    /// Subscribes (and again after every reconnect). When connected, waits for the SUBACK.
+    public func subscribe(_ filter: String, qos: MQTTQoS = .atLeastOnce) async throws {
+        try await core.subscribe(filter, qos: qos)
+    }
+
+    /// Remembers `payload` as this client's retained state on `topic`, publishes it now when
+    /// connected, and again after every reconnect.
+    public func setRetained(topic: String, payload: [UInt8]) async throws {
+        core.state.withLock { $0.retained[topic] = payload }
+        if state == .connected {
+            try await publish(topic: topic, payload: payload, qos: .atLeastOnce, retain: true)
+        }
+    }
+
+    public func setRetained(topic: String, text: String) async throws {
+        try await setRetained(topic: topic, payload: Array(text.utf8))
+    }
+
+    /// Disconnects cleanly (no last will) and stops the network thread. Final.
+    public func disconnect() async {
+        await core.close()
+    }
+}
+
+/// The C side: owns the `struct mosquitto *` and is the `obj` every callback receives.
+private final class Core: Sendable {
+    struct State {
+        var connection: MQTTConnectionState = .disconnected
+        var nextKey: UInt64 = 0
+        var stateListeners: [UInt64: AsyncStream<MQTTConnectionState>.Continuation] = [:]
+        var messageListeners: [UInt64: AsyncStream<MQTTMessage>.Continuation] = [:]
+        var pending: [Int32: CheckedContinuation<Void, any Error>] = [:]
+        /// Acks that arrived before the caller registered its wait.
+        var early: Set<Int32> = []
+        /// Mids nobody waits for (QoS 0, re-subscribes, re-publishes).
+        var ignored: Set<Int32> = []
+        var subscriptions: [String: MQTTQoS] = [:]
+        var retained: [String: [UInt8]] = [:]
+        var connackWaiter: CheckedContinuation<Int32, Never>?
+        var lastLibraryError: String?
+        var loopStarted = false
+    }
+
+    let handle: MosquittoHandle
+    let options: Options
+    let logger: Logger
+    let state = Mutex(State())
+    var broker: String { options.brokerAddress }
+    typealias Options = MQTTClient.Options
+
+    init(clientID: String, options: Options, logger: Logger) {
+        self.options = options
+        self.logger = logger
+        guard let mosq = mosquitto_new(clientID, true, nil) else {
+            fatalError("mosquitto_new failed: out of memory")
+        }
+        self.handle = MosquittoHandle(pointer: mosq)
+        mosquitto_user_data_set(mosq, Unmanaged.passUnretained(self).toOpaque())
+        _ = mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311)
+        mosquitto_connect_callback_set(mosq) { _, obj, rc in Core.from(obj).onConnect(rc) }
+        mosquitto_disconnect_callback_set(mosq) { _, obj, rc in Core.from(obj).onDisconnect(rc) }
+        mosquitto_publish_callback_set(mosq) { _, obj, mid in Core.from(obj).complete(mid: mid) }
+        mosquitto_subscribe_callback_set(mosq) { _, obj, mid, _, _ in Core.from(obj).complete(mid: mid) }
+        mosquitto_message_callback_set(mosq) { _, obj, message in
+            if let message { Core.from(obj).onMessage(message.pointee) }
+        }
+        mosquitto_log_callback_set(mosq) { _, obj, level, text in
+            if level == 8 /* MOSQ_LOG_ERR */, let text { Core.from(obj).state.withLock { $0.lastLibraryError = String(cString: text) } }
+        }
+        _ = mosquitto_reconnect_delay_set(mosq, UInt32(max(1, options.reconnectDelayMin)),
+                                          UInt32(max(options.reconnectDelayMin, options.reconnectDelayMax)), true)
+    }
+
+    deinit {
+        let needsStop = state.withLock { $0.loopStarted }
+        if needsStop {
+            _ = mosquitto_disconnect(handle.pointer)
+            _ = mosquitto_loop_stop(handle.pointer, false)
+        }
+        mosquitto_destroy(handle.pointer)
+    }
+
+    static func from(_ obj: UnsafeMutableRawPointer?) -> Core {
+        Unmanaged<Core>.fromOpaque(obj!).takeUnretainedValue()
+    }
+
+    // MARK: Connecting
+
+    func configure() throws {
+        let mosq = handle.pointer
+        if let will = options.will {
+            let rc = will.payload.withUnsafeBytes {
+                mosquitto_will_set(mosq, will.topic, Int32($0.count), $0.baseAddress, will.qos.rawValue, will.retain)
+            }
+            guard rc == success else { throw MosquittoError.library(rc, broker: broker, detail: "last will on \(will.topic)") }
+        }
+        if options.username != nil || options.password != nil {
+            let rc = mosquitto_username_pw_set(mosq, options.username, options.password)
+            guard rc == success else { throw MosquittoError.library(rc, broker: broker, detail: "username/password") }
+        }
+        if let tls = options.tls {
+            let rc = mosquitto_tls_set(mosq, tls.caFile, nil, tls.certificateFile, tls.keyFile, nil)
+            guard rc == success else {
+                throw MosquittoError.library(rc, broker: broker, detail: "TLS files: CA \(tls.caFile), certificate \(tls.certificateFile ?? "none"), key \(tls.keyFile ?? "none")")
+            }
+        } else if options.requiresTLS {
+            throw MosquittoError(kind: .library, code: MOSQ_ERR_TLS.rawValue,
+                                 message: "mqtts:// needs a CA file (options.tls)", broker: broker)
+        }
+    }
+
+    func connect() async throws {
+        let already = state.withLock { s -> Bool in
+            if s.connection == .connected || s.connection == .connecting || s.connection == .reconnecting { return true }
+            return false
+        }
+        if already { return }
+        try configure()
+        setConnection(.connecting)
+        state.withLock { $0.lastLibraryError = nil }
+        let handle = self.handle
+        let host = options.host, port = Int32(options.port), keepAlive = Int32(options.keepAliveSeconds)
+        // mosquitto_connect blocks (DNS, TCP, TLS handshake): keep it off the Swift pool.
+        let (rc, savedErrno) = await runOnOwnThread { () -> (Int32, Int32) in
+            errno = 0
+            let rc = mosquitto_connect(handle.pointer, host, port, keepAlive)
+            return (rc, errno)
+        }
+        guard rc == success else {
+            setConnection(.disconnected)
+            let detail = state.withLock { $0.lastLibraryError }
+            throw MosquittoError.library(rc, errno: savedErrno, broker: broker, detail: detail)
+        }
+        let connack: Int32 = await withCheckedContinuation { continuation in
+            state.withLock { $0.connackWaiter = continuation }
+            let rc = mosquitto_loop_start(handle.pointer)
+            if rc == success {
+                state.withLock { $0.loopStarted = true }
+                let timeout = options.ackTimeout
+                Task { [weak self] in
+                    try? await Task.sleep(for: timeout)
+                    self?.resumeConnack(-1)
+                }
+            } else {
+                resumeConnack(-2)
+            }
+        }
+        if connack == 0 { return }
+        // Refused: stop the loop so it does not keep retrying with bad credentials.
+        _ = mosquitto_disconnect(handle.pointer)
+        let started = state.withLock { s -> Bool in let b = s.loopStarted; s.loopStarted = false; return b }
+        if started { _ = await runOnOwnThread { mosquitto_loop_stop(handle.pointer, false) } }
+        setConnection(.disconnected)
+        if connack == -1 {
+            throw MosquittoError(kind: .timedOut, message: "no CONNACK within \(options.ackTimeout)", broker: broker)
+        }
+        if connack == -2 {
+            throw MosquittoError(kind: .library, code: MOSQ_ERR_UNKNOWN.rawValue, message: "could not start the network thread", broker: broker)
+        }
+        throw MosquittoError.connack(connack, broker: broker)
+    }
+
+    private func resumeConnack(_ code: Int32) {
+        let waiter = state.withLock { s -> CheckedContinuation<Int32, Never>? in
+            let w = s.connackWaiter
+            s.connackWaiter = nil
+            return w
+        }
+        waiter?.resume(returning: code)
+    }
+
+    func close() async {
+        let started = state.withLock { s -> Bool in let b = s.loopStarted; s.loopStarted = false; return b }
+        setConnection(.closed)
+        let handle = self.handle
+        _ = mosquitto_disconnect(handle.pointer)
+        if started { _ = await runOnOwnThread { mosquitto_loop_stop(handle.pointer, false) } }
+        failAllPending(MosquittoError(kind: .connectionLost, message: "client closed", broker: broker))
+        let (stateListeners, messageListeners) = state.withLock { s in
+            defer { s.stateListeners = [:]; s.messageListeners = [:] }
+            return (Array(s.stateListeners.values), Array(s.messageListeners.values))
+        }
+        stateListeners.forEach { $0.finish() }
+        messageListeners.forEach { $0.finish() }
+    }
+
+    // MARK: Callbacks (libmosquitto's thread)
+
+    func onConnect(_ rc: Int32) {
+        resumeConnack(rc)
+        guard rc == 0 else {
+            logger.error("MQTT broker refused connection", metadata: ["broker": "\(broker)", "reason": "\(String(cString: mosquitto_connack_string(rc)))"])
+            return
+        }
+        if state.withLock({ $0.connection }) == .closed { return }
+        let (subscriptions, retained) = state.withLock { ($0.subscriptions, $0.retained) }
+        for (filter, qos) in subscriptions {
+            var mid: Int32 = 0
+            if mosquitto_subscribe(handle.pointer, &mid, filter, qos.rawValue) == success { forget(mid: mid) }
+        }
+        for (topic, payload) in retained {
+            var mid: Int32 = 0
+            let rc = payload.withUnsafeBytes {
+                mosquitto_publish(handle.pointer, &mid, topic, Int32($0.count), $0.baseAddress, 1, true)
+            }
+            if rc == success { forget(mid: mid) }
+        }
+        setConnection(.connected)
+        logger.debug("MQTT connected", metadata: ["broker": "\(broker)"])
+    }
+
+    func onDisconnect(_ rc: Int32) {
+        let current = state.withLock { $0.connection }
+        if rc == 0 || current == .closed {
+            if current != .closed { setConnection(.disconnected) }
+        } else {
+            setConnection(.reconnecting)
+            logger.warning("MQTT connection lost; reconnecting", metadata: ["broker": "\(broker)", "reason": "\(String(cString: mosquitto_strerror(rc)))"])
+            // Jitter so that many clients dropped together do not come back in lock-step;
+            // libmosquitto's own back-off follows.
+            if options.reconnectJitterMilliseconds > 0 {
+                usleep(UInt32.random(in: 0...UInt32(options.reconnectJitterMilliseconds)) * 1000)
+            }
+        }
+        failAllPending(MosquittoError(kind: .connectionLost, message: "connection lost while waiting for the broker's acknowledgement", broker: broker))
+    }
+
+    func onMessage(_ message: mosquitto_message) {
+        let topic = message.topic.map { String(cString: $0) } ?? ""
+        let length = Int(message.payloadlen)
+        if length > options.maxPayloadBytes {
+            logger.warning("dropped oversized MQTT message", metadata: ["topic": "\(topic)", "bytes": "\(length)", "limit": "\(options.maxPayloadBytes)"])
+            return
+        }
+        let payload: [UInt8] = length > 0 && message.payload != nil
+            ? Array(UnsafeRawBufferPointer(start: message.payload, count: length)) : []
+        let received = MQTTMessage(topic: topic, payload: payload, retain: message.retain)
+        let listeners = state.withLock { Array($0.messageListeners.values) }
+        for listener in listeners { listener.yield(received) }
+    }
+
+    func complete(mid: Int32) {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, any Error>? in
+            if s.ignored.remove(mid) != nil { return nil }
+            if let w = s.pending.removeValue(forKey: mid) { return w }
+            s.early.insert(mid)
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    // MARK: Requests
+
+    private func forget(mid: Int32) {
+        state.withLock { s in
+            if s.early.remove(mid) == nil { s.ignored.insert(mid) }
+        }
+    }
+
+    private func fail(mid: Int32, _ error: MosquittoError) {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, any Error>? in
+            guard let w = s.pending.removeValue(forKey: mid) else { return nil }
+            s.ignored.insert(mid)  // a late ack must not be taken for a later request's
+            return w
+        }
+        waiter?.resume(throwing: error)
+    }
+
+    private func failAllPending(_ error: MosquittoError) {
+        let waiters = state.withLock { s in
+            defer { for mid in s.pending.keys { s.ignored.insert(mid) }; s.pending = [:] }
+            return Array(s.pending.values)
+        }
+        for waiter in waiters { waiter.resume(throwing: error) }
+    }
+
+    /// Sends a packet whose acknowledgement arrives later as the same mid, and waits for it.
+    private func request(_ what: String, _ send: (UnsafeMutablePointer<Int32>) -> Int32) async throws {
+        let timeout = options.ackTimeout
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            var mid: Int32 = 0
+            let rc = send(&mid)
+            guard rc == success else {
+                continuation.resume(throwing: MosquittoError.library(rc, broker: broker, detail: what))
+                return
+            }
+            let alreadyDone = state.withLock { s -> Bool in
+                if s.early.remove(mid) != nil { return true }
+                s.pending[mid] = continuation
+                return false
+            }
+            if alreadyDone { continuation.resume(); return }
+            let broker = self.broker
+            Task { [weak self] in
+                try? await Task.sleep(for: timeout)
+                self?.fail(mid: mid, MosquittoError(kind: .timedOut, message: "no acknowledgement for \(what) within \(timeout)", broker: broker))
+            }
+        }
+    }
+
+    private func requireConnected(_ what: String) throws {
+        let current = state.withLock { $0.connection }
+        guard current == .connected else {
+            throw MosquittoError(kind: .notConnected, message: "cannot \(what): client is \(current)", broker: broker)
+        }
+    }
+
+    func publish(topic: String, payload: [UInt8], qos: MQTTQoS, retain: Bool) async throws {
+        try requireConnected("publish to \(topic)")
+        let handle = self.handle
+        if qos == .atMostOnce {
+            var mid: Int32 = 0
+            let rc = payload.withUnsafeBytes {
+                mosquitto_publish(handle.pointer, &mid, topic, Int32($0.count), $0.baseAddress, 0, retain)
+            }
+            guard rc == success else { throw MosquittoError.library(rc, broker: broker, detail: "publish to \(topic)") }
+            forget(mid: mid)
+            return
+        }
+        try await request("publish to \(topic)") { mid in
+            payload.withUnsafeBytes {
+                mosquitto_publish(handle.pointer, mid, topic, Int32($0.count), $0.baseAddress, qos.rawValue, retain)
+            }
+        }
+    }
+
+    func subscribe(_ filter: String, qos: MQTTQoS) async throws {
+        state.withLock { $0.subscriptions[filter] = qos }
+        guard state.withLock({ $0.connection }) == .connected else { return }
+        let handle = self.handle
+        try await request("subscribe to \(filter)") { mid in
+            mosquitto_subscribe(handle.pointer, mid, filter, qos.rawValue)
+        }
+    }
+
+    private func setConnection(_ new: MQTTConnectionState) {
+        let listeners = state.withLock { s -> [AsyncStream<MQTTConnectionState>.Continuation] in
+            guard s.connection != new else { return [] }
+            if s.connection == .closed { return [] }
+            s.connection = new
+            return Array(s.stateListeners.values)
+        }
+        for listener in listeners { listener.yield(new) }
+    }
+}
+
+/// libmosquitto is thread-safe once the loop runs on its own thread (`mosquitto_loop_start`);
+/// the pointer is only freed in `Core.deinit`.
+struct MosquittoHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
+
+/// Runs blocking C work on a fresh thread so it never occupies the Swift concurrency pool.
+func runOnOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        let work = ThreadWork { continuation.resume(returning: body()) }
+        let raw = Unmanaged.passRetained(work).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { raw in
+            Unmanaged<ThreadWork>.fromOpaque(raw!).takeRetainedValue().run()
+            return nil
+        }, raw)
+        if rc == 0 {
+            pthread_detach(thread)
+        } else {
+            Unmanaged<ThreadWork>.fromOpaque(raw).takeRetainedValue().run()
+        }
+    }
+}
+
+private final class ThreadWork: Sendable {
+    let run: @Sendable () -> Void
+    init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+}
