@@ -29,7 +29,7 @@ func exerciseRTCP(_ raw: UnsafeRawBufferPointer) -> Int {
     var sink = RTCPCompoundPacket.isLikelyRTCP(raw) ? 1 : 0
     guard let compound = try? RTCPCompoundPacket(validating: raw) else { return sink }
     for packet in compound {
-        sink &+= Int(packet.senderSSRC ?? 0)
+        sink &+= Int(packet.senderSSRC ?? 0) &+ packet.kind.description.utf8.count &+ (packet.kind.isReceptionFeedback ? 1 : 0)
         for ssrc in packet.referencedSSRCs { sink &+= Int(ssrc) }
         switch packet.message {
         case .senderReport(let sr):

@@ -42,19 +42,17 @@ enum Layouts {
         extensions: [(UInt8, [UInt8])] = [], payload: [UInt8]
     ) -> [UInt8] {
         var chain: [UInt8] = []
-        var types = extensions.map(\.0) + [proto]
+        let types = extensions.map(\.0) + [proto]
         for (i, (type, body)) in extensions.enumerated() {
             var header = [types[i + 1], 0] + body
             if type == 44 {
-                header = [types[i + 1], 0] + body
-                precondition(header.count == 8)
+                precondition(header.count == 8)  // the fragment header is fixed-size
             } else {
                 while header.count % 8 != 0 { header.append(0) }
                 header[1] = UInt8(header.count / 8 - 1)
             }
             chain += header
         }
-        types.removeLast()
         var b = ByteBuilder()
         b.u32(0x6000_0000); b.u16(UInt16(chain.count + payload.count))
         b.u8(extensions.first?.0 ?? proto); b.u8(64)

@@ -185,6 +185,8 @@ struct RTCPTests {
                 #expect(remb.bitrate == expected)
                 #expect(remb.ssrcCount == 2 && Array(remb.ssrcs) == [camera, 0xBEEF])
                 #expect(Array(packet.referencedSSRCs) == [camera, 0xBEEF])
+                #expect(packet.kind == .receiverEstimatedMaximumBitrate(bitrate: expected))
+                #expect(packet.kind.isReceptionFeedback)
             }
         }
     }
@@ -225,6 +227,7 @@ struct RTCPTests {
             else { Issue.record("not FIR"); return }
             #expect(Array(entries) == [RTCPFIREntry(ssrc: camera, sequenceNumber: 7), RTCPFIREntry(ssrc: 0xBEEF, sequenceNumber: 8)])
             #expect(Array(packet.referencedSSRCs) == [camera, 0xBEEF])
+            #expect(packet.kind == .fullIntraRequest)
         }
     }
 
@@ -256,6 +259,7 @@ struct RTCPTests {
             #expect(entries[0].contains(1000) && entries[0].contains(1001) && entries[0].contains(1003) && entries[0].contains(1016))
             #expect(!entries[0].contains(1002) && !entries[0].contains(999) && !entries[0].contains(1017))
             #expect(entries[1].lostPacketCount == 1)
+            #expect(packet.kind == .genericNACK)
             #expect(Array(packet.referencedSSRCs) == [camera])
         }
         // A NACK without any entry is malformed (RFC 4585 section 6.2.1 requires at least one).
@@ -276,6 +280,7 @@ struct RTCPTests {
             #expect(twcc.baseSequenceNumber == 513 && twcc.packetStatusCount == 3)
             #expect(twcc.referenceTime == -2)
             #expect(twcc.feedbackPacketCount == 9)
+            #expect(packet.kind == .transportWideCC && packet.kind.description == "TWCC")
             #expect(twcc.statusAndDeltas.count == 8)
         }
     }
@@ -287,6 +292,7 @@ struct RTCPTests {
         try withCompound(RTCPLayouts.receiverReport(ssrc: kurento, blocks: []) + app.bytes) { compound in
             let packet = try #require(Array(compound).last)
             guard case .application(let a) = packet.message else { Issue.record("not APP"); return }
+            #expect(packet.kind == .application && !packet.kind.isReceptionFeedback)
             #expect(a.subtype == 5 && a.ssrc == camera && a.name == "CAMH" && a.nameValue == 0x4341_4D48)
             #expect(Array(a.data) == [0xDE, 0xAD, 0xBE, 0xEF])
             #expect(packet.senderSSRC == camera)
@@ -316,6 +322,8 @@ struct RTCPTests {
         try withCompound(bytes) { compound in
             let packets = Array(compound)
             #expect(packets.map(\.header.packetType.rawValue) == [201, 210, 202])
+            #expect(packets.map(\.kind) == [.receiverReport, .unknown(packetType: 210), .sourceDescription])
+            #expect(packets.map(\.kind.description) == ["RR", "PT210", "SDES"])
             guard case .unknown(let type) = packets[1].message else { Issue.record("not unknown"); return }
             #expect(type.rawValue == 210)
             #expect(packets[1].senderSSRC == nil && packets[1].referencedSSRCs.isEmpty)
