@@ -162,7 +162,13 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
             cookies: values(connection, .COOKIE_KIND),
             clientAddress: ListenSocket.text(of: cmicrohttpd_client_address(connection)))
         context.inFlight.add(1, ordering: .relaxed)
-        conCls.pointee = Unmanaged.passRetained(RequestState(request: request)).toOpaque()
+        let state = RequestState(request: request)
+        conCls.pointee = Unmanaged.passRetained(state).toOpaque()
+        if let declared = request.headers["content-length"].flatMap(Int.init), declared > context.maximumBodyBytes {
+            // Refuse before the client sends the body (and before any 100 Continue).
+            state.answered = true
+            return queue(tooLarge(context), for: state, on: connection)
+        }
         return .YES
     }
     let state = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
@@ -176,8 +182,7 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
         if state.request.body.count + count > context.maximumBodyBytes {
             state.answered = true
             uploadDataSize.pointee = 0
-            let response = HTTPResponse.json(#"{"error":{"code":"payload-too-large","message":"request body is larger than \#(context.maximumBodyBytes) bytes"}}"#, status: 413)
-            return queue(response, for: state, on: connection)
+            return queue(tooLarge(context), for: state, on: connection)
         }
         if let uploadData {
             uploadData.withMemoryRebound(to: UInt8.self, capacity: count) { bytes in
@@ -190,6 +195,12 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
     state.answered = true
     let response = context.handler(state.request)
     return queue(response, for: state, on: connection)
+}
+
+private func tooLarge(_ context: ServerContext) -> HTTPResponse {
+    var response = HTTPResponse.json(#"{"error":{"code":"payload-too-large","message":"request body is larger than \#(context.maximumBodyBytes) bytes"}}"#, status: 413)
+    response.setHeader("Connection", "close")
+    return response
 }
 
 private func queue(_ response: HTTPResponse, for state: RequestState, on connection: OpaquePointer) -> MHD_Result {

@@ -1,0 +1,160 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A process started by a test, with an empty signal mask and default signal handlers.
+///
+/// Foundation's `Process` started from a test thread inherits that thread's blocked signals and
+/// ignores SIGTERM (shared FACTS), so tests spawn through here. Output goes to files in a
+/// temporary directory, read back with `output()` / `errors()`.
+public final class TestProcess: @unchecked Sendable {
+    public let pid: pid_t
+    public let stdoutPath: String
+    public let stderrPath: String
+    private var exitStatus: Int32?
+    private let scratch: TemporaryDirectory
+
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                directory: String? = nil, stdin: String? = nil) throws {
+        let scratch = try TemporaryDirectory(prefix: "proc")
+        self.scratch = scratch
+        stdoutPath = scratch.path + "/stdout"
+        stderrPath = scratch.path + "/stderr"
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        sigdelset(&defaults, SIGKILL)
+        sigdelset(&defaults, SIGSTOP)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let stdin {
+            let inputPath = scratch.path + "/stdin"
+            try writeFile(inputPath, stdin)
+            posix_spawn_file_actions_addopen(&actions, 0, inputPath, O_RDONLY, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var command: [String] = [executable] + arguments
+        if let directory { command = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory] + command }
+        var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) }
+        argv.append(nil)
+        defer { argv.forEach { free($0) } }
+        let pairs: [String] = (environment ?? TestEnvironment.current).map { "\($0.key)=\($0.value)" }
+        var environmentList: [UnsafeMutablePointer<CChar>?] = pairs.map { strdup($0) }
+        environmentList.append(nil)
+        defer { environmentList.forEach { free($0) } }
+        var child: pid_t = 0
+        let rc = command[0].contains("/")
+            ? posix_spawn(&child, command[0], &actions, &attributes, argv, environmentList)
+            : posix_spawnp(&child, command[0], &actions, &attributes, argv, environmentList)
+        guard rc == 0 else { throw TestFailure("cannot start \(executable): \(String(cString: strerror(rc)))") }
+        pid = child
+    }
+
+    public func signal(_ signal: Int32) { Glibc.kill(pid, signal) }
+
+    /// Waits for the exit; returns the exit status (128+N when killed by signal N), or nil on time-out.
+    @discardableResult
+    public func wait(timeout: Duration = .seconds(30)) -> Int32? {
+        if let exitStatus { return exitStatus }
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        var status: Int32 = 0
+        while ContinuousClock.now < deadline {
+            let rc = waitpid(pid, &status, WNOHANG)
+            if rc == pid {
+                let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+                exitStatus = code
+                return code
+            }
+            if rc < 0 && errno != EINTR { return nil }
+            usleep(5_000)
+        }
+        return nil
+    }
+
+    /// Whether the process is still running.
+    public var isRunning: Bool {
+        if exitStatus != nil { return false }
+        var status: Int32 = 0
+        let rc = waitpid(pid, &status, WNOHANG)
+        if rc == pid {
+            exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            return false
+        }
+        return rc == 0
+    }
+
+    /// SIGKILL and reap; safe to call twice.
+    public func kill() {
+        if isRunning {
+            Glibc.kill(pid, SIGKILL)
+            wait(timeout: .seconds(5))
+        }
+    }
+
+    public func output() -> String { (try? readFile(stdoutPath)) ?? "" }
+    public func errors() -> String { (try? readFile(stderrPath)) ?? "" }
+
+    deinit { kill() }
+
+    /// Runs to completion and returns (status, stdout, stderr).
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                           directory: String? = nil, stdin: String? = nil, timeout: Duration = .seconds(60)) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = try TestProcess(executable, arguments, environment: environment, directory: directory, stdin: stdin)
+        guard let status = process.wait(timeout: timeout) else {
+            process.kill()
+            throw TestFailure("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
+        }
+        return (status, process.output(), process.errors())
+    }
+}
+
+/// A failure in test set-up, with a message saying what.
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+public enum TestEnvironment {
+    public static var current: [String: String] {
+        var environment: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                environment[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return environment
+    }
+
+    /// The environment without any CAMHOST_* variable, so a developer's shell cannot change a test.
+    public static var clean: [String: String] { current.filter { !$0.key.hasPrefix("CAMHOST_") } }
+
+    /// The camhost binary built next to the test bundle (or `$CAMHOST_BIN`).
+    public static var camhostBinary: String {
+        if let explicit = current["CAMHOST_BIN"] { return explicit }
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        let exe = n > 0 ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        // .build/<triple>/debug/camhostPackageTests.xctest -> .build/<triple>/debug/camhost
+        var directory = exe
+        while let slash = directory.lastIndex(of: "/") {
+            directory = String(directory[..<slash])
+            if access(directory + "/camhost", X_OK) == 0 { return directory + "/camhost" }
+            if directory.isEmpty { break }
+        }
+        return "camhost"
+    }
+}
