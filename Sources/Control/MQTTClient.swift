@@ -42,7 +42,7 @@ public final class MQTTClient: Sendable {
             s.stateListeners[s.nextKey] = continuation
             return s.nextKey
         }
-        continuation.onTermination = { [core] _ in core.state.withLock { _ = $0.stateListeners.removeValue(forKey: key) } }
+        continuation.onTermination = { [weak core] _ in core?.state.withLock { _ = $0.stateListeners.removeValue(forKey: key) } }
         return stream
     }
 
@@ -54,7 +54,7 @@ public final class MQTTClient: Sendable {
             s.messageListeners[s.nextKey] = continuation
             return s.nextKey
         }
-        continuation.onTermination = { [core] _ in core.state.withLock { _ = $0.messageListeners.removeValue(forKey: key) } }
+        continuation.onTermination = { [weak core] _ in core?.state.withLock { _ = $0.messageListeners.removeValue(forKey: key) } }
         return stream
     }
 
@@ -263,12 +263,12 @@ private final class Core: Sendable {
     // MARK: Callbacks (libmosquitto's thread)
 
     func onConnect(_ rc: Int32) {
-        resumeConnack(rc)
         guard rc == 0 else {
+            resumeConnack(rc)
             logger.error("MQTT broker refused connection", metadata: ["broker": "\(broker)", "reason": "\(String(cString: mosquitto_connack_string(rc)))"])
             return
         }
-        if state.withLock({ $0.connection }) == .closed { return }
+        if state.withLock({ $0.connection }) == .closed { resumeConnack(rc); return }
         let (subscriptions, retained) = state.withLock { ($0.subscriptions, $0.retained) }
         for (filter, qos) in subscriptions {
             var mid: Int32 = 0
@@ -282,6 +282,7 @@ private final class Core: Sendable {
             if rc == success { forget(mid: mid) }
         }
         setConnection(.connected)
+        resumeConnack(rc)  // only now, so `connect()` returns with `state == .connected`
         logger.debug("MQTT connected", metadata: ["broker": "\(broker)"])
     }
 
