@@ -31,9 +31,14 @@ let package = Package(
         .target(name: "Storage", dependencies: ["CSQLite"], swiftSettings: strict),
         .target(name: "Security", dependencies: ["CGnuTLS"], swiftSettings: strict),
         .target(name: "Capture", dependencies: ["CPcap", "Wire"], swiftSettings: strict),
+        .target(name: "Control", dependencies: [
+            "CMosquitto",
+            .product(name: "TOMLKit", package: "TOMLKit"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         .target(name: "Web", dependencies: ["CMicroHTTPD", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(name: "Appliance", dependencies: [
-            "Web", "Storage", "Security", "Wire", "Capture", "CMosquitto",
+            "Web", "Storage", "Security", "Wire", "Capture", "Control",
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
@@ -48,6 +53,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
         .testTarget(name: "SecurityTests", dependencies: ["Security"], swiftSettings: strict),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "WebTests", dependencies: ["Web", "Security", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CamhostTests", dependencies: ["TestSupport"], swiftSettings: strict),

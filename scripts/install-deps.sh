@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian packages camhost needs to build, run and test. Idempotent: installs only
+# what is missing, so a second run costs a second. Needs root (or sudo) on Debian 12.
+#   scripts/install-deps.sh          # build + run
+#   scripts/install-deps.sh --test   # also the tools the tests use
+#   scripts/install-deps.sh --bench  # and the tools the benchmarks compare against
+set -euo pipefail
+
+runtime=(pkg-config libmicrohttpd-dev libgnutls28-dev gnutls-bin libsqlite3-dev libmosquitto-dev
+         libpcap-dev mosquitto mosquitto-clients util-linux iproute2 curl ca-certificates)
+testing=(python3 sqlite3 jq tcpdump tshark gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
+benchmarks=(wrk nginx-light time hyperfine)
+
+wanted=("${runtime[@]}")
+for flag in "$@"; do
+    case "$flag" in
+        --test) wanted+=("${testing[@]}") ;;
+        --bench) wanted+=("${testing[@]}" "${benchmarks[@]}") ;;
+        *) echo "install-deps: unknown flag $flag (use --test or --bench)" >&2; exit 64 ;;
+    esac
+done
+
+missing=()
+for package in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "install-deps: need root to install: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no without a prompt.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $sudo debconf-set-selections 2>/dev/null || true
+# Debian's policy-rc.d may refuse to start services at install time; camhost starts its own broker.
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

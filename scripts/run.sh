@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian machine and runs camhost on embedded defaults:
+# data under ./var, HTTPS on https://127.0.0.1:5000, a managed Mosquitto on 127.0.0.1:18830.
+# Extra arguments go to `camhost serve` (e.g. --demo, --listen 0.0.0.0:5000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+echo "run: building a release binary (the first build takes a few minutes)" >&2
+swift build -c release --static-swift-stdlib -Xswiftc -Osize 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' >&2 || true
+binary="$(swift build -c release --static-swift-stdlib --show-bin-path)/camhost"
+[[ -x "$binary" ]] || { echo "run: the build failed; see the messages above" >&2; exit 1; }
+exec "$binary" serve "$@"
