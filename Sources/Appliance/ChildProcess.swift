@@ -11,13 +11,23 @@ final class ChildProcess: Sendable {
 
     /// `outputPath`: standard output and error are appended there. `dieWithParent`: the child is
     /// sent SIGKILL by the kernel if the spawning thread dies, even when camhost is killed with
-    /// SIGKILL (prctl PR_SET_PDEATHSIG through util-linux's `setpriv`).
-    init(executable: String, arguments: [String], outputPath: String?, dieWithParent: Bool) throws(SystemError) {
+    /// SIGKILL (prctl PR_SET_PDEATHSIG through util-linux's `setpriv`). `runAs`: when camhost is
+    /// root, the child runs as this user; the switch happens in setpriv *before* the death signal
+    /// is set, because the kernel clears PR_SET_PDEATHSIG whenever a process changes its user
+    /// (a daemon that drops privileges by itself would silently lose it). `inheritedFiles`: files
+    /// opened read-only by camhost for the child at the given descriptor numbers, so the child
+    /// can read them as /dev/fd/N without permission to the directory they are in.
+    init(executable: String, arguments: [String], outputPath: String?, dieWithParent: Bool,
+         runAs user: String? = nil, inheritedFiles: [(descriptor: Int32, path: String)] = []) throws(SystemError) {
         var argv = [executable] + arguments
         var path = executable
         let candidates: [String] = ["/usr/bin/setpriv", "/bin/setpriv"]
         if dieWithParent, let setpriv = candidates.first(where: { access($0, X_OK) == 0 }) {
-            argv = [setpriv, "--pdeathsig", "KILL", "--"] + argv
+            var options: [String] = []
+            if let user, geteuid() == 0, getpwnam(user) != nil {
+                options = ["--reuid=\(user)", "--regid=\(user)", "--init-groups"]
+            }
+            argv = [setpriv] + options + ["--pdeathsig", "KILL", "--"] + argv
             path = setpriv
         }
         var attributes = posix_spawnattr_t()
@@ -41,6 +51,9 @@ final class ChildProcess: Sendable {
         let output = outputPath ?? "/dev/null"
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o640)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        for file in inheritedFiles {
+            posix_spawn_file_actions_addopen(&actions, file.descriptor, file.path, O_RDONLY, 0)
+        }
 
         var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for pointer in cArguments { free(pointer) } }

@@ -22,6 +22,7 @@ public final class ManagedBroker: Sendable {
     private let logger: Logger
     private let state = Mutex(State())
     private let thread = Mutex<pthread_t?>(nil)
+    private let privateDirectory = Mutex<String?>(nil)
 
     private struct State {
         var stopping = false
@@ -52,22 +53,8 @@ public final class ManagedBroker: Sendable {
         guard access(executable, X_OK) == 0 else {
             throw SystemError(operation: "run the managed MQTT broker", path: executable, errno: errno == 0 ? ENOENT : errno)
         }
-        let configPath = joinPath(dataDirectory, "mosquitto.conf")
-        let conf = """
-            # Written by camhost at every start; edits are overwritten. Configure mqtt.broker to use your own broker.
-            listener \(port) 127.0.0.1
-            allow_anonymous true
-            persistence false
-            log_dest stderr
-            log_type error
-            log_type warning
-            log_type notice
-            connection_messages true
-            log_timestamp true
-
-            """
-        if case .failure(let error) = FileSystem.writeAtomically(configPath, Array(conf.utf8), mode: 0o644) { throw error }
-        let first = try ChildProcess(executable: executable, arguments: ["-c", configPath], outputPath: logPath, dieWithParent: true)
+        let configPath = try writeConfiguration()
+        let first = try spawn(configPath: configPath)
         state.withLock { $0.pid = first.pid; $0.everStarted = true }
         logger.info("managed MQTT broker started", metadata: ["pid": "\(first.pid)", "listen": "127.0.0.1:\(port)", "log": "\(logPath)"])
         // The supervising thread both spawns and waits: PR_SET_PDEATHSIG is tied to the thread
@@ -96,7 +83,7 @@ public final class ManagedBroker: Sendable {
             if !sleepUnlessStopping(seconds: delay) { break }
             delay = min(delay * 2, 30)
             do {
-                let next = try ChildProcess(executable: executable, arguments: ["-c", configPath], outputPath: logPath, dieWithParent: true)
+                let next = try spawn(configPath: configPath)
                 let stillWanted = state.withLock { s -> Bool in
                     s.restarts += 1
                     s.pid = next.pid
@@ -109,7 +96,7 @@ public final class ManagedBroker: Sendable {
                 child = nil
                 // Keep trying: a transient failure (fork limits) must not end supervision.
                 while sleepUnlessStopping(seconds: delay) {
-                    if let next = try? ChildProcess(executable: executable, arguments: ["-c", configPath], outputPath: logPath, dieWithParent: true) {
+                    if let next = try? spawn(configPath: configPath) {
                         state.withLock { $0.restarts += 1; $0.pid = next.pid }
                         child = next
                         break
@@ -118,6 +105,48 @@ public final class ManagedBroker: Sendable {
                 }
             }
         }
+    }
+
+    /// Mosquitto started as root drops to its own user, which would clear the parent-death
+    /// signal; so camhost (when root) starts it as `mosquitto` directly.
+    private func spawn(configPath: String) throws(SystemError) -> ChildProcess {
+        try ChildProcess(executable: executable, arguments: ["-c", configPath], outputPath: logPath, dieWithParent: true,
+                         runAs: Self.brokerUser)
+    }
+
+    private static let brokerUser = "mosquitto"
+
+    /// The broker's configuration, rewritten at every start. When camhost runs as root the
+    /// broker runs as `mosquitto`, which may not enter the data directory (0750), so the file
+    /// goes to a private directory of its own under /tmp instead, removed at stop.
+    private func writeConfiguration() throws(SystemError) -> String {
+        let conf = """
+            # Written by camhost at every start; edits are overwritten. Configure mqtt.broker to use your own broker.
+            listener \(port) 127.0.0.1
+            allow_anonymous true
+            persistence false
+            log_dest stderr
+            log_type error
+            log_type warning
+            log_type notice
+            connection_messages true
+            log_timestamp true
+
+            """
+        var directory = dataDirectory
+        var owner: (uid_t, gid_t)?
+        if geteuid() == 0, let entry = getpwnam(Self.brokerUser) {
+            var template = Array("/tmp/camhost-broker-XXXXXX".utf8CString)
+            guard let made = mkdtemp(&template) else { throw SystemError(operation: "create", path: "/tmp/camhost-broker-XXXXXX", errno: errno) }
+            directory = String(cString: made)
+            owner = (entry.pointee.pw_uid, entry.pointee.pw_gid)
+            chown(directory, entry.pointee.pw_uid, entry.pointee.pw_gid)
+            privateDirectory.withLock { $0 = directory }
+        }
+        let path = joinPath(directory, "mosquitto.conf")
+        if case .failure(let error) = FileSystem.writeAtomically(path, Array(conf.utf8), mode: 0o644) { throw error }
+        if let owner { chown(path, owner.0, owner.1) }
+        return path
     }
 
     private func sleepUnlessStopping(seconds: Double) -> Bool {
@@ -143,6 +172,10 @@ public final class ManagedBroker: Sendable {
         }
         if let spawned = thread.withLock({ value -> pthread_t? in let t = value; value = nil; return t }) {
             OSThread.join(spawned)
+        }
+        if let directory = privateDirectory.withLock({ value -> String? in let d = value; value = nil; return d }) {
+            FileSystem.remove(joinPath(directory, "mosquitto.conf"))
+            rmdir(directory)
         }
         logger.info("managed MQTT broker stopped")
     }
