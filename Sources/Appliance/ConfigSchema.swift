@@ -116,6 +116,15 @@ public enum ConfigSchema {
         ConfigKey("log", "level", .string("info"), "Least severe messages logged.",
                   choices: ["trace", "debug", "info", "notice", "warning", "error", "critical"]),
         ConfigKey("log", "dir", .string(""), "Log files (camhost.log, mosquitto.log). Empty: <data_dir>/logs."),
+
+        ConfigKey("retention", "max_age_days", .integer(30), "Recordings that ended longer ago than this are deleted (0: no age limit). Per camera: `camhost recordings policy set`.", range: 0...36500),
+        ConfigKey("retention", "min_age_days", .integer(1), "A free-space purge never deletes recordings younger than this, unless forced.", range: 0...3650),
+        ConfigKey("retention", "camera_quota_bytes", .integer(0), "Most bytes of recordings one camera may keep; the oldest go first (0: no quota).", range: 0...Int.max),
+        ConfigKey("retention", "free_space_floor_percent", .integer(10), "Keep at least this share of the recordings volume free, deleting the oldest recordings (0: off).", range: 0...90),
+        ConfigKey("retention", "safety_max_share_percent", .integer(50), "Refuse a cleanup that would delete more than this share of all recordings (a wrong clock or an unmounted volume); `--force` overrides.", range: 1...100),
+        ConfigKey("retention", "schedule_interval_hours", .integer(24), "How often `serve` runs a cleanup (also at start, and when free space drops below the floor); 0: never.", range: 0...8760),
+        ConfigKey("retention", "orphan_grace_minutes", .integer(60), "Files under the recordings root without a row are deleted only when older than this.", range: 0...525_600),
+        ConfigKey("retention", "settle_seconds", .integer(60), "Recording files modified more recently than this (or held open) are still being written: left alone.", range: 0...86400),
     ]
 
     public static func key(_ path: String) -> ConfigKey? { keys.first { $0.path == path } }

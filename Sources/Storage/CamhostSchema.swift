@@ -32,6 +32,7 @@ public enum CamhostSchema {
             ) STRICT;
             CREATE INDEX health_history_check_at ON health_history (check_name, at);
             """)
+        migrator.register(RecordingsSchema.migrationName, sql: RecordingsSchema.migrationSQL)
         return migrator
     }()
 }

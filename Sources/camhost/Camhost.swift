@@ -24,7 +24,7 @@ struct Camhost: ParsableCommand {
               camhost version --json
             """,
         version: VersionInfo.camhost,
-        subcommands: [Serve.self, VersionCommand.self, ConfigCommand.self])
+        subcommands: [Serve.self, VersionCommand.self, ConfigCommand.self, RecordingsCommand.self])
 }
 
 /// The flags every command that reads the configuration accepts.

@@ -10,7 +10,7 @@ import Storage
         let dir = TemporaryDirectory(); defer { dir.remove() }
         let store = try Store(path: dir.file("camhost.db"), migrator: CamhostSchema.migrator)
         let rows = try store.read { try $0.query("SELECT version, name, applied_at FROM schema_version") }
-        try #require(rows.count == 1)
+        try #require(rows.count == CamhostSchema.migrator.latestVersion)
         #expect(try rows[0].get("version", as: Int.self) == 1)
         #expect(try rows[0].get("name", as: String.self) == CamhostSchema.migrator.migrations[0].name)
         let appliedAt: String = try rows[0].get("applied_at")
@@ -18,7 +18,7 @@ import Storage
         let tables = try store.read { db in
             try db.query("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").map { try $0.get(0, as: String.self) }
         }
-        #expect(tables == ["audit_log", "cameras", "health_history", "schema_version"])
+        #expect(tables == ["audit_log", "cameras", "cleanup_runs", "deletion_ledger", "health_history", "recordings", "schema_version"])
     }
 
     @Test func reopeningIsIdempotent() throws {
@@ -30,7 +30,7 @@ import Storage
         }
         for _ in 0..<2 {
             let store = try Store(path: path, migrator: CamhostSchema.migrator)
-            #expect(try store.read { try $0.scalar("SELECT count(*) FROM schema_version", as: Int.self) } == 1)
+            #expect(try store.read { try $0.scalar("SELECT count(*) FROM schema_version", as: Int.self) } == CamhostSchema.migrator.latestVersion)
             #expect(try store.read { try $0.scalar("SELECT name FROM cameras WHERE id = 'cam1'", as: String.self) } == "Gate")
         }
     }
@@ -40,11 +40,11 @@ import Storage
         let path = dir.file("camhost.db")
         _ = try Store(path: path, migrator: CamhostSchema.migrator)
         var next = CamhostSchema.migrator
-        next.register("recordings", sql: "CREATE TABLE recordings (id INTEGER PRIMARY KEY, camera_id TEXT NOT NULL REFERENCES cameras(id)) STRICT")
+        next.register("later", sql: "CREATE TABLE later (id INTEGER PRIMARY KEY, camera_id TEXT NOT NULL REFERENCES cameras(id)) STRICT")
         let store = try Store(path: path, migrator: next)
         let versions = try store.read { db in try db.query("SELECT version FROM schema_version ORDER BY version").map { try $0.get(0, as: Int.self) } }
-        #expect(versions == [1, 2])
-        #expect(try next.appliedVersion(try Database(path: path)) == 2)
+        #expect(versions == Array(1...next.latestVersion))
+        #expect(try next.appliedVersion(try Database(path: path)) == next.latestVersion)
     }
 
     @Test func newerSchemaIsRefusedAndFileUntouched() throws {
@@ -60,7 +60,7 @@ import Storage
         let error = try #require(throws: MigrationError.self) {
             _ = try Store(path: path, migrator: CamhostSchema.migrator)
         }
-        #expect(error == .schemaTooNew(path: path, found: 2, known: 1))
+        #expect(error == .schemaTooNew(path: path, found: newer.latestVersion, known: CamhostSchema.migrator.latestVersion))
         #expect(error.description.contains(path))
         #expect(error.description.contains("newer camhost"))
         #expect(readBytes(path) == before)

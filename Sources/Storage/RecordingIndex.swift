@@ -1,0 +1,269 @@
+/// One registered recording: a row of `recordings`.
+public struct Recording: Sendable, Equatable {
+    public var id: Int64
+    public var cameraID: String
+    /// Relative to the recordings root, raw bytes.
+    public var path: [UInt8]
+    /// UTC ISO 8601 with milliseconds.
+    public var startAt: String
+    public var endAt: String
+    public var durationMilliseconds: Int64?
+    public var bytes: Int64
+    public var codec: String?
+    public var thumbnail: [UInt8]?
+    public var isProtected: Bool
+}
+
+/// What a scan found and registered.
+public struct ScanReport: Sendable, Equatable {
+    public var filesSeen = 0
+    public var directoriesSeen = 0
+    public var registered = 0
+    public var thumbnailsLinked = 0
+    /// Recording files left alone because they are still being written (recent or open).
+    public var unsettled = 0
+    public var errors: [PathError] = []
+    public var durationMilliseconds: Int64 = 0
+
+    public func json() -> String {
+        "{\"files_seen\":\(filesSeen),\"directories_seen\":\(directoriesSeen),\"registered\":\(registered),"
+            + "\"thumbnails_linked\":\(thumbnailsLinked),\"unsettled\":\(unsettled),\"errors\":["
+            + errors.map { "{\"path\":\(JSON.string($0.path)),\"error\":\(JSON.string($0.error))}" }.joined(separator: ",")
+            + "],\"duration_ms\":\(durationMilliseconds)}"
+    }
+}
+
+/// The recordings root and its index in the database: walks the tree, registers new recording
+/// files (camera = first directory under the root), links thumbnails, lists recordings.
+///
+/// Layout: `<root>/<camera id>/.../<name>.webm|.mp4|.mkv`; thumbnails at
+/// `<root>/.thumbnails/<recording path>.jpg`. Nothing below the root is reached through a
+/// symbolic link. Blocking: call from a thread that may block, not from a Swift `Task`.
+public struct RecordingIndex: Sendable {
+    public static let thumbnailDirectory: [UInt8] = Array(".thumbnails".utf8)
+    public static let mediaExtensions: Set<String> = ["webm", "mp4", "mkv"]
+
+    public let store: Store
+    public let root: String
+
+    public init(store: Store, root: String) {
+        self.store = store
+        self.root = root
+    }
+
+    /// The thumbnail path for a recording path.
+    public static func thumbnailPath(for path: [UInt8]) -> [UInt8] {
+        thumbnailDirectory + [0x2F] + path + Array(".jpg".utf8)
+    }
+
+    /// Walks the root and registers settled recording files that have no row yet.
+    public func scan(settleSeconds: Int = 60, now: Int64? = nil) throws -> ScanReport {
+        let started = FileOps.monotonicMilliseconds()
+        var report = ScanReport()
+        let rootFD: Int32
+        switch FileOps.openRoot(root) {
+        case .success(let fd): rootFD = fd
+        case .failure(let error): throw error
+        }
+        defer { FileOps.close(rootFD) }
+        let now = now ?? FileOps.now()
+        try store.withDatabase { db in
+            try walk(db, rootFD: rootFD, report: &report)
+            try db.inTransaction(.immediate) { db in
+                try register(db, now: now, settleSeconds: settleSeconds, report: &report)
+            }
+            try dropScratch(db)
+        }
+        report.durationMilliseconds = FileOps.monotonicMilliseconds() - started
+        return report
+    }
+
+    /// Recordings, oldest first; `since` is an ISO 8601 prefix compared with `end_at`.
+    public func list(camera: String? = nil, since: String? = nil, limit: Int? = nil) throws -> [Recording] {
+        try store.read { db in
+            let statement = try db.prepare("""
+                SELECT id, camera_id, path, start_at, end_at, duration_ms, bytes, codec, thumbnail, protected
+                FROM recordings WHERE (?1 IS NULL OR camera_id = ?1) AND (?2 IS NULL OR end_at >= ?2)
+                ORDER BY end_at, id LIMIT ?3
+                """)
+            try statement.bind([camera.databaseValue, since.databaseValue, .integer(Int64(limit ?? -1))])
+            var recordings: [Recording] = []
+            while try statement.step() {
+                recordings.append(Self.recording(statement))
+            }
+            return recordings
+        }
+    }
+
+    /// Marks a recording as protected (never deleted by retention) or not.
+    @discardableResult
+    public func setProtected(_ id: Int64, _ isProtected: Bool) throws -> Bool {
+        try store.write { db in
+            try db.execute("UPDATE recordings SET protected = ? WHERE id = ?", isProtected, id)
+            return db.changes == 1
+        }
+    }
+
+    static func recording(_ statement: Statement) -> Recording {
+        func bytes(_ index: Int) -> [UInt8]? {
+            switch statement.value(at: index) {
+            case .blob(let b): return b
+            case .text(let t): return Array(t.utf8)
+            default: return nil
+            }
+        }
+        return Recording(
+            id: Int64.decode(from: statement.value(at: 0)) ?? 0,
+            cameraID: String.decode(from: statement.value(at: 1)) ?? "",
+            path: bytes(2) ?? [],
+            startAt: String.decode(from: statement.value(at: 3)) ?? "",
+            endAt: String.decode(from: statement.value(at: 4)) ?? "",
+            durationMilliseconds: Int64.decode(from: statement.value(at: 5)),
+            bytes: Int64.decode(from: statement.value(at: 6)) ?? 0,
+            codec: String.decode(from: statement.value(at: 7)),
+            thumbnail: bytes(8),
+            isProtected: Bool.decode(from: statement.value(at: 9)) ?? false)
+    }
+
+    // MARK: Walking
+
+    enum FileKind: Int64 { case media = 1, thumbnail = 2, other = 3 }
+
+    /// Fills `temp.seen_files` (every regular file) and `temp.seen_dirs` (every directory below
+    /// the root, with its entry count). Symbolic links and special files are reported, never
+    /// followed; an unreadable directory is reported and the walk goes on.
+    func walk(_ db: Database, rootFD: Int32, report: inout ScanReport) throws {
+        try db.execute(script: """
+            CREATE TEMP TABLE IF NOT EXISTS seen_files (path BLOB PRIMARY KEY, size INTEGER, modified INTEGER, kind INTEGER, busy INTEGER) WITHOUT ROWID;
+            CREATE TEMP TABLE IF NOT EXISTS seen_dirs (path BLOB PRIMARY KEY, modified INTEGER, entries INTEGER) WITHOUT ROWID;
+            DELETE FROM temp.seen_files;
+            DELETE FROM temp.seen_dirs;
+            """)
+        // One transaction for speed; inside a dry run's transaction, that one.
+        func inTransaction(_ body: (Database) throws -> Void) throws {
+            if db.isInTransaction { try body(db) } else { try db.inTransaction(.deferred) { try body($0) } }
+        }
+        try inTransaction { db in
+            let insertFile = try db.prepare("INSERT OR REPLACE INTO temp.seen_files (path, size, modified, kind, busy) VALUES (?, ?, ?, ?, 0)")
+            let insertDirectory = try db.prepare("INSERT OR REPLACE INTO temp.seen_dirs (path, modified, entries) VALUES (?, ?, ?)")
+            var failure: (any Error)?
+            func visit(_ fd: Int32, _ path: [UInt8], inThumbnails: Bool) -> Int {
+                var entries = 0
+                var subdirectories: [[UInt8]] = []
+                let code = FileOps.entries(fd) { name, hinted in
+                    guard failure == nil else { return }
+                    entries += 1
+                    let child = RecordingPath.join(path, name)
+                    var kind = hinted
+                    var status: FileOps.Status?
+                    if kind == nil || kind == .file {
+                        switch FileOps.status(fd, name) {
+                        case .success(let s): status = s; kind = s.kind
+                        case .failure(.noEntry): entries -= 1; return
+                        case .failure(let code):
+                            report.errors.append(PathError(FileError(operation: "stat", path: child, errno: code.code)))
+                            return
+                        }
+                    }
+                    switch kind {
+                    case .file:
+                        guard let status else { return }
+                        report.filesSeen += 1
+                        let fileKind: FileKind = inThumbnails ? .thumbnail : Self.isMedia(name) ? .media : .other
+                        do {
+                            try insertFile.execute([.blob(child), .integer(status.size), .integer(status.modified), .integer(fileKind.rawValue)])
+                        } catch { failure = error }
+                    case .directory:
+                        subdirectories.append(name)
+                    case .symlink:
+                        report.errors.append(PathError(path: RecordingPath.display(child),
+                            error: "symbolic link: not followed, not registered, not deleted (camhost never leaves the recordings root)"))
+                    default:
+                        report.errors.append(PathError(path: RecordingPath.display(child),
+                            error: "not a regular file or directory (FIFO, socket or device): left alone"))
+                    }
+                }
+                if let code {
+                    report.errors.append(PathError(FileError(operation: "read directory", path: path, errno: code.code)))
+                }
+                for name in subdirectories where failure == nil {
+                    let child = RecordingPath.join(path, name)
+                    let childFD: Int32
+                    switch FileOps.openDirectory(fd, name) {
+                    case .success(let opened): childFD = opened
+                    case .failure(let code):
+                        report.errors.append(PathError(FileError(operation: "open directory", path: child, errno: code.code)))
+                        continue
+                    }
+                    report.directoriesSeen += 1
+                    let modified = (try? FileOps.status(childFD).get().modified) ?? 0
+                    let count = visit(childFD, child, inThumbnails: inThumbnails || (path.isEmpty && name == Self.thumbnailDirectory))
+                    FileOps.close(childFD)
+                    do {
+                        try insertDirectory.execute([.blob(child), .integer(modified), .integer(Int64(count))])
+                    } catch { failure = error }
+                }
+                return entries
+            }
+            _ = visit(rootFD, [], inThumbnails: false)
+            if let failure { throw failure }
+        }
+    }
+
+    static func isMedia(_ name: [UInt8]) -> Bool {
+        guard let dot = name.lastIndex(of: 0x2E), dot > 0 else { return false }
+        let ext = String(decoding: name[(dot + 1)...], as: UTF8.self).lowercased()
+        return mediaExtensions.contains(ext)
+    }
+
+    /// The camera id of a stored path: its first component, or `unassigned` for files directly in the root.
+    static let cameraSQL = "CASE WHEN instr(s.path, x'2f') > 0 THEN CAST(substr(s.path, 1, instr(s.path, x'2f') - 1) AS TEXT) ELSE 'unassigned' END"
+    static let thumbnailSQL = "CAST(x'2e7468756d626e61696c732f' || s.path || '.jpg' AS BLOB)"
+
+    /// Registers settled, non-empty recording files that have no row and no pending deletion.
+    func register(_ db: Database, now: Int64, settleSeconds: Int, report: inout ScanReport) throws {
+        try markBusy(db)
+        let settled = (now - Int64(settleSeconds)) * 1_000_000_000
+        let newFiles = """
+            FROM temp.seen_files s WHERE s.kind = 1 AND s.size > 0 AND s.busy = 0 AND s.modified < ?1
+              AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.path = s.path)
+              AND NOT EXISTS (SELECT 1 FROM deletion_ledger l WHERE l.path = s.path)
+            """
+        try db.execute("INSERT OR IGNORE INTO cameras (id, name, profile, address) SELECT DISTINCT \(Self.cameraSQL), \(Self.cameraSQL), 'unknown', '' \(newFiles)", settled)
+        try db.execute("""
+            INSERT INTO recordings (camera_id, path, start_at, end_at, bytes, thumbnail)
+            SELECT \(Self.cameraSQL), s.path,
+                   strftime('%Y-%m-%dT%H:%M:%fZ', (s.modified / 1000000) / 1000.0, 'unixepoch'),
+                   strftime('%Y-%m-%dT%H:%M:%fZ', (s.modified / 1000000) / 1000.0, 'unixepoch'),
+                   s.size,
+                   (SELECT t.path FROM temp.seen_files t WHERE t.path = \(Self.thumbnailSQL) AND t.kind = 2)
+            \(newFiles)
+            """, settled)
+        report.registered += db.changes
+        try db.execute("""
+            UPDATE recordings SET thumbnail = (SELECT t.path FROM temp.seen_files t
+                WHERE t.path = CAST(x'2e7468756d626e61696c732f' || recordings.path || '.jpg' AS BLOB) AND t.kind = 2)
+            WHERE thumbnail IS NULL AND EXISTS (SELECT 1 FROM temp.seen_files t
+                WHERE t.path = CAST(x'2e7468756d626e61696c732f' || recordings.path || '.jpg' AS BLOB) AND t.kind = 2)
+            """)
+        report.thumbnailsLinked += db.changes
+        report.unsettled += try db.scalar("""
+            SELECT count(*) FROM temp.seen_files s WHERE s.kind = 1 AND s.size > 0 AND (s.busy = 1 OR s.modified >= ?)
+              AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.path = s.path)
+            """, settled, as: Int.self) ?? 0
+    }
+
+    /// Marks files some process holds open (a recorder still writing) as busy.
+    func markBusy(_ db: Database) throws {
+        guard let canonicalRoot = FileOps.canonical(root) else { return }
+        let prefix = canonicalRoot + [0x2F]
+        let open = FileOps.openFiles(under: prefix)
+        guard !open.isEmpty else { return }
+        let update = try db.prepare("UPDATE temp.seen_files SET busy = 1 WHERE path = ?")
+        for path in open { try update.execute([.blob(Array(path.dropFirst(prefix.count)))]) }
+    }
+
+    func dropScratch(_ db: Database) throws {
+        try db.execute(script: "DROP TABLE IF EXISTS temp.seen_files; DROP TABLE IF EXISTS temp.seen_dirs;")
+    }
+}

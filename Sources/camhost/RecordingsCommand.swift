@@ -1,0 +1,423 @@
+import Appliance
+import ArgumentParser
+import Storage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct RecordingsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recordings",
+        abstract: "Index recordings and apply retention: scan, list, cleanup, protect, per-camera policy.",
+        discussion: """
+            Recordings live under the recordings root (storage.recordings, default \
+            <data dir>/recordings), one directory per camera: <root>/<camera id>/.../<file>.webm|.mp4|.mkv. \
+            Thumbnails live at <root>/.thumbnails/<recording path>.jpg. The database holds one row \
+            per recording; retention decides from the database, deletes crash-safely (a ledger of \
+            intents, finished on the next run) and never deletes anything outside the root or \
+            through a symbolic link. See docs/recordings.md.
+
+            Exit codes (every subcommand): 0 done (per-file problems are listed, the run \
+            completed); 64 wrong arguments; 65 cleanup refused by the safety stop (nothing \
+            planned was deleted; check, then --force); 66 the recordings root cannot be opened; \
+            74 the database cannot be opened (corrupt, not a database, newer schema): nothing was \
+            deleted; 75 another cleanup is running; 78 the configuration is wrong.
+
+            Examples:
+              camhost recordings scan --data-dir /var/lib/camhost
+              camhost recordings list --camera gate --since 7d
+              camhost recordings cleanup --dry-run
+              camhost recordings cleanup --older-than 30d --camera gate --json
+              camhost recordings policy set --camera gate --max-age 90d --quota 200G
+            """,
+        subcommands: [Scan.self, List.self, Cleanup.self, Protect.self, Policy.self])
+
+    struct Scan: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register new recording files under the recordings root.",
+            discussion: """
+                Walks the root at any depth and adds a row for each settled .webm, .mp4 or .mkv \
+                file that has none (size, modification time; camera = first directory). Files \
+                modified in the last retention.settle_seconds, or held open by a process, are \
+                still being written and are left for a later scan. Thumbnails found at \
+                .thumbnails/<path>.jpg are linked; without one the dashboard shows a placeholder \
+                ("no thumbnail"). Symbolic links are reported, never followed.
+
+                Examples:
+                  camhost recordings scan
+                  camhost recordings scan --json --data-dir /var/lib/camhost
+                """)
+
+        @OptionGroup var options: ConfigOptions
+        @Flag(help: "Print JSON: {\"files_seen\", \"registered\", \"unsettled\", \"thumbnails_linked\", \"errors\": [{\"path\", \"error\"}], \"duration_ms\"}.")
+        var json = false
+
+        func run() throws {
+            let context = try RecordingsContext(options)
+            let report: ScanReport
+            do {
+                report = try context.index.scan(settleSeconds: context.policy.settleSeconds)
+            } catch let error as FileError {
+                printError("camhost: cannot open the recordings root \(context.root): \(error). Check storage.recordings or --data-dir.")
+                throw ExitCode(66)
+            }
+            if json { printOut(report.json()); return }
+            printOut("scanned \(report.filesSeen) file(s) in \(report.directoriesSeen) director\(report.directoriesSeen == 1 ? "y" : "ies") "
+                + "in \(report.durationMilliseconds) ms: \(report.registered) new recording(s), \(report.thumbnailsLinked) thumbnail(s) linked, "
+                + "\(report.unsettled) still being written")
+            printProblems(report.errors)
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List registered recordings, oldest first.",
+            discussion: """
+                Paths are relative to the recordings root; bytes that are not UTF-8 and control \
+                characters show as \\xNN.
+
+                Examples:
+                  camhost recordings list
+                  camhost recordings list --camera gate --since 2025-11-01
+                  camhost recordings list --since 24h --json
+                """)
+
+        @OptionGroup var options: ConfigOptions
+        @Option(help: ArgumentHelp("Only this camera.", valueName: "id")) var camera: String?
+        @Option(help: ArgumentHelp("Only recordings that ended at or after this: a UTC date/time (2025-11-01, 2025-11-01T08:00) or an age (7d, 12h, 30m).", valueName: "when"))
+        var since: String?
+        @Flag(help: "Print a JSON array of {\"id\", \"camera\", \"path\", \"start\", \"end\", \"duration_ms\", \"bytes\", \"codec\", \"thumbnail\", \"protected\"}.")
+        var json = false
+
+        func run() throws {
+            let context = try RecordingsContext(options)
+            var cutoff: String?
+            if let since {
+                if let seconds = parseAge(since) {
+                    cutoff = try context.store.read { try $0.scalar("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)", "-\(seconds) seconds", as: String.self) }
+                } else if since.count >= 4, since.first?.isNumber == true {
+                    cutoff = since
+                } else {
+                    throw ValidationError("--since \(since): expected a date such as 2025-11-01 or an age such as 7d")
+                }
+            }
+            let recordings = try context.index.list(camera: camera, since: cutoff)
+            if json {
+                printOut("[" + recordings.map(jsonObject).joined(separator: ",") + "]")
+                return
+            }
+            if recordings.isEmpty { printOut("no recordings"); return }
+            for r in recordings {
+                let duration = r.durationMilliseconds.map { "\($0 / 1000)s" } ?? "-"
+                let thumbnail = r.thumbnail == nil ? "  [no thumbnail: ffmpeg not installed or not made yet]" : ""
+                printOut("\(r.id)\t\(r.cameraID)\t\(r.endAt)\t\(duration)\t\(humanBytes(r.bytes))\t\(r.isProtected ? "protected" : "-")\t\(RecordingPath.display(r.path))\(thumbnail)")
+            }
+        }
+
+        private func jsonObject(_ r: Recording) -> String {
+            func q(_ s: String) -> String { jsonString(s) }
+            return "{\"id\":\(r.id),\"camera\":\(q(r.cameraID)),\"path\":\(q(RecordingPath.display(r.path))),\"start\":\(q(r.startAt)),"
+                + "\"end\":\(q(r.endAt)),\"duration_ms\":\(r.durationMilliseconds.map(String.init) ?? "null"),\"bytes\":\(r.bytes),"
+                + "\"codec\":\(r.codec.map(q) ?? "null"),\"thumbnail\":\(r.thumbnail.map { q(RecordingPath.display($0)) } ?? "null"),"
+                + "\"protected\":\(r.isProtected)}"
+        }
+    }
+
+    struct Cleanup: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply retention now: age, per-camera quota, free-space floor, orphans, dangling rows.",
+            discussion: """
+                Order: finish any deletion an interrupted run left in the ledger; scan (new files \
+                become recordings, never orphans); plan (age, then quota, then free space, each \
+                oldest first; protected recordings are never touched; a free-space purge keeps \
+                recordings younger than retention.min_age_days unless --force); then delete in \
+                batches (ledger intent, unlink file and thumbnail, fsync the directory, delete the \
+                rows). Files without a row older than retention.orphan_grace_minutes, rows whose \
+                file is gone and directories left empty are removed too. A run that would delete \
+                more than retention.safety_max_share_percent of all recordings stops (exit 65) \
+                unless --force.
+
+                --dry-run plans exactly as a real run and lists every deletion, changing nothing. \
+                A progress bar is drawn on stderr when it is a terminal. The JSON report: \
+                {"dry_run", "deleted": {"age", "quota", "free_space", "orphan"}, \
+                "thumbnails_deleted", "orphan_files", "orphan_dirs", "dangling_rows", \
+                "bytes_freed", "db_bytes_before", "db_bytes_after", "errors": [{"path", \
+                "error"}], "duration_ms", "registered", "ledger_finished", "refusal"} (plus \
+                "items" for a dry run).
+
+                Examples:
+                  camhost recordings cleanup --dry-run
+                  camhost recordings cleanup --older-than 30d
+                  camhost recordings cleanup --camera gate --older-than 2w --json
+                  camhost recordings cleanup --force        # past the safety stop, after checking
+                """)
+
+        @OptionGroup var options: ConfigOptions
+        @Option(help: ArgumentHelp("Delete recordings that ended longer ago than this (e.g. 30d, 2w, 12h), instead of the configured age limits.", valueName: "age"))
+        var olderThan: String?
+        @Option(help: ArgumentHelp("Only this camera's recordings and files.", valueName: "id")) var camera: String?
+        @Flag(help: "Plan and list every deletion; change nothing.") var dryRun = false
+        @Flag(help: "Go past the safety stop and the minimum age of a free-space purge.") var force = false
+        @Flag(help: "Print the report as JSON on stdout.") var json = false
+
+        func run() throws {
+            var olderThanSeconds: Int64?
+            if let olderThan {
+                guard let seconds = parseAge(olderThan) else {
+                    throw ValidationError("--older-than \(olderThan): expected an age such as 30d, 2w, 12h or 90m")
+                }
+                olderThanSeconds = seconds
+            }
+            let context = try RecordingsContext(options)
+            var cleanupOptions = CleanupOptions(policy: context.policy)
+            cleanupOptions.dryRun = dryRun
+            cleanupOptions.force = force
+            cleanupOptions.olderThanSeconds = olderThanSeconds
+            cleanupOptions.camera = camera
+            cleanupOptions.actor = "cli"
+            let environment = currentEnvironment()
+            cleanupOptions.hook = TestHook(environment["CAMHOST_TEST_CRASH_AT"])?.callback
+            if let text = environment["CAMHOST_TEST_FREE_SPACE"], let space = parseSpace(text) {
+                cleanupOptions.freeSpace = { _ in space }
+            }
+            let progress = isatty(2) == 1
+            if progress {
+                cleanupOptions.progress = { done, total in
+                    guard done == total || done % 200 == 0 else { return }
+                    let width = 30
+                    let filled = total > 0 ? width * done / total : width
+                    printErrorRaw("\r[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] \(done)/\(total)")
+                }
+            }
+            let report: CleanupReport
+            do {
+                report = try Storage.Cleanup(index: context.index).run(cleanupOptions)
+            } catch let error as CleanupError {
+                printError("camhost: \(error)")
+                switch error {
+                case .busy: throw ExitCode(75)
+                case .rootUnavailable: throw ExitCode(66)
+                case .lockFailed, .databaseInsideRoot: throw ExitCode(73)
+                }
+            } catch {
+                printError("camhost: cleanup stopped: \(error). Deletions already recorded in the ledger finish on the next run.")
+                throw ExitCode(74)
+            }
+            if progress { printErrorRaw("\r\u{1B}[K") }
+            if json {
+                printOut(report.json(includeItems: dryRun))
+            } else {
+                if dryRun {
+                    for item in report.items {
+                        let thumbnail = item.thumbnail.map { " (+ thumbnail \(RecordingPath.display($0)))" } ?? ""
+                        printOut("would delete [\(item.reason.rawValue)] \(RecordingPath.display(item.path)) \(humanBytes(item.bytes))\(thumbnail)")
+                    }
+                }
+                printOut(Storage.Cleanup.summary(report) + " in \(report.durationMilliseconds) ms; database \(humanBytes(report.databaseBytesBefore)) -> \(humanBytes(report.databaseBytesAfter))")
+                printProblems(report.errors)
+            }
+            if let refusal = report.refusal {
+                printError("camhost: cleanup refused: \(refusal)")
+                throw ExitCode(65)
+            }
+        }
+    }
+
+    struct Protect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Protect recordings from retention (or lift the protection with --off).",
+            discussion: """
+                Examples:
+                  camhost recordings protect 1234 1235
+                  camhost recordings protect --off 1234
+                """)
+
+        @OptionGroup var options: ConfigOptions
+        @Flag(help: "Remove the protection.") var off = false
+        @Argument(help: ArgumentHelp("Recording ids, as `recordings list` shows them.", valueName: "id")) var ids: [Int64]
+
+        func run() throws {
+            let context = try RecordingsContext(options)
+            var missing: [Int64] = []
+            for id in ids where try !context.index.setProtected(id, !off) { missing.append(id) }
+            if !missing.isEmpty {
+                printError("camhost: no recording with id " + missing.map(String.init).joined(separator: ", "))
+                throw ExitCode(65)
+            }
+            printOut("\(ids.count) recording(s) \(off ? "no longer protected" : "protected")")
+        }
+    }
+
+    struct Policy: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show or set per-camera retention overrides (stored in the database).",
+            subcommands: [Show.self, Set.self])
+
+        struct Show: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Print the global policy and each camera's overrides.")
+            @OptionGroup var options: ConfigOptions
+
+            func run() throws {
+                let context = try RecordingsContext(options)
+                let p = context.policy
+                printOut("global: max age \(p.maxAgeDays)d, min age \(p.minAgeDays)d, quota \(p.cameraQuotaBytes == 0 ? "none" : humanBytes(p.cameraQuotaBytes)), "
+                    + "free-space floor \(p.freeSpaceFloorPercent)%, safety stop \(p.safetyMaxSharePercent)%")
+                for camera in try CameraRetention.all(in: context.store) {
+                    printOut("\(camera.cameraID): max age \(camera.maxAgeDays.map { "\($0)d" } ?? "global"), min age \(camera.minAgeDays.map { "\($0)d" } ?? "global"), "
+                        + "quota \(camera.quotaBytes.map(humanBytes) ?? "global")")
+                }
+            }
+        }
+
+        struct Set: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Override the global policy for one camera.",
+                discussion: """
+                    Options not given keep their current value; --clear returns the camera to the \
+                    global policy.
+
+                    Examples:
+                      camhost recordings policy set --camera gate --max-age 90d
+                      camhost recordings policy set --camera lobby --quota 50G --min-age 2d
+                      camhost recordings policy set --camera lobby --clear
+                    """)
+            @OptionGroup var options: ConfigOptions
+            @Option(help: ArgumentHelp("The camera id.", valueName: "id")) var camera: String
+            @Option(help: ArgumentHelp("Maximum age in whole days, e.g. 90d (0d: no age limit).", valueName: "age")) var maxAge: String?
+            @Option(help: ArgumentHelp("Minimum age a free-space purge respects, e.g. 2d.", valueName: "age")) var minAge: String?
+            @Option(help: ArgumentHelp("Byte quota, e.g. 500M, 200G (0: none).", valueName: "size")) var quota: String?
+            @Flag(help: "Remove every override of this camera.") var clear = false
+
+            func run() throws {
+                let context = try RecordingsContext(options)
+                var current = try CameraRetention.all(in: context.store).first { $0.cameraID == camera } ?? CameraRetention(cameraID: camera)
+                if clear { current = CameraRetention(cameraID: camera) }
+                if let maxAge {
+                    guard let seconds = parseAge(maxAge) else { throw ValidationError("--max-age \(maxAge): expected e.g. 90d") }
+                    current.maxAgeDays = Int(seconds / 86_400)
+                }
+                if let minAge {
+                    guard let seconds = parseAge(minAge) else { throw ValidationError("--min-age \(minAge): expected e.g. 2d") }
+                    current.minAgeDays = Int(seconds / 86_400)
+                }
+                if let quota {
+                    guard let bytes = parseSize(quota) else { throw ValidationError("--quota \(quota): expected e.g. 500M or 200G") }
+                    current.quotaBytes = bytes
+                }
+                try current.save(in: context.store)
+                printOut("\(camera): max age \(current.maxAgeDays.map { "\($0)d" } ?? "global"), min age \(current.minAgeDays.map { "\($0)d" } ?? "global"), quota \(current.quotaBytes.map(humanBytes) ?? "global")")
+            }
+        }
+    }
+}
+
+/// The database, the recordings root and the policy every recordings command works with.
+struct RecordingsContext {
+    let store: Store
+    let root: String
+    let policy: RetentionPolicy
+    var index: RecordingIndex { RecordingIndex(store: store, root: root) }
+
+    init(_ options: ConfigOptions) throws {
+        let configuration = try options.load()
+        root = configuration.recordingsPath
+        policy = configuration.retentionPolicy
+        let path = configuration.databasePath
+        do {
+            var databaseOptions = Database.Options()
+            databaseOptions.busyTimeout = .milliseconds(configuration.integer("storage.busy_timeout_ms"))
+            store = try Store(path: path, options: databaseOptions, migrator: CamhostSchema.migrator)
+        } catch {
+            printError("camhost: cannot open the database \(path): \(error)")
+            printError("camhost: nothing was changed or deleted")
+            throw ExitCode(74)
+        }
+    }
+}
+
+/// `CAMHOST_TEST_CRASH_AT=POINT:N` — SIGKILL this process at the Nth time it reaches POINT
+/// (`after-intent`, `after-unlink`, `after-sync`, `after-commit`). For crash-safety tests only.
+struct TestHook {
+    let callback: @Sendable (CleanupPoint) -> Void
+
+    init?(_ text: String?) {
+        guard let text, let colon = text.lastIndex(of: ":"),
+              let point = CleanupPoint(rawValue: String(text[..<colon])),
+              let count = Int(text[text.index(after: colon)...]), count > 0 else { return nil }
+        let seen = Counter()
+        callback = { reached in
+            guard reached == point, seen.increment() == count else { return }
+            kill(getpid(), SIGKILL)
+        }
+    }
+
+    final class Counter: @unchecked Sendable {
+        private var value = 0
+        func increment() -> Int { value += 1; return value }
+    }
+}
+
+/// "30d", "2w", "12h", "90m", "45s" (a bare number is days) into seconds.
+func parseAge(_ text: String) -> Int64? {
+    let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
+    guard let last = text.last else { return nil }
+    if let unit = units[last], let value = Int64(text.dropLast()), value >= 0 { return value * unit }
+    if let value = Int64(text), value >= 0 { return value * 86_400 }
+    return nil
+}
+
+/// "500M", "200G", "1T", "4096" into bytes (powers of 1024).
+func parseSize(_ text: String) -> Int64? {
+    let units: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+    guard let last = text.uppercased().last else { return nil }
+    if let unit = units[last], let value = Int64(text.dropLast()), value >= 0 { return value * unit }
+    return Int64(text).flatMap { $0 >= 0 ? $0 : nil }
+}
+
+/// "AVAILABLE:TOTAL" bytes, for CAMHOST_TEST_FREE_SPACE.
+func parseSpace(_ text: String) -> (available: Int64, total: Int64)? {
+    let parts = text.split(separator: ":")
+    guard parts.count == 2, let available = Int64(parts[0]), let total = Int64(parts[1]) else { return nil }
+    return (available, total)
+}
+
+func humanBytes(_ bytes: Int64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+    if unit == 0 { return "\(bytes) B" }
+    let tenths = Int((value * 10).rounded())
+    return "\(tenths / 10).\(tenths % 10) \(units[unit])"
+}
+
+func jsonString(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        default:
+            if scalar.value < 0x20 {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return out + "\""
+}
+
+func printProblems(_ errors: [PathError]) {
+    guard !errors.isEmpty else { return }
+    printError("\(errors.count) problem(s):")
+    for error in errors.prefix(50) { printError("  \(error.path): \(error.error)") }
+    if errors.count > 50 { printError("  ... and \(errors.count - 50) more (use --json for all)") }
+}
+
+func printErrorRaw(_ text: String) {
+    let bytes = Array(text.utf8)
+    bytes.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
+}
