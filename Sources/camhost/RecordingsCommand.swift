@@ -177,6 +177,7 @@ struct RecordingsCommand: ParsableCommand {
             cleanupOptions.actor = "cli"
             let environment = currentEnvironment()
             cleanupOptions.hook = TestHook(environment["CAMHOST_TEST_CRASH_AT"])?.callback
+            if let size = environment["CAMHOST_TEST_BATCH_SIZE"].flatMap({ Int($0) }), size > 0 { cleanupOptions.batchSize = size }
             if let text = environment["CAMHOST_TEST_FREE_SPACE"], let space = parseSpace(text) {
                 cleanupOptions.freeSpace = { _ in space }
             }
