@@ -98,6 +98,8 @@ public final class RetentionSchedule: Sendable {
             let level: Logger.Level = report.refusal != nil || !report.errors.isEmpty ? .warning : .info
             logger.log(level: level, "retention (\(reason)): \(Cleanup.summary(report))")
             for error in report.errors.prefix(20) { logger.warning("retention: \(error.path): \(error.error)") }
+        } catch CleanupError.rootUnavailable(let error) where error.errno == ENOENT {
+            logger.info("retention (\(reason)): no recordings yet (\(cleanup.index.root) does not exist)")
         } catch {
             logger.error("retention (\(reason)) could not run: \(error)")
         }

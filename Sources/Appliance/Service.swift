@@ -88,6 +88,9 @@ public final class Service: Sendable {
             }
         }
 
+        // Retention: a run now (finishing any interrupted deletion), then on schedule and on low disk.
+        let retention = RetentionSchedule(store: store, configuration: configuration)
+        retention.start()
         let checker = HealthChecker(store: store, broker: broker, certificateExpiry: Int(credentials.certificateExpiry))
         updateHealth(checker)
         let notifier = SystemdNotifier(environment: options.environment)
@@ -119,6 +122,7 @@ public final class Service: Sendable {
         stopping.store(true, ordering: .relaxed)
         server.stop(grace: .seconds(10))
         OSThread.join(healthThread)
+        retention.stop()
         broker?.stop()
         if let pidFile = configuration.pidFile { FileSystem.remove(pidFile) }
         logger.info("stopped")
