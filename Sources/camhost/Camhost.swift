@@ -22,9 +22,10 @@ struct Camhost: ParsableCommand {
               camhost config check /etc/camhost/camhost.toml
               camhost config show --config /etc/camhost/camhost.toml
               camhost version --json
+              camhost diagnose rtcp --camera 192.168.1.20
             """,
         version: VersionInfo.camhost,
-        subcommands: [Serve.self, VersionCommand.self, ConfigCommand.self, RecordingsCommand.self])
+        subcommands: [Serve.self, VersionCommand.self, ConfigCommand.self, RecordingsCommand.self, DiagnoseCommand.self])
 }
 
 /// The flags every command that reads the configuration accepts.

@@ -1,0 +1,24 @@
+/// What a capture could see: the analyser needs it to tell "no feedback" from "not looked where it goes".
+public struct CaptureCoverage: Hashable, Sendable {
+    /// A loopback interface was captured (or `any`, or a file: assumed).
+    public var loopback: Bool
+    /// A non-loopback interface was captured (or `any`, or a file: assumed).
+    public var network: Bool
+    public init(loopback: Bool, network: Bool) {
+        self.loopback = loopback
+        self.network = network
+    }
+    /// Everything: `any`, or a capture file whose origin is unknown.
+    public static let everything = CaptureCoverage(loopback: true, network: true)
+}
+
+/// Packet counts of a capture so far.
+public struct CaptureStatistics: Hashable, Sendable {
+    /// Frames read from the devices or the file.
+    public var frames = 0
+    /// Frames that held a valid RTCP compound packet.
+    public var rtcpDatagrams = 0
+    /// Frames the kernel dropped (live only, from pcap_stats).
+    public var dropped = 0
+    public init() {}
+}
