@@ -62,6 +62,8 @@ final class PcapHandle {
                 throw PcapError(.open, "cannot start capturing: \(message)", input: device, status: rc)
             }
         }
+        // libpcap 1.10 gives `any` LINUX_SLL by default; v2 carries the interface index.
+        if device == "any" { _ = pcap_set_datalink(pointer, 276) }
         return handle
     }
 

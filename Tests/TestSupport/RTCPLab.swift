@@ -4,7 +4,7 @@ import Glibc
 
 /// A network lab for RTCP tests, built and torn down by the test itself (needs root):
 /// a namespace `camlab-XXXX` holding the camera end of a veth pair, 10.77.N.1/30 on the host end,
-/// 10.77.N.2/30 on the camera end. GStreamer plays the camera (RTP+RTCP from inside the namespace)
+/// 10.77.N.2/30 on the camera end. GStreamer (`rtpsession`, the session element of `rtpbin`) plays the camera (RTP+RTCP from inside the namespace)
 /// and the receiver on the host, whose RTCP feedback goes to the camera (healthy) or to 0.0.0.0
 /// (the loopback trap). Traffic stays on the veth and lo, a few dozen packets a second, and stops
 /// with the processes; everything is removed in `tearDown()`/deinit even when a test fails.
@@ -78,25 +78,27 @@ public final class RTCPLab: @unchecked Sendable {
     /// Starts the camera (in the namespace) and the receiver (on the host); they stop by themselves
     /// after `seconds` (gst-launch under `timeout`), or at tear-down.
     public func start(feedback: Feedback, seconds: Int = 8) throws {
-        // rtcp-min-interval 1 s instead of RFC 3550's 5 s, so a short capture sees a cadence.
+        // rtpsession is rtpbin's session element; used directly because gst-launch cannot reach
+        // rtpbin's inner sessions to set rtcp-min-interval (1 s instead of RFC 3550's 5 s), and a
+        // short capture must see a cadence.
         let camera = [
             "netns", "exec", namespace, "timeout", "-s", "KILL", "\(seconds)", "gst-launch-1.0", "-q",
-            "rtpbin", "name=rtpbin", "rtpbin::rtpsession0::rtcp-min-interval=1000000000",
+            "rtpsession", "name=s", "rtcp-min-interval=1000000000",
             "audiotestsrc", "is-live=true", "!", "audio/x-raw,format=S16BE,rate=8000,channels=1", "!",
-            "rtpL16pay", "ssrc=\(cameraSSRC)", "!", "rtpbin.send_rtp_sink_0",
-            "rtpbin.send_rtp_src_0", "!", "udpsink", "host=\(hostAddress)", "port=\(rtpPort)",
-            "rtpbin.send_rtcp_src_0", "!", "udpsink", "host=\(hostAddress)", "port=\(rtcpPort)", "sync=false", "async=false",
-            "udpsrc", "port=\(feedbackPort)", "!", "rtpbin.recv_rtcp_sink_0",
+            "rtpL16pay", "ssrc=\(cameraSSRC)", "!", "s.send_rtp_sink",
+            "s.send_rtp_src", "!", "udpsink", "host=\(hostAddress)", "port=\(rtpPort)",
+            "s.send_rtcp_src", "!", "udpsink", "host=\(hostAddress)", "port=\(rtcpPort)", "sync=false", "async=false",
+            "udpsrc", "port=\(feedbackPort)", "!", "s.recv_rtcp_sink",
         ]
         let target = feedback == .camera ? cameraAddress : "0.0.0.0"
         let receiver = [
             "-s", "KILL", "\(seconds)", "gst-launch-1.0", "-q",
-            "rtpbin", "name=rtpbin", "rtpbin::rtpsession0::rtcp-min-interval=1000000000",
+            "rtpsession", "name=s", "rtcp-min-interval=1000000000",
             "udpsrc", "address=\(hostAddress)", "port=\(rtpPort)",
-            "caps=application/x-rtp,media=audio,clock-rate=8000,encoding-name=L16,channels=1,payload=96", "!", "rtpbin.recv_rtp_sink_0",
-            "rtpbin.", "!", "rtpL16depay", "!", "fakesink",
-            "udpsrc", "address=\(hostAddress)", "port=\(rtcpPort)", "!", "rtpbin.recv_rtcp_sink_0",
-            "rtpbin.send_rtcp_src_0", "!", "udpsink", "host=\(target)", "port=\(feedbackPort)", "sync=false", "async=false",
+            "caps=application/x-rtp,media=audio,clock-rate=8000,encoding-name=L16,channels=1,payload=96", "!", "s.recv_rtp_sink",
+            "s.recv_rtp_src", "!", "rtpL16depay", "!", "fakesink",
+            "udpsrc", "address=\(hostAddress)", "port=\(rtcpPort)", "!", "s.recv_rtcp_sink",
+            "s.send_rtcp_src", "!", "udpsink", "host=\(target)", "port=\(feedbackPort)", "sync=false", "async=false",
         ]
         let cameraProcess = try TestProcess("/sbin/ip", camera)
         processes.append(cameraProcess)
