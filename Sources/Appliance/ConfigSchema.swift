@@ -125,6 +125,9 @@ public enum ConfigSchema {
         ConfigKey("retention", "schedule_interval_hours", .integer(24), "How often `serve` runs a cleanup (also at start, and when free space drops below the floor); 0: never.", range: 0...8760),
         ConfigKey("retention", "orphan_grace_minutes", .integer(60), "Files under the recordings root without a row are deleted only when older than this.", range: 0...525_600),
         ConfigKey("retention", "settle_seconds", .integer(60), "Recording files modified more recently than this (or held open) are still being written: left alone.", range: 0...86400),
+
+        ConfigKey("diagnostics", "watch_cameras", .strings([]), "Camera addresses whose RTCP feedback `serve` watches on the wire (loopback trap alarm), besides those in the cameras table. Needs CAP_NET_RAW and CAP_NET_ADMIN (see docs/diagnostics.md)."),
+        ConfigKey("diagnostics", "watch_interface", .string("any"), "Interface the RTCP watch captures on: `any` (loopback and the cameras' interface at once) or a name; empty: no watch."),
     ]
 
     public static func key(_ path: String) -> ConfigKey? { keys.first { $0.path == path } }

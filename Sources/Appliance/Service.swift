@@ -91,6 +91,10 @@ public final class Service: Sendable {
         // Retention: a run now (finishing any interrupted deletion), then on schedule and on low disk.
         let retention = RetentionSchedule(store: store, configuration: configuration)
         retention.start()
+        let rtcpWatch = RTCPWatch(
+            cameras: RTCPWatch.cameras(configuration: configuration, store: store, logger: Logger(label: "camhost.rtcp")),
+            interface: configuration.string("diagnostics.watch_interface"))
+        rtcpWatch.start()
         let checker = HealthChecker(store: store, broker: broker, certificateExpiry: Int(credentials.certificateExpiry))
         updateHealth(checker)
         let notifier = SystemdNotifier(environment: options.environment)
@@ -123,6 +127,7 @@ public final class Service: Sendable {
         server.stop(grace: .seconds(10))
         OSThread.join(healthThread)
         retention.stop()
+        rtcpWatch.stop()
         broker?.stop()
         if let pidFile = configuration.pidFile { FileSystem.remove(pidFile) }
         logger.info("stopped")

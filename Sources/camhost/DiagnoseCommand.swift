@@ -148,8 +148,3 @@ struct DiagnoseCommand: ParsableCommand {
 extension Substring {
     var trimmingSpaces: Substring { drop { $0 == " " }.reversed().drop { $0 == " " }.reversed().reduce(into: Substring()) { $0.append($1) } }
 }
-
-func printErrorRaw(_ text: String) {
-    let bytes = Array(text.utf8)
-    bytes.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
-}
