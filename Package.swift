@@ -5,7 +5,12 @@ import PackageDescription
 // Parts and their arrows are described in docs/ and the project's DESIGN notes:
 // camhost -> Appliance/Dashboard -> Control/Media/Storage/Capture/Security/Web -> Wire.
 
-let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+// MemberImportVisibility: members of modules we do not import stay invisible. Without it,
+// TOMLKit's `import Foundation` leaks String methods into our code, and one call links ICU
+// (+40 MB binary, +8 MB RSS).
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6), .enableUpcomingFeature("MemberImportVisibility")]
+/// Tests may use Foundation freely; the binary's size does not depend on them.
+let testing: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 func system(_ name: String, pkgConfig: String, apt: String) -> Target {
     .systemLibrary(name: name, path: "CModules/\(name)", pkgConfig: pkgConfig, providers: [.apt([apt])])
@@ -48,14 +53,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
 
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
-        .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strict),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strict),
-        .testTarget(name: "SecurityTests", dependencies: ["Security"], swiftSettings: strict),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "WebTests", dependencies: ["Web", "Security", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "CamhostTests", dependencies: ["TestSupport"], swiftSettings: strict),
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: testing),
+        .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: testing),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: testing),
+        .testTarget(name: "SecurityTests", dependencies: ["Security"], swiftSettings: testing),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"], swiftSettings: testing),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "TestSupport"], swiftSettings: testing),
+        .testTarget(name: "WebTests", dependencies: ["Web", "Security", "TestSupport"], swiftSettings: testing),
+        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport"], swiftSettings: testing),
+        .testTarget(name: "CamhostTests", dependencies: ["TestSupport"], swiftSettings: testing),
     ]
 )

@@ -25,11 +25,16 @@ struct ConfigCommand: ParsableCommand {
         @Option(name: .long, help: ArgumentHelp("Overrides server.listen.", valueName: "address"))
         var listen: String?
         @Flag(help: "Print the documented defaults instead.") var defaults = false
+        @Flag(help: "Print the reference of every key as a Markdown table (docs/configuration.md).") var markdown = false
         @Flag(help: "Print JSON: {\"section.key\": {\"value\": ..., \"source\": \"...\"}}.") var json = false
 
         func run() throws {
             if defaults {
                 printOut(ConfigRenderer.documentedDefaults())
+                return
+            }
+            if markdown {
+                printOut(ConfigRenderer.markdownReference())
                 return
             }
             var extra: [String: String] = [:]

@@ -73,7 +73,11 @@ struct CommandLineTests {
         try writeFile(directory.file("d.toml"), defaults.stdout)
         #expect(try camhost(["config", "check", directory.file("d.toml")]).status == 0)
         // The example in the repository is exactly this output.
-        #expect(try readFile(repositoryRoot() + "/docs/camhost.example.toml") == defaults.stdout)
+        #expect(try readFile(repositoryRoot() + "/docs/camhost.example.toml") == defaults.stdout,
+                "regenerate with: camhost config show --defaults > docs/camhost.example.toml")
+        let reference = try camhost(["config", "show", "--markdown"])
+        #expect(try readFile(repositoryRoot() + "/docs/configuration.md") == reference.stdout,
+                "regenerate with: camhost config show --markdown > docs/configuration.md")
     }
 }
 
