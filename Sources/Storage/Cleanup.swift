@@ -173,20 +173,30 @@ public struct Cleanup: Sendable {
         if plan.refusal == nil {
             let total = plan.recordings + plan.orphans.count + plan.dangling.count
             var done = 0
-            // 4. Recordings: intent, unlink, sync, rows — batch by batch, oldest first.
+            // 4. Recordings: intent, unlink, sync, rows — batch by batch, in path order so that each
+            //    directory is synced about once (the ledger, not the order, makes an interrupted run finish).
+            try store.withDatabase { db in
+                try db.execute(script: """
+                    DROP TABLE IF EXISTS temp.queue;
+                    CREATE TEMP TABLE queue (seq INTEGER PRIMARY KEY, recording_id INTEGER NOT NULL, reason TEXT NOT NULL);
+                    INSERT INTO temp.queue (recording_id, reason)
+                        SELECT p.recording_id, p.reason FROM temp.plan p JOIN recordings r ON r.id = p.recording_id ORDER BY r.path;
+                    """)
+            }
+            var last: Int64 = 0
             while true {
-                let queued = try store.write { db -> Int in
+                let next = try store.write { db -> Int64? in
+                    guard let upTo = try db.scalar("SELECT max(seq) FROM (SELECT seq FROM temp.queue WHERE seq > ? ORDER BY seq LIMIT ?)",
+                                                   last, options.batchSize, as: Int64.self) else { return nil }
                     try db.execute("""
                         INSERT INTO deletion_ledger (recording_id, path, thumbnail, reason, bytes)
-                        SELECT r.id, r.path, r.thumbnail, p.reason, r.bytes FROM temp.plan p JOIN recordings r ON r.id = p.recording_id
-                        ORDER BY r.end_at, r.id LIMIT ?
-                        """, options.batchSize)
-                    try db.execute("DELETE FROM temp.plan WHERE recording_id IN (SELECT recording_id FROM deletion_ledger)")
-                    let changed = db.changes
-                    if changed == 0 { try db.execute("DELETE FROM temp.plan") }
-                    return changed
+                        SELECT r.id, r.path, r.thumbnail, q.reason, r.bytes FROM temp.queue q JOIN recordings r ON r.id = q.recording_id
+                        WHERE q.seq > ? AND q.seq <= ? ORDER BY q.seq
+                        """, last, upTo)
+                    return upTo
                 }
-                if queued == 0 { break }
+                guard let next else { break }
+                last = next
                 options.hook?(.afterIntent)
                 done += try drain(cursor: cursor, options: options, report: &report, progress: (done, total))
             }
@@ -222,7 +232,7 @@ public struct Cleanup: Sendable {
         cursor.closeAll()
         try store.withDatabase { db in
             try index.dropScratch(db)
-            try db.execute("DROP TABLE IF EXISTS temp.plan")
+            try db.execute(script: "DROP TABLE IF EXISTS temp.plan; DROP TABLE IF EXISTS temp.queue;")
         }
         // 7. Give freed pages back when it is worth it.
         try store.withDatabase { db in
