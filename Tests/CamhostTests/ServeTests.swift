@@ -160,6 +160,20 @@ struct ServeTests {
         #expect(try readFile(directory.file("file")) == "x")
     }
 
+    @Test func dataDirectoryWithoutPermissionForTheServiceUserIsAClearError() throws {
+        // A real permission failure: camhost runs as `nobody` against a root-owned 0750 directory.
+        guard getuid() == 0 else { return }
+        let directory = try TemporaryDirectory()
+        chmod(directory.path, 0o755)
+        mkdir(directory.file("root-only"), 0o750)
+        let result = try TestProcess.run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--",
+                                                     TestEnvironment.camhostBinary, "serve", "--data-dir", directory.file("root-only"),
+                                                     "--listen", "127.0.0.1:\(Loopback.freePort())"],
+                                         environment: TestEnvironment.clean)
+        #expect(result.status == 73, "\(result.stderr)")
+        #expect(result.stderr.contains("not writable by this user (uid 65534)"), "\(result.stderr)")
+    }
+
     @Test func writesAndRemovesThePidFile() throws {
         let directory = try TemporaryDirectory(prefix: "serve")
         let serve = try RunningServe(environment: ["CAMHOST_SERVER_PID_FILE": directory.file("camhost.pid")], directory: directory)
