@@ -9,10 +9,11 @@ private let libraryInitialised: Bool = { mosquitto_lib_init() == MOSQ_ERR_SUCCES
 
 private let success = MOSQ_ERR_SUCCESS.rawValue
 
-/// An MQTT 3.1.1 client over libmosquitto: its network loop runs on libmosquitto's own thread
-/// and hands everything into Swift through a `Mutex` and `AsyncStream` continuations.
-/// It reconnects by itself; after every reconnect it re-subscribes and re-publishes the
-/// retained state registered with `setRetained(topic:payload:)`.
+/// An MQTT 3.1.1 client over libmosquitto. Its network I/O runs on the process's one
+/// `MosquittoLoop` thread (poll(2), so a thousand clients fit in one process) and reaches
+/// Swift only through a `Mutex` and `AsyncStream` continuations.
+/// It reconnects by itself with exponential back-off and jitter; after every reconnect it
+/// re-subscribes and re-publishes the retained state registered with `setRetained(topic:payload:)`.
 public final class MQTTClient: Sendable {
     public let options: Options
     public let clientID: String
@@ -31,6 +32,9 @@ public final class MQTTClient: Sendable {
         self.clientID = options.clientID ?? MQTTClient.makeClientID(prefix: options.clientIDPrefix)
         self.core = Core(clientID: clientID, options: options, logger: logger)
     }
+
+    /// A client dropped without `disconnect()` still lets go of its connection.
+    deinit { core.abandon() }
 
     public var state: MQTTConnectionState { core.state.withLock { $0.connection } }
 
@@ -99,7 +103,7 @@ public final class MQTTClient: Sendable {
 }
 
 /// The C side: owns the `struct mosquitto *` and is the `obj` every callback receives.
-private final class Core: Sendable {
+private final class Core: MosquittoLoop.Client {
     struct State {
         var connection: MQTTConnectionState = .disconnected
         var nextKey: UInt64 = 0
@@ -114,10 +118,16 @@ private final class Core: Sendable {
         var retained: [String: [UInt8]] = [:]
         var connackWaiter: CheckedContinuation<Int32, Never>?
         var lastLibraryError: String?
-        var loopStarted = false
+        /// The loop drives this client's socket.
+        var attached = false
+        /// Reconnects only after a first successful CONNACK: a refused first connect is reported.
+        var everConnected = false
+        var reconnecting = false
+        var reconnectAttempt = 0
     }
 
     let handle: MosquittoHandle
+    let writeCheck = Atomic<Bool>(false)
     let options: Options
     let logger: Logger
     let state = Mutex(State())
@@ -133,6 +143,8 @@ private final class Core: Sendable {
         self.handle = MosquittoHandle(pointer: mosq)
         mosquitto_user_data_set(mosq, Unmanaged.passUnretained(self).toOpaque())
         _ = mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311)
+        // Our own loop thread drives the socket: publish/subscribe only queue (MosquittoLoop).
+        _ = mosquitto_threaded_set(mosq, true)
         mosquitto_connect_callback_set(mosq) { _, obj, rc in Core.from(obj).onConnect(rc) }
         mosquitto_disconnect_callback_set(mosq) { _, obj, rc in Core.from(obj).onDisconnect(rc) }
         mosquitto_publish_callback_set(mosq) { _, obj, mid in Core.from(obj).complete(mid: mid) }
@@ -143,16 +155,11 @@ private final class Core: Sendable {
         mosquitto_log_callback_set(mosq) { _, obj, level, text in
             if level == 8 /* MOSQ_LOG_ERR */, let text { Core.from(obj).state.withLock { $0.lastLibraryError = String(cString: text) } }
         }
-        _ = mosquitto_reconnect_delay_set(mosq, UInt32(max(1, options.reconnectDelayMin)),
-                                          UInt32(max(options.reconnectDelayMin, options.reconnectDelayMax)), true)
     }
 
+    /// Runs once nothing holds the core: never attached to the loop (the loop holds a strong
+    /// reference while it drives the socket), so no other thread touches the handle.
     deinit {
-        let needsStop = state.withLock { $0.loopStarted }
-        if needsStop {
-            _ = mosquitto_disconnect(handle.pointer)
-            _ = mosquitto_loop_stop(handle.pointer, false)
-        }
         mosquitto_destroy(handle.pointer)
     }
 
@@ -208,32 +215,38 @@ private final class Core: Sendable {
             throw MosquittoError.library(rc, errno: savedErrno, broker: broker, detail: detail)
         }
         let connack: Int32 = await withCheckedContinuation { continuation in
-            state.withLock { $0.connackWaiter = continuation }
-            let rc = mosquitto_loop_start(handle.pointer)
-            if rc == success {
-                state.withLock { $0.loopStarted = true }
-                let timeout = options.ackTimeout
-                Task { [weak self] in
-                    try? await Task.sleep(for: timeout)
-                    self?.resumeConnack(-1)
-                }
-            } else {
-                resumeConnack(-2)
+            let attached = state.withLock { s -> Bool in
+                s.connackWaiter = continuation
+                guard s.connection != .closed else { return false }
+                s.attached = true
+                MosquittoLoop.shared.attach(self)
+                return true
+            }
+            guard attached else { resumeConnack(-3); return }
+            let timeout = options.ackTimeout
+            Task { [weak self] in
+                try? await Task.sleep(for: timeout)
+                self?.resumeConnack(-1)
             }
         }
         if connack == 0 { return }
-        // Refused: stop the loop so it does not keep retrying with bad credentials.
+        // Refused, timed out or closed meanwhile: drop the socket; no reconnect follows
+        // because the client never connected.
         _ = mosquitto_disconnect(handle.pointer)
-        let started = state.withLock { s -> Bool in let b = s.loopStarted; s.loopStarted = false; return b }
-        if started { _ = await runOnOwnThread { mosquitto_loop_stop(handle.pointer, false) } }
+        await detachFromLoop()
         setConnection(.disconnected)
         if connack == -1 {
             throw MosquittoError(kind: .timedOut, message: "no CONNACK within \(options.ackTimeout)", broker: broker)
         }
-        if connack == -2 {
-            throw MosquittoError(kind: .library, code: MOSQ_ERR_UNKNOWN.rawValue, message: "could not start the network thread", broker: broker)
+        if connack == -3 {
+            throw MosquittoError(kind: .notConnected, message: "client closed while connecting", broker: broker)
         }
         throw MosquittoError.connack(connack, broker: broker)
+    }
+
+    private func detachFromLoop() async {
+        let attached = state.withLock { s -> Bool in defer { s.attached = false }; return s.attached }
+        if attached { await MosquittoLoop.shared.detach(self) }
     }
 
     private func resumeConnack(_ code: Int32) {
@@ -246,11 +259,24 @@ private final class Core: Sendable {
     }
 
     func close() async {
-        let started = state.withLock { s -> Bool in let b = s.loopStarted; s.loopStarted = false; return b }
         setConnection(.closed)
-        let handle = self.handle
         _ = mosquitto_disconnect(handle.pointer)
-        if started { _ = await runOnOwnThread { mosquitto_loop_stop(handle.pointer, false) } }
+        // The loop writes the queued DISCONNECT once more before letting go.
+        await detachFromLoop()
+        finishEverything()
+    }
+
+    /// `close()` for a client released without it: nothing to await.
+    func abandon() {
+        guard state.withLock({ $0.connection }) != .closed else { return }
+        setConnection(.closed)
+        _ = mosquitto_disconnect(handle.pointer)
+        let attached = state.withLock { s -> Bool in defer { s.attached = false }; return s.attached }
+        if attached { MosquittoLoop.shared.detachSoon(self) }
+        finishEverything()
+    }
+
+    private func finishEverything() {
         failAllPending(MosquittoError(kind: .connectionLost, message: "client closed", broker: broker))
         let (stateListeners, messageListeners) = state.withLock { s in
             defer { s.stateListeners = [:]; s.messageListeners = [:] }
@@ -258,6 +284,46 @@ private final class Core: Sendable {
         }
         stateListeners.forEach { $0.finish() }
         messageListeners.forEach { $0.finish() }
+    }
+
+    // MARK: Reconnecting
+
+    /// Back-off before reconnect attempt `attempt` (0-based): `reconnectDelayMin` doubled per
+    /// failed attempt up to `reconnectDelayMax`, plus up to `reconnectJitterMilliseconds` so
+    /// that many clients dropped together do not come back in lock-step.
+    private func backoff(_ attempt: Int) -> Duration {
+        let low = max(1, options.reconnectDelayMin), high = max(low, options.reconnectDelayMax)
+        let seconds = min(high, low << min(attempt, 16))
+        let jitter = options.reconnectJitterMilliseconds > 0 ? Int.random(in: 0...options.reconnectJitterMilliseconds) : 0
+        return .seconds(seconds) + .milliseconds(jitter)
+    }
+
+    /// On its own thread: wait, `mosquitto_reconnect` (blocking: TCP and TLS), hand the socket
+    /// to the loop; again with a longer wait on failure; give up only when closed.
+    private func startReconnecting() {
+        let handle = self.handle
+        Thread.detached { [self] in
+            while true {
+                let attempt = state.withLock { s -> Int in defer { s.reconnectAttempt += 1 }; return s.reconnectAttempt }
+                let deadline = ContinuousClock.now + backoff(attempt)
+                while ContinuousClock.now < deadline {
+                    if state.withLock({ $0.connection }) == .closed { break }
+                    usleep(50_000)
+                }
+                let rc = state.withLock({ $0.connection }) == .closed ? success : mosquitto_reconnect(handle.pointer)
+                if rc == success {
+                    state.withLock { s in
+                        s.reconnecting = false
+                        guard s.connection != .closed else { return }
+                        s.attached = true
+                        MosquittoLoop.shared.attach(self)
+                    }
+                    return
+                }
+                logger.debug("MQTT reconnect failed", metadata: ["broker": "\(broker)", "attempt": "\(attempt + 1)",
+                                                                 "reason": "\(String(cString: mosquitto_strerror(rc)))"])
+            }
+        }
     }
 
     // MARK: Callbacks (libmosquitto's thread)
@@ -269,6 +335,7 @@ private final class Core: Sendable {
             return
         }
         if state.withLock({ $0.connection }) == .closed { resumeConnack(rc); return }
+        state.withLock { $0.everConnected = true; $0.reconnectAttempt = 0 }
         let (subscriptions, retained) = state.withLock { ($0.subscriptions, $0.retained) }
         for (filter, qos) in subscriptions {
             var mid: Int32 = 0
@@ -287,17 +354,14 @@ private final class Core: Sendable {
     }
 
     func onDisconnect(_ rc: Int32) {
-        let current = state.withLock { $0.connection }
-        if rc == 0 || current == .closed {
-            if current != .closed { setConnection(.disconnected) }
+        let (current, everConnected) = state.withLock { ($0.connection, $0.everConnected) }
+        if current == .closed || !everConnected {
+            // closing, or a refused first connect: `connect()` reports it
+        } else if rc == 0 {
+            setConnection(.disconnected)
         } else {
             setConnection(.reconnecting)
             logger.warning("MQTT connection lost; reconnecting", metadata: ["broker": "\(broker)", "reason": "\(String(cString: mosquitto_strerror(rc)))"])
-            // Jitter so that many clients dropped together do not come back in lock-step;
-            // libmosquitto's own back-off follows.
-            if options.reconnectJitterMilliseconds > 0 {
-                usleep(UInt32.random(in: 0...UInt32(options.reconnectJitterMilliseconds)) * 1000)
-            }
         }
         failAllPending(MosquittoError(kind: .connectionLost, message: "connection lost while waiting for the broker's acknowledgement", broker: broker))
     }
@@ -324,6 +388,27 @@ private final class Core: Sendable {
             return nil
         }
         waiter?.resume()
+    }
+
+    // MARK: The loop
+
+    var pointer: OpaquePointer { handle.pointer }
+    func markForWriteCheck() { writeCheck.store(true, ordering: .releasing) }
+    func takeWriteCheck() -> Bool { writeCheck.exchange(false, ordering: .acquiringAndReleasing) }
+
+    /// The loop let go of the socket (libmosquitto closed it, or we asked): reconnect unless
+    /// closing or never connected.
+    func loopDetached() {
+        let reconnect = state.withLock { s -> Bool in
+            s.attached = false
+            guard s.connection != .closed, s.everConnected, !s.reconnecting else { return false }
+            s.reconnecting = true
+            return true
+        }
+        if reconnect {
+            setConnection(.reconnecting)
+            startReconnecting()
+        }
     }
 
     // MARK: Requests
@@ -361,6 +446,7 @@ private final class Core: Sendable {
                 continuation.resume(throwing: MosquittoError.library(rc, broker: broker, detail: what))
                 return
             }
+            MosquittoLoop.shared.wake(self)
             let alreadyDone = state.withLock { s -> Bool in
                 if s.early.remove(mid) != nil { return true }
                 s.pending[mid] = continuation
@@ -392,6 +478,7 @@ private final class Core: Sendable {
             }
             guard rc == success else { throw MosquittoError.library(rc, broker: broker, detail: "publish to \(topic)") }
             forget(mid: mid)
+            MosquittoLoop.shared.wake(self)
             return
         }
         try await request("publish to \(topic)") { mid in
@@ -421,8 +508,8 @@ private final class Core: Sendable {
     }
 }
 
-/// libmosquitto is thread-safe once the loop runs on its own thread (`mosquitto_loop_start`);
-/// the pointer is only freed in `Core.deinit`.
+/// libmosquitto in threaded mode guards its queues with its own mutexes; the pointer is only
+/// freed in `Core.deinit`.
 struct MosquittoHandle: @unchecked Sendable {
     let pointer: OpaquePointer
 }
@@ -442,6 +529,20 @@ func runOnOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T
         } else {
             Unmanaged<ThreadWork>.fromOpaque(raw).takeRetainedValue().run()
         }
+    }
+}
+
+/// A detached OS thread for blocking work that should not wait on anybody.
+enum Thread {
+    static func detached(_ body: @escaping @Sendable () -> Void) {
+        let work = ThreadWork(body)
+        let raw = Unmanaged.passRetained(work).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { raw in
+            Unmanaged<ThreadWork>.fromOpaque(raw!).takeRetainedValue().run()
+            return nil
+        }, raw)
+        if rc == 0 { pthread_detach(thread) } else { Unmanaged<ThreadWork>.fromOpaque(raw).takeRetainedValue().run() }
     }
 }
 
