@@ -128,6 +128,12 @@ public enum ConfigSchema {
 
         ConfigKey("diagnostics", "watch_cameras", .strings([]), "Camera addresses whose RTCP feedback `serve` watches on the wire (loopback trap alarm), besides those in the cameras table. Needs CAP_NET_RAW and CAP_NET_ADMIN (see docs/diagnostics.md)."),
         ConfigKey("diagnostics", "watch_interface", .string("any"), "Interface the RTCP watch captures on: `any` (loopback and the cameras' interface at once) or a name; empty: no watch."),
+
+        ConfigKey("control", "profiles_dir", .string("firmware-profiles"),
+                  "Firmware profiles (*.toml, one per camera firmware). A relative path is tried from the working directory, then /usr/share/camhost/firmware-profiles."),
+        ConfigKey("control", "default_profile", .string("acme-json"),
+                  "Profile used for cameras whose firmware is not known from their status (and by `camera` commands without --profile)."),
+        ConfigKey("control", "command_timeout_seconds", .integer(5), "How long a camera command waits for the camera's ack or state echo.", range: 1...600),
     ]
 
     public static func key(_ path: String) -> ConfigKey? { keys.first { $0.path == path } }

@@ -21,6 +21,8 @@ struct HealthChecker: Sendable {
     let store: Store
     let broker: ManagedBroker?
     let certificateExpiry: Int
+    /// Camera control's MQTT connection (ControlService.health).
+    var mqtt: (@Sendable () -> (ok: Bool, detail: String))? = nil
 
     func check(uptimeSeconds: Int) -> HealthReport {
         var checks: [String: HealthReport.Check] = [:]
@@ -36,6 +38,10 @@ struct HealthChecker: Sendable {
                 ok: status.running,
                 detail: status.running ? "managed mosquitto pid \(status.pid ?? 0) on \(broker.url), \(status.restarts) restarts"
                                        : "managed mosquitto is down (\(status.lastExit ?? "not started")); restarting")
+        }
+        if let mqtt {
+            let (ok, detail) = mqtt()
+            checks["mqtt"] = .init(ok: ok, detail: detail)
         }
         let remaining = certificateExpiry - Int(time(nil))
         checks["tls"] = .init(ok: remaining > 7 * 86400, detail: "certificate expires in \(remaining / 86400) days")

@@ -125,6 +125,9 @@ public final class ManagedBroker: Sendable {
             listener \(port) 127.0.0.1
             allow_anonymous true
             persistence false
+            # Camera commands are small request/reply packets: without this, Nagle's algorithm
+            # and delayed ACKs add ~40 ms to every round trip.
+            set_tcp_nodelay true
             log_dest stderr
             log_type error
             log_type warning

@@ -63,6 +63,9 @@ public final class Service: Sendable {
             }
             broker = managed
         }
+        // Camera control, after the managed broker so that its first connect usually just works,
+        // and before HTTPS so that the first /healthz already shows the MQTT connection.
+        let (control, mqttHealth) = startControl(store: store)
 
         let listen = configuration.listen
         let server: HTTPSServer
@@ -76,6 +79,7 @@ public final class Service: Sendable {
                     threads: UInt32(configuration.integer("server.threads"))),
                 handler: { [self] request in route(request) })
         } catch {
+            control?.stop()
             broker?.stop()
             throw ServiceError(.unavailable, error.message)
         }
@@ -83,6 +87,7 @@ public final class Service: Sendable {
         if let pidFile = configuration.pidFile {
             if case .failure(let error) = FileSystem.writeAtomically(pidFile, Array("\(getpid())\n".utf8)) {
                 server.stop(grace: .zero)
+                control?.stop()
                 broker?.stop()
                 throw ServiceError(.cannotCreate, "cannot write the pid file: \(error)")
             }
@@ -95,7 +100,7 @@ public final class Service: Sendable {
             cameras: RTCPWatch.cameras(configuration: configuration, store: store, logger: Logger(label: "camhost.rtcp")),
             interface: configuration.string("diagnostics.watch_interface"))
         rtcpWatch.start()
-        let checker = HealthChecker(store: store, broker: broker, certificateExpiry: Int(credentials.certificateExpiry))
+        let checker = HealthChecker(store: store, broker: broker, certificateExpiry: Int(credentials.certificateExpiry), mqtt: mqttHealth)
         updateHealth(checker)
         let notifier = SystemdNotifier(environment: options.environment)
         let stopping = Atomic<Bool>(false)
@@ -128,9 +133,23 @@ public final class Service: Sendable {
         OSThread.join(healthThread)
         retention.stop()
         rtcpWatch.stop()
+        control?.stop()
         broker?.stop()
         if let pidFile = configuration.pidFile { FileSystem.remove(pidFile) }
         logger.info("stopped")
+    }
+
+    /// Starts camera control; without it (no profiles, bad URL) serve still runs and /healthz says why.
+    private func startControl(store: Store) -> (ControlService?, @Sendable () -> (ok: Bool, detail: String)) {
+        do {
+            let control = try ControlService(configuration: configuration, store: store)
+            control.start()
+            return (control, { control.health })
+        } catch {
+            logger.error("camera control is off: \(error)")
+            let detail = "camera control is off: \(error)"
+            return (nil, { (false, detail) })
+        }
     }
 
     private func route(_ request: HTTPRequest) -> HTTPResponse {

@@ -127,7 +127,6 @@ private final class Core: MosquittoLoop.Client {
     }
 
     let handle: MosquittoHandle
-    let writeCheck = Atomic<Bool>(false)
     let options: Options
     let logger: Logger
     let state = Mutex(State())
@@ -145,6 +144,9 @@ private final class Core: MosquittoLoop.Client {
         _ = mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311)
         // Our own loop thread drives the socket: publish/subscribe only queue (MosquittoLoop).
         _ = mosquitto_threaded_set(mosq, true)
+        // Commands are small packets that want an answer: with Nagle's algorithm a publish
+        // waits for the ACK of the previous one, which delayed ACKs hold back ~40 ms.
+        _ = mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1)
         mosquitto_connect_callback_set(mosq) { _, obj, rc in Core.from(obj).onConnect(rc) }
         mosquitto_disconnect_callback_set(mosq) { _, obj, rc in Core.from(obj).onDisconnect(rc) }
         mosquitto_publish_callback_set(mosq) { _, obj, mid in Core.from(obj).complete(mid: mid) }
@@ -393,8 +395,6 @@ private final class Core: MosquittoLoop.Client {
     // MARK: The loop
 
     var pointer: OpaquePointer { handle.pointer }
-    func markForWriteCheck() { writeCheck.store(true, ordering: .releasing) }
-    func takeWriteCheck() -> Bool { writeCheck.exchange(false, ordering: .acquiringAndReleasing) }
 
     /// The loop let go of the socket (libmosquitto closed it, or we asked): reconnect unless
     /// closing or never connected.

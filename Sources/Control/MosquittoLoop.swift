@@ -16,16 +16,13 @@ import Glibc
 /// Threading: clients are put in threaded mode (`mosquitto_threaded_set`), so `publish`,
 /// `subscribe` and `disconnect` from Swift tasks only queue packets under libmosquitto's own
 /// mutexes; all reads, writes, keep-alives and callbacks happen on this thread. A caller that
-/// queued a packet calls `wake(_:)`, which marks the client for a write check and writes the
-/// loop's wake-up pipe.
+/// queued a packet calls `wake(_:)`, which puts the client on the loop's dirty list and writes
+/// the loop's wake-up pipe. Per wake-up the loop touches only dirty and ready clients; the
+/// rest costs one pollfd each.
 final class MosquittoLoop: Sendable {
     /// A client as the loop sees it.
     protocol Client: AnyObject, Sendable {
         var pointer: OpaquePointer { get }
-        /// Set by `wake(_:)`: re-ask libmosquitto whether it has bytes to write.
-        func markForWriteCheck()
-        /// Reads and clears that mark.
-        func takeWriteCheck() -> Bool
         /// Called on the loop thread once the loop no longer drives the client (its socket
         /// was closed by libmosquitto, or `detach` asked for it).
         func loopDetached()
@@ -36,6 +33,8 @@ final class MosquittoLoop: Sendable {
     private struct Inbox {
         var attach: [any Client] = []
         var detach: [(client: any Client, done: CheckedContinuation<Void, Never>?)] = []
+        /// Clients that queued packets since the loop last looked.
+        var dirty: [UInt] = []  // addresses: OpaquePointer is not Sendable
     }
 
     /// A self-pipe: `wake` writes a byte, the loop polls the read end.
@@ -90,7 +89,8 @@ final class MosquittoLoop: Sendable {
 
     /// Tells the loop that `client` queued a packet.
     func wake(_ client: any Client) {
-        client.markForWriteCheck()
+        let address = UInt(bitPattern: client.pointer)
+        inbox.withLock { $0.dirty.append(address) }
         wakeLoop()
     }
 
@@ -103,54 +103,80 @@ final class MosquittoLoop: Sendable {
 
     // MARK: The loop thread
 
-    private struct Entry {
-        let client: any Client
-        var fd: Int32
-        var wantsWrite: Bool
+    /// The clients the loop drives, as parallel arrays so the hot path copies no references
+    /// (retain/release of a thousand clients per wake-up showed up first in profiles).
+    private struct Table {
+        var clients: [any Client] = []
+        var pointers: [OpaquePointer] = []
+        var fds: [Int32] = []
+        var wantsWrite: [Bool] = []
+        var index: [OpaquePointer: Int] = [:]
+
+        mutating func append(_ client: any Client) {
+            let pointer = client.pointer
+            guard index[pointer] == nil else { return }
+            index[pointer] = clients.count
+            clients.append(client)
+            pointers.append(pointer)
+            fds.append(mosquitto_socket(pointer))
+            wantsWrite.append(true)
+        }
+
+        mutating func remove(at i: Int) -> any Client {
+            let client = clients.remove(at: i)
+            index[pointers.remove(at: i)] = nil
+            fds.remove(at: i)
+            wantsWrite.remove(at: i)
+            for k in i..<pointers.count { index[pointers[k]] = k }
+            return client
+        }
+
+        /// Re-reads the socket and write interest after libmosquitto ran; false when closed.
+        mutating func refresh(_ i: Int) -> Bool {
+            fds[i] = mosquitto_socket(pointers[i])
+            if fds[i] < 0 { return false }
+            wantsWrite[i] = mosquitto_want_write(pointers[i])
+            return true
+        }
     }
 
     private func run() {
-        var entries: [Entry] = []
+        var table = Table()
         var fds: [pollfd] = []
+        var closed: [Int] = []
         var nextMisc = ContinuousClock.now + miscInterval
         while true {
-            // 1. Attach and detach requests.
-            let (attach, detach) = inbox.withLock { box in
-                defer { box.attach = []; box.detach = [] }
-                return (box.attach, box.detach)
+            // 1. Requests from other threads.
+            let (attach, detach, dirty) = inbox.withLock { box in
+                defer { box.attach = []; box.detach = []; box.dirty = [] }
+                return (box.attach, box.detach, box.dirty)
             }
-            for client in attach where !entries.contains(where: { $0.client === client }) {
-                entries.append(Entry(client: client, fd: mosquitto_socket(client.pointer), wantsWrite: true))
+            for client in attach { table.append(client) }
+            for address in dirty {
+                if let pointer = OpaquePointer(bitPattern: address), let i = table.index[pointer] { _ = table.refresh(i) }
             }
             for request in detach {
-                if let index = entries.firstIndex(where: { $0.client === request.client }) {
-                    let entry = entries.remove(at: index)
+                if let i = table.index[request.client.pointer] {
                     // Flush what is queued (a DISCONNECT) once, without blocking: the socket is non-blocking.
-                    if entry.fd >= 0, mosquitto_want_write(entry.client.pointer) {
-                        _ = mosquitto_loop_write(entry.client.pointer, 1)
+                    if table.fds[i] >= 0, mosquitto_want_write(table.pointers[i]) {
+                        _ = mosquitto_loop_write(table.pointers[i], 1)
                     }
-                    entry.client.loopDetached()
+                    table.remove(at: i).loopDetached()
                 }
                 request.done?.resume()
             }
 
-            // 2. What to wait for.
+            // 2. Wait.
             fds.removeAll(keepingCapacity: true)
             fds.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
-            for i in entries.indices {
-                if entries[i].client.takeWriteCheck() {
-                    entries[i].fd = mosquitto_socket(entries[i].client.pointer)
-                    entries[i].wantsWrite = mosquitto_want_write(entries[i].client.pointer)
-                }
-                let events = Int16(POLLIN) | (entries[i].wantsWrite ? Int16(POLLOUT) : 0)
-                fds.append(pollfd(fd: entries[i].fd, events: events, revents: 0))
+            for i in table.fds.indices {
+                fds.append(pollfd(fd: table.fds[i], events: Int16(POLLIN) | (table.wantsWrite[i] ? Int16(POLLOUT) : 0), revents: 0))
             }
             let untilMisc = nextMisc - ContinuousClock.now
             let timeoutMS = max(0, min(Int32(untilMisc.components.seconds * 1000 + untilMisc.components.attoseconds / 1_000_000_000_000_000), 1000))
             let ready = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeoutMS) }
             if ready < 0 && errno != EINTR {
-                // Only EFAULT/EINVAL/ENOMEM are possible; back off rather than spin.
-                usleep(10_000)
+                usleep(10_000)  // only EFAULT/EINVAL/ENOMEM are possible; back off rather than spin
             }
             if fds[0].revents != 0 {
                 var drain = [UInt8](repeating: 0, count: 64)
@@ -158,41 +184,35 @@ final class MosquittoLoop: Sendable {
                 wakePending.store(false, ordering: .releasing)
             }
 
-            // 3. Serve ready sockets. A client's entry index is fds index - 1.
-            var closed: [Int] = []
+            // 3. Ready sockets (table index i is pollfd index i + 1).
+            closed.removeAll(keepingCapacity: true)
             if ready > 0 {
-                for i in entries.indices {
+                for i in table.fds.indices {
                     let revents = fds[i + 1].revents
-                    guard revents != 0, entries[i].fd >= 0 else { continue }
-                    let mosq = entries[i].client.pointer
+                    guard revents != 0, table.fds[i] >= 0 else { continue }
+                    let mosq = table.pointers[i]
                     if revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 {
                         _ = mosquitto_loop_read(mosq, 1)
                     }
                     if revents & Int16(POLLOUT) != 0, mosquitto_socket(mosq) >= 0 {
                         _ = mosquitto_loop_write(mosq, 1)
                     }
-                    entries[i].fd = mosquitto_socket(mosq)
-                    if entries[i].fd < 0 { closed.append(i) } else { entries[i].wantsWrite = mosquitto_want_write(mosq) }
+                    if !table.refresh(i) { closed.append(i) }
                 }
             }
 
             // 4. Keep-alives.
             if ContinuousClock.now >= nextMisc {
                 nextMisc = ContinuousClock.now + miscInterval
-                for i in entries.indices where entries[i].fd >= 0 && !closed.contains(i) {
-                    let mosq = entries[i].client.pointer
-                    _ = mosquitto_loop_misc(mosq)
-                    entries[i].fd = mosquitto_socket(mosq)
-                    if entries[i].fd < 0 { closed.append(i) } else { entries[i].wantsWrite = mosquitto_want_write(mosq) }
+                for i in table.fds.indices where table.fds[i] >= 0 {
+                    _ = mosquitto_loop_misc(table.pointers[i])
+                    if !table.refresh(i) && !closed.contains(i) { closed.append(i) }
                 }
             }
 
             // 5. Clients whose connection libmosquitto closed (it already called on_disconnect).
-            for i in entries.indices where entries[i].fd < 0 && !closed.contains(i) { closed.append(i) }
-            for i in closed.sorted(by: >) {
-                let entry = entries.remove(at: i)
-                entry.client.loopDetached()
-            }
+            for i in table.fds.indices where table.fds[i] < 0 && !closed.contains(i) { closed.append(i) }
+            for i in closed.sorted(by: >) { table.remove(at: i).loopDetached() }
         }
     }
 

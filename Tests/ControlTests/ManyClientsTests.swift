@@ -6,11 +6,15 @@ import Glibc
 
 /// libmosquitto's own loop thread waits with select(): a process aborted as soon as any of its
 /// descriptors reached FD_SETSIZE (1024), about 300 clients. The poll() loop has no such limit.
+/// 400 cameras (≈1,200 descriptors) prove it here without starving the timing-sensitive tests
+/// that run beside this one; scripts/bench-control.sh runs 1,000 in one process.
 @Suite(.serialized) struct ManyClientsTests {
-    @Test func aThousandSimulatedCamerasInOneProcess() async throws {
+    static let count = 400
+
+    @Test func camerasBeyondFDSetSizeInOneProcess() async throws {
         let broker = try Broker()
         let profile = try loadProfile("acme-json")
-        let simulator = CameraSimulator(configuration: .init(count: 1000, profile: profile, broker: broker.options))
+        let simulator = CameraSimulator(configuration: .init(count: Self.count, profile: profile, broker: broker.options))
         try await simulator.start()
         #expect(openDescriptors() > 1024, "the test must push descriptors past FD_SETSIZE")
 
@@ -18,12 +22,12 @@ import Glibc
         try await client.connect()
         let registry = CameraRegistry(client: client, profile: profile)
         try await registry.start()
-        #expect(await eventually(.seconds(20)) { registry.snapshot().filter(\.online).count == 1000 })
+        #expect(await eventually(.seconds(20)) { registry.snapshot().filter(\.online).count == Self.count })
 
         // The last camera, whose socket is far above 1024, still answers.
         let controller = CameraController(client: client, profile: profile, timeout: .seconds(5))
         try await controller.start()
-        let last = simulator.cameraIDs[999]
+        let last = simulator.cameraIDs[Self.count - 1]
         #expect(try await controller.send(.setMode(profile.modes[1]), to: last).outcome == .done)
         #expect(simulator.mode(of: last) == profile.modes[1])
 
