@@ -1,0 +1,198 @@
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `camhost camera …` and `camhost simulate cameras` as a person runs them: real processes,
+/// a real Mosquitto, the JSON contracts, the exit codes and the audit rows in the database.
+final class CameraLab {
+    let broker: TestBroker
+    let directory: TemporaryDirectory
+    var simulators: [TestProcess] = []
+
+    init(brokerConfiguration: String = "set_tcp_nodelay true") throws {
+        broker = try TestBroker(configuration: brokerConfiguration)
+        directory = try TemporaryDirectory(prefix: "camera-cli")
+    }
+
+    var environment: [String: String] {
+        var env = TestEnvironment.clean
+        env["CAMHOST_CONTROL_PROFILES_DIR"] = repositoryRoot() + "/firmware-profiles"
+        return env
+    }
+
+    var dataDirectory: String { directory.file("var") }
+
+    /// Starts `camhost simulate cameras` and waits until it says what it started.
+    func simulate(_ arguments: [String]) throws -> TestProcess {
+        let process = try TestProcess(TestEnvironment.camhostBinary, ["simulate", "cameras", "--broker", broker.url, "--data-dir", dataDirectory] + arguments,
+                                      environment: environment)
+        guard Loopback.waitUntil(timeout: .seconds(20), { process.output().contains("simulating") || !process.isRunning }), process.isRunning else {
+            throw TestFailure("simulator did not start: \(process.errors())")
+        }
+        simulators.append(process)
+        return process
+    }
+
+    func camhost(_ arguments: [String], broker url: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        try TestProcess.run(TestEnvironment.camhostBinary, ["camera"] + arguments + ["--broker", url ?? broker.url, "--data-dir", dataDirectory],
+                            environment: environment)
+    }
+
+    /// `python3 -c SCRIPT` with `input` on stdin; expects it to print "ok".
+    func check(_ script: String, _ input: String) throws -> String {
+        let result = try TestProcess.run("python3", ["-c", script], stdin: input)
+        return result.stdout == "ok\n" ? "ok" : result.stdout + result.stderr
+    }
+
+    func auditRows() throws -> [String] {
+        let result = try TestProcess.run("python3", ["-c", """
+            import sqlite3, sys
+            for row in sqlite3.connect(sys.argv[1]).execute("SELECT actor, action, target, outcome, detail FROM audit_log ORDER BY id"):
+                print("|".join(str(v) for v in row))
+            """, dataDirectory + "/camhost.db"])
+        return result.stdout.split(separator: "\n").map(String.init)
+    }
+
+    deinit { simulators.forEach { $0.kill() } }
+}
+
+@Suite("camhost camera and simulate, end to end", .serialized)
+struct CameraCLITests {
+    static let commandShape = """
+        import json, sys
+        d = json.loads(sys.stdin.read())
+        assert list(d) == ["camera", "command", "result", "latency_ms"], d
+        assert isinstance(d["camera"], str) and isinstance(d["command"], str), d
+        assert d["result"] in ("done", "accepted", "failed", "timed-out"), d
+        assert isinstance(d["latency_ms"], (int, float)) and d["latency_ms"] >= 0, d
+        print("ok")
+        """
+
+    @Test func listStatusAndCommandsWithTheirJSONContractsExitCodesAndAuditRows() throws {
+        let lab = try CameraLab()
+        _ = try lab.simulate(["--count", "3", "--profile", "acme-json"])
+
+        let list = try lab.camhost(["list", "--json"])
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(try lab.check("""
+            import json, sys
+            rows = json.loads(sys.stdin.read())
+            assert [r["id"] for r in rows] == ["sim-1", "sim-2", "sim-3"], rows
+            for r in rows:
+                assert list(r) == ["id", "online", "mode", "profile", "last_seen"], r
+                assert r["online"] is True and r["mode"] == "day" and r["profile"] == "acme-json", r
+                assert len(r["last_seen"]) == 20 and r["last_seen"].endswith("Z"), r
+            print("ok")
+            """, list.stdout) == "ok")
+
+        let mode = try lab.camhost(["mode", "sim-1", "night", "--json"])
+        #expect(mode.status == 0, "\(mode.stderr)")
+        #expect(try lab.check(Self.commandShape, mode.stdout) == "ok")
+        #expect(mode.stdout.contains(#""camera": "sim-1", "command": "set-mode", "result": "done""#))
+
+        let reboot = try lab.camhost(["reboot", "sim-2"])
+        #expect(reboot.status == 0)
+        #expect(reboot.stdout.hasPrefix("sim-2: reboot: done in "), "\(reboot.stdout)")
+
+        let status = try lab.camhost(["status", "sim-1", "--json"])
+        #expect(status.status == 0)
+        #expect(status.stdout.contains(#""mode": "night""#) && status.stdout.contains(#""firmware": "sim-1.0""#), "\(status.stdout)")
+
+        let unknown = try lab.camhost(["status", "nobody"])
+        #expect(unknown.status == 3)
+        #expect(unknown.stderr.contains("camera nobody has published no status"))
+
+        let badMode = try lab.camhost(["mode", "sim-1", "disco"])
+        #expect(badMode.status == 64)
+        #expect(badMode.stderr.contains(#"mode "disco" is not one of day, night, auto"#), "\(badMode.stderr)")
+
+        let badID = try lab.camhost(["reboot", "no/such"])
+        #expect(badID.status == 64)
+
+        let silent = try lab.camhost(["reboot", "nobody", "--timeout", "300ms", "--json"])
+        #expect(silent.status == 2)
+        #expect(try lab.check(Self.commandShape, silent.stdout) == "ok")
+        #expect(silent.stdout.contains(#""result": "timed-out""#))
+
+        let unreachable = try lab.camhost(["reboot", "sim-1"], broker: "mqtt://127.0.0.1:\(Loopback.freePort())")
+        #expect(unreachable.status == 69)
+        #expect(unreachable.stderr.contains("cannot reach the MQTT broker") && unreachable.stderr.contains("Connection refused"), "\(unreachable.stderr)")
+
+        let rows = try lab.auditRows()
+        let user = String(cString: getpwuid(geteuid())!.pointee.pw_name)
+        #expect(rows.contains { $0.hasPrefix("cli:\(user)|camera.set-mode|sim-1|success|mode=night result=done") }, "\(rows)")
+        #expect(rows.contains { $0.hasPrefix("cli:\(user)|camera.reboot|sim-2|success|result=done") }, "\(rows)")
+        #expect(rows.contains { $0.hasPrefix("cli:\(user)|camera.reboot|nobody|failure|result=timed-out") }, "\(rows)")
+        #expect(rows.contains { $0.hasPrefix("cli:\(user)|camera.set-mode|sim-1|failure|mode=disco result=not-sent") }, "\(rows)")
+        #expect(rows.contains { $0.hasPrefix("cli:\(user)|camera.reboot|sim-1|failure|result=not-sent error=broker unreachable") }, "\(rows)")
+    }
+
+    @Test func aCameraThatRefusesExits1AndEachCameraIsSpokenToInItsOwnProfile() throws {
+        let lab = try CameraLab()
+        _ = try lab.simulate(["--count", "1", "--profile", "acme-json", "--id-prefix", "bad-", "--failure-rate", "1"])
+        _ = try lab.simulate(["--count", "2", "--profile", "plainval", "--id-prefix", "pv-", "--ack-delay", "20ms"])
+
+        let refused = try lab.camhost(["reboot", "bad-1", "--json"])
+        #expect(refused.status == 1)
+        #expect(refused.stdout.contains(#""result": "failed""#))
+        #expect(refused.stderr.contains("simulated failure"), "\(refused.stderr)")
+
+        // No --profile: pv-1's status arrived on plainval's topics, so it gets plainval's encoding.
+        let mono = try lab.camhost(["mode", "pv-1", "mono", "--json"])
+        #expect(mono.status == 0, "\(mono.stderr)")
+        #expect(mono.stdout.contains(#""result": "done""#))
+        let list = try lab.camhost(["list"])
+        #expect(list.stdout.contains("pv-1") && list.stdout.contains("plainval") && list.stdout.contains("bad-1"), "\(list.stdout)")
+    }
+
+    @Test func twoCamhostProcessesAtOnceBothStayConnectedAndBothGetAcks() throws {
+        let lab = try CameraLab()
+        _ = try lab.simulate(["--count", "2", "--profile", "acme-json", "--ack-delay", "50ms"])
+        let watch = try TestProcess(TestEnvironment.camhostBinary, ["camera", "watch", "--json", "--broker", lab.broker.url, "--data-dir", lab.dataDirectory],
+                                    environment: lab.environment)
+        #expect(Loopback.waitUntil(timeout: .seconds(10)) { watch.output().contains(#""id": "sim-2""#) }, "\(watch.errors())")
+
+        // Old platform bug: workers shared one client id and the broker kicked one off. Now two
+        // commands from two processes, at once, to the same camera: both are acknowledged.
+        func start(_ mode: String) throws -> TestProcess {
+            try TestProcess(TestEnvironment.camhostBinary, ["camera", "mode", "sim-1", mode, "--json", "--broker", lab.broker.url, "--data-dir", lab.dataDirectory],
+                            environment: lab.environment)
+        }
+        let first = try start("night"), second = try start("auto")
+        #expect(first.wait(timeout: .seconds(20)) == 0, "\(first.errors())")
+        #expect(second.wait(timeout: .seconds(20)) == 0, "\(second.errors())")
+        #expect(first.output().contains(#""result": "done""#) && second.output().contains(#""result": "done""#))
+
+        // The watcher stayed connected throughout and saw the changes.
+        #expect(Loopback.waitUntil(timeout: .seconds(5)) {
+            let out = watch.output()
+            return out.contains(#""mode": "night""#) || out.contains(#""mode": "auto""#)
+        }, "\(watch.output())")
+        #expect(watch.isRunning)
+        #expect(!watch.errors().contains("connection reconnecting"), "\(watch.errors())")
+        watch.signal(SIGINT)
+        #expect(watch.wait(timeout: .seconds(10)) == 0)
+    }
+
+    @Test func simulatorStopsOnSIGTERMAndTheCamerasGoOffline() throws {
+        let lab = try CameraLab()
+        let simulator = try lab.simulate(["--count", "2", "--profile", "acme-json"])
+        #expect(simulator.output().contains("simulating 2 cameras (sim-1 … sim-2) speaking acme-json on \(lab.broker.url)"))
+        simulator.kill()  // no DISCONNECT: the broker publishes each camera's last will
+        let list = try lab.camhost(["list", "--json"])
+        #expect(list.stdout.contains(#""online": false"#), "\(list.stdout)")
+        let again = try lab.simulate(["--count", "1", "--profile", "acme-json"])
+        again.signal(SIGTERM)
+        #expect(again.wait(timeout: .seconds(10)) == 0, "\(again.errors())")
+    }
+
+    @Test func serveReportsTheMQTTConnectionInHealthz() throws {
+        let serve = try RunningServe(environment: ["CAMHOST_CONTROL_PROFILES_DIR": repositoryRoot() + "/firmware-profiles"])
+        #expect(serve.waitUntilServing(), "\(serve.process.errors())")
+        let health = try serve.curl([serve.url("/healthz")]).stdout
+        #expect(health.contains(#""mqtt":{"detail":"connected to mqtt://127.0.0.1:\#(serve.brokerPort) as camhost-"#), "\(health)")
+        #expect(health.contains(#""status":"ok""#))
+    }
+}
