@@ -17,6 +17,8 @@ public enum TrapDiagnosis {
         /// Where to save the RTCP datagrams seen, as pcap.
         public var writePath: String?
         public var ports: [UInt16] = []
+        /// Polled during a live capture; returning true ends it early (Ctrl-C) with a report of what was seen.
+        public var shouldStop: @Sendable () -> Bool = { false }
 
         public init(camera: IPAddress) { self.camera = camera }
     }
@@ -37,7 +39,7 @@ public enum TrapDiagnosis {
         let started = ContinuousClock.now
         capture.start { event in analyser.withLock { $0.add(event) } }
         let deadline = started.advanced(by: request.duration)
-        while ContinuousClock.now < deadline, capture.failure == nil {
+        while ContinuousClock.now < deadline, capture.failure == nil, !request.shouldStop() {
             let left = deadline - ContinuousClock.now
             let step = min(left, .milliseconds(250))
             if step > .zero { usleep(UInt32(step.components.attoseconds / 1_000_000_000_000 + step.components.seconds * 1_000_000)) }
@@ -49,7 +51,8 @@ public enum TrapDiagnosis {
         capture.stop()
         if let failure = capture.failure { throw failure }
         var diagnosis = analyser.withLock { $0.diagnosis(localAddress: LocalRoute.sourceAddress(toward: request.camera)) }
-        diagnosis.source = "live on \(capture.interfaces.joined(separator: ", ")) for \(RTCPDiagnosis.number(Double(request.duration.components.seconds) + Double(request.duration.components.attoseconds) / 1e18)) s"
+        let elapsed = ContinuousClock.now - started
+        diagnosis.source = "live on \(capture.interfaces.joined(separator: ", ")) for \(RTCPDiagnosis.number(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)) s"
         diagnosis.statistics = capture.statistics
         return diagnosis
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Capture
+import Synchronization
 import Wire
 #if canImport(Glibc)
 import Glibc
@@ -22,7 +23,8 @@ struct DiagnoseCommand: ParsableCommand {
                 ten seconds. This command captures RTCP (found on any UDP port; --ports narrows it), \
                 sorts it into to the camera / from the camera / on loopback / other, and says which \
                 case this is, with the evidence and the SDP line to fix. Without --read it captures \
-                live on `any` (loopback and the camera's interface at once) for --duration.
+                live on `any` (loopback and the camera's interface at once) for --duration; Ctrl-C \
+                ends it early and still reports.
 
                 Verdicts and exit codes:
                   0  healthy        feedback is addressed to the camera
@@ -78,6 +80,9 @@ struct DiagnoseCommand: ParsableCommand {
             request.readPath = read
             request.writePath = write
             request.ports = ports.flatMap(Self.parsePorts) ?? []
+            // Ctrl-C ends a live capture early and still reports what was seen.
+            signal(SIGINT) { _ in diagnoseInterrupted.store(true, ordering: .relaxed) }
+            request.shouldStop = { diagnoseInterrupted.load(ordering: .relaxed) }
             let showProgress = read == nil && isatty(2) == 1
             let total = duration
             let where_ = interfaces.isEmpty ? "any" : interfaces.joined(separator: ",")
@@ -144,6 +149,9 @@ struct DiagnoseCommand: ParsableCommand {
         }
     }
 }
+
+/// Set by the SIGINT handler of `diagnose rtcp`.
+let diagnoseInterrupted = Atomic<Bool>(false)
 
 extension Substring {
     var trimmingSpaces: Substring { drop { $0 == " " }.reversed().drop { $0 == " " }.reversed().reduce(into: Substring()) { $0.append($1) } }
