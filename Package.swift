@@ -42,13 +42,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "Web", dependencies: ["CMicroHTTPD", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(name: "Dashboard", dependencies: ["Web", "Storage", "Security", "Control", "Capture", "Wire"], swiftSettings: strict),
         .target(name: "Appliance", dependencies: [
-            "Web", "Storage", "Security", "Wire", "Capture", "Control",
+            "Dashboard", "Web", "Storage", "Security", "Wire", "Capture", "Control",
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .executableTarget(name: "camhost", dependencies: [
-            "Appliance", "Capture", "Wire",
+            "Appliance", "Capture", "Wire", "Dashboard", "Storage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
@@ -60,6 +61,7 @@ let package = Package(
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"], swiftSettings: testing),
         .testTarget(name: "ControlTests", dependencies: ["Control", "TestSupport"], swiftSettings: testing),
         .testTarget(name: "WebTests", dependencies: ["Web", "Security", "TestSupport"], swiftSettings: testing),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Web", "Storage", "Security", "TestSupport"], swiftSettings: testing),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport"], swiftSettings: testing),
         .testTarget(name: "CamhostTests", dependencies: ["TestSupport"], swiftSettings: testing),
     ]

@@ -33,6 +33,7 @@ public enum CamhostSchema {
             CREATE INDEX health_history_check_at ON health_history (check_name, at);
             """)
         migrator.register(RecordingsSchema.migrationName, sql: RecordingsSchema.migrationSQL)
+        migrator.register(AccountsSchema.migrationName, sql: AccountsSchema.migrationSQL)
         return migrator
     }()
 }

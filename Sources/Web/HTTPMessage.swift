@@ -34,6 +34,10 @@ public struct HTTPResponse: Sendable {
         case bytes([UInt8])
         /// `length` bytes of the file at `path` from `offset`; libmicrohttpd sends it without copying.
         case file(path: String, offset: UInt64, length: UInt64)
+        /// Computed later without holding a server thread: the connection is suspended
+        /// (`MHD_suspend_connection`) while the work runs on the Swift concurrency pool, then
+        /// resumed with its answer. For handlers that wait (a camera command's MQTT ack).
+        case deferred(@Sendable () async -> HTTPResponse)
     }
 
     public var status: Int
@@ -58,11 +62,17 @@ public struct HTTPResponse: Sendable {
         HTTPResponse(status: status, contentType: "application/json", body: Array(json.utf8))
     }
 
+    /// A response produced by async work; the server thread is free while it runs.
+    public static func later(_ work: @escaping @Sendable () async -> HTTPResponse) -> HTTPResponse {
+        HTTPResponse(status: 0, body: .deferred(work))
+    }
+
     public mutating func setHeader(_ name: String, _ value: String) {
         headers.removeAll { $0.name.lowercased() == name.lowercased() }
         headers.append((name, value))
     }
 }
 
-/// What the server calls for every complete request. It runs on one of libmicrohttpd's threads.
+/// What the server calls for every complete request. It runs on one of libmicrohttpd's threads
+/// and blocks it: return `.later { ... }` for work that waits.
 public typealias HTTPHandler = @Sendable (HTTPRequest) -> HTTPResponse

@@ -143,6 +143,9 @@ final class RequestState {
     var request: HTTPRequest
     var status = 0
     var answered = false
+    /// Set while a deferred answer is computed; `pending` receives it on another thread.
+    var suspended = false
+    let pending = Mutex<HTTPResponse?>(nil)
     let started = ContinuousClock.now
 
     init(request: HTTPRequest) { self.request = request }
@@ -172,6 +175,15 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
         return .YES
     }
     let state = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
+    if state.suspended {
+        // Called again after MHD_resume_connection: queue the deferred answer.
+        guard let response = state.pending.withLock({ $0.take() }) else { return .YES }
+        state.suspended = false
+        if case .deferred = response.body {
+            return queue(.json(#"{"error":{"code":"internal","message":"a deferred answer deferred again"}}"#, status: 500), for: state, on: connection)
+        }
+        return queue(response, for: state, on: connection)
+    }
     if state.answered {
         // A response was queued early (body too large); swallow the rest.
         uploadDataSize.pointee = 0
@@ -194,7 +206,31 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
     }
     state.answered = true
     let response = context.handler(state.request)
+    if case .deferred(let work) = response.body {
+        state.suspended = true
+        MHD_suspend_connection(connection)
+        let resume = SuspendedConnection(connection: connection, state: state)
+        Task.detached {
+            let answer = await work()
+            resume.finish(answer)
+        }
+        return .YES
+    }
     return queue(response, for: state, on: connection)
+}
+
+/// Hands a deferred answer back to its connection from whichever thread computed it.
+private struct SuspendedConnection: @unchecked Sendable {
+    // Safe: `state` is kept alive by libmicrohttpd's `*con_cls` until the request completes,
+    // which cannot happen while the connection is suspended; `pending` is behind a Mutex; and
+    // MHD_resume_connection may be called from any thread (MHD_USE_ITC is set).
+    let connection: OpaquePointer
+    let state: RequestState
+
+    func finish(_ response: HTTPResponse) {
+        state.pending.withLock { $0 = response }
+        MHD_resume_connection(connection)
+    }
 }
 
 private func tooLarge(_ context: ServerContext) -> HTTPResponse {
@@ -211,6 +247,10 @@ private func queue(_ response: HTTPResponse, for state: RequestState, on connect
         made = bytes.withUnsafeBytes { raw in
             MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress), .RESPMEM_MUST_COPY)
         }
+    case .deferred:
+        // Only reached from the 413 path or a nested deferral, both handled before; be safe.
+        status = 500
+        made = MHD_create_response_from_buffer(0, nil, .RESPMEM_PERSISTENT)
     case .file(let path, let offset, let length):
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd >= 0 {

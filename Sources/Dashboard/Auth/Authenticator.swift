@@ -1,0 +1,301 @@
+import Security
+import Storage
+import Synchronization
+import Web
+
+/// Who is asking, and may they: sessions (cookie `camhost_session`), API tokens
+/// (`Authorization: Bearer`), log-in with persistent lock-outs, CSRF, and first-start set-up.
+///
+/// Thread-safe; one instance per process, shared by every route.
+public final class Authenticator: Sendable {
+    public static let sessionCookie = "camhost_session"
+    /// Session and token rows are written back at most this often (last seen, last used), so a
+    /// busy API client does not turn every read into a database write.
+    static let touchInterval: Int64 = 30
+    /// Token look-ups are cached this long; a revocation from another process (the CLI) takes
+    /// effect within it, one from this process at once.
+    static let tokenCacheSeconds: Int64 = 2
+    /// Failure rows for names and addresses quiet this long are forgotten.
+    static let failureMemorySeconds: Int64 = 86_400
+
+    public let accounts: Accounts
+    public let settings: AuthSettings
+    let now: @Sendable () -> Int64
+    private let tokenCache = Mutex<[[UInt8]: CachedToken]>([:])
+    private let dummyHash = Mutex<String?>(nil)
+    private let failures = Atomic<Int>(0)
+    private let lockouts = Atomic<Int>(0)
+
+    struct CachedToken {
+        let token: APIToken
+        let fetchedAt: Int64
+    }
+
+    public init(store: Store, settings: AuthSettings = AuthSettings(), hasher: PasswordHasher = PasswordHasher(),
+                now: @escaping @Sendable () -> Int64 = WallClock.unixSeconds) {
+        self.accounts = Accounts(store: store, hasher: hasher, now: now)
+        self.settings = settings
+        self.now = now
+    }
+
+    var store: Store { accounts.store }
+    var audit: AuditLog { AuditLog(store: store) }
+
+    /// Failed log-ins since start (for /metrics).
+    public var loginFailureCount: Int { failures.load(ordering: .relaxed) }
+    /// Log-ins refused because of a lock-out since start (for /metrics).
+    public var lockoutCount: Int { lockouts.load(ordering: .relaxed) }
+
+    // MARK: authenticate
+
+    /// The principal behind `request`: a valid bearer token, else a valid session cookie; nil
+    /// when neither (forged, expired, revoked, logged out).
+    public func authenticate(_ request: HTTPRequest) -> Principal? {
+        if let authorization = request.headers["authorization"] {
+            return authenticateToken(authorization)
+        }
+        if let id = request.cookies[Self.sessionCookie] {
+            return authenticateSession(id)
+        }
+        return nil
+    }
+
+    func authenticateToken(_ authorization: String) -> Principal? {
+        let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let secret = String(parts[1]).filter { $0 != " " }
+        guard secret.hasPrefix(Accounts.tokenPrefix), secret.utf8.count <= 128 else { return nil }
+        let hash = Digest.sha256(secret)
+        let time = now()
+        var token = tokenCache.withLock { cache -> APIToken? in
+            guard let entry = cache[hash], time - entry.fetchedAt < Self.tokenCacheSeconds, time >= entry.fetchedAt else { return nil }
+            return entry.token
+        }
+        if token == nil {
+            guard let row = try? store.read({ try $0.query("SELECT * FROM api_tokens WHERE token_hash = ?", hash).first }),
+                  let stored = row["token_hash"].flatMap([UInt8].decode(from:)), constantTimeEqual(stored, hash),
+                  let loaded = try? Accounts.token(from: row)
+            else { return nil }
+            token = loaded
+            tokenCache.withLock { cache in
+                if cache.count >= 1024 { cache.removeAll() }
+                cache[hash] = CachedToken(token: loaded, fetchedAt: time)
+            }
+        }
+        guard let token, token.isUsable(at: time) else { return nil }
+        if (token.lastUsedAt ?? 0) + Self.touchInterval <= time {
+            _ = try? store.write { try $0.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", time, token.id) }
+            tokenCache.withLock { $0[hash] = nil }
+        }
+        return Principal(name: "token:\(token.name)", role: token.scope == .admin ? .admin : .viewer, kind: .token,
+                         scope: token.scope, tokenID: token.id)
+    }
+
+    func authenticateSession(_ id: String) -> Principal? {
+        guard (20...128).contains(id.utf8.count) else { return nil }
+        let hash = Digest.sha256(id)
+        let time = now()
+        guard let row = try? store.read({ db in
+            try db.query("""
+                SELECT s.id_hash, s.csrf_token, s.created_at, s.last_seen_at, u.name, u.role
+                FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?
+                """, hash).first
+        }),
+            let stored = row["id_hash"].flatMap([UInt8].decode(from:)), constantTimeEqual(stored, hash),
+            let created: Int64 = try? row.get("created_at"), let lastSeen: Int64 = try? row.get("last_seen_at"),
+            let name: String = try? row.get("name"), let roleText: String = try? row.get("role"), let role = Role(rawValue: roleText),
+            let csrf: String = try? row.get("csrf_token")
+        else { return nil }
+        if time - created >= settings.sessionAbsoluteSeconds || time - lastSeen >= settings.sessionIdleSeconds {
+            _ = try? store.write { try $0.execute("DELETE FROM sessions WHERE id_hash = ?", hash) }
+            return nil
+        }
+        if lastSeen + Self.touchInterval <= time {
+            _ = try? store.write { try $0.execute("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?", time, hash) }
+        }
+        return Principal(name: name, role: role, kind: .session, csrfToken: csrf)
+    }
+
+    // MARK: CSRF
+
+    /// Whether a state-changing request made with a session carries the session's CSRF token
+    /// (header `X-CSRF-Token` or form field `csrf`) and, when the browser sent `Origin`, comes
+    /// from this origin. Safe methods and bearer-token requests need none.
+    public func verifyCSRF(_ request: HTTPRequest, _ principal: Principal) -> Bool {
+        guard request.isStateChanging, principal.kind == .session else { return true }
+        guard let expected = principal.csrfToken,
+              let given = request.headers["x-csrf-token"] ?? request.form["csrf"]
+        else { return false }
+        if let origin = request.headers["origin"], let host = request.headers["host"], origin != "https://\(host)" {
+            return false
+        }
+        return constantTimeEqual(Array(given.utf8), Array(expected.utf8))
+    }
+
+    // MARK: log-in, log-out
+
+    /// Checks a name and password from `client`. Lock-outs are checked first (no password is
+    /// tried while locked); failures are counted per address and per name, in the database, so
+    /// they survive restarts. Blocks for one PBKDF2 derivation (~0.3 s at 600k iterations).
+    public func login(name: String, password: String, client: String) -> LoginResult {
+        let time = now()
+        let allowListed = settings.isAllowListed(client)
+        let subjectName = name.lowercased()
+        if !allowListed {
+            let lockedUntil = (try? store.read { db in
+                try db.scalar("""
+                    SELECT max(locked_until) FROM login_failures
+                    WHERE (kind = 'address' AND subject = ?) OR (kind = 'user' AND subject = ?)
+                    """, client, subjectName, as: Int64.self)
+            }) ?? nil
+            if let lockedUntil, lockedUntil > time {
+                lockouts.add(1, ordering: .relaxed)
+                _ = try? audit.append(actor: name, action: "login", target: client, detail: "locked out", outcome: .denied)
+                return .lockedOut(retryAfter: Int(lockedUntil - time))
+            }
+        }
+
+        let row = try? store.read { try $0.query("SELECT id, name, role, password_hash FROM users WHERE name = ?", name).first }
+        let storedHash: String? = row.flatMap { try? $0.get("password_hash") }
+        // Unknown names cost the same PBKDF2 work as known ones: timing does not tell which exist.
+        let verified = accounts.hasher.verify(password, against: storedHash ?? dummy())
+        guard verified, let row, let storedHash, let userID: Int64 = try? row.get("id"),
+              let userName: String = try? row.get("name"), let role = Role(rawValue: (try? row.get("role")) ?? "")
+        else {
+            failures.add(1, ordering: .relaxed)
+            if !allowListed { recordFailure(client: client, name: subjectName, at: time) }
+            _ = try? audit.append(actor: name, action: "login", target: client, detail: row == nil ? "unknown user" : "wrong password", outcome: .failure)
+            return .failed
+        }
+        let newHash = PasswordHasher.needsRehash(storedHash, minimumIterations: accounts.hasher.iterations)
+            ? try? accounts.hasher.hash(password) : nil
+        guard let session = try? createSession(userID: userID, userName: userName, role: role, client: client, at: time, rehash: newHash) else {
+            return .failed
+        }
+        _ = try? audit.append(actor: userName, action: "login", target: client, detail: newHash == nil ? nil : "password hash upgraded", outcome: .success)
+        return .success(session, cookie: Cookie.set(Self.sessionCookie, session.id, maxAge: Int(settings.sessionAbsoluteSeconds)))
+    }
+
+    func createSession(userID: Int64, userName: String, role: Role, client: String, at time: Int64, rehash: String?) throws -> Session {
+        let id = SecureRandom.token(bytes: 32)
+        let csrf = SecureRandom.token(bytes: 32)
+        try store.write { db in
+            try db.execute("INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, client) VALUES (?, ?, ?, ?, ?, ?)",
+                           Digest.sha256(id), userID, csrf, time, time, client)
+            try db.execute("UPDATE users SET last_login_at = ? WHERE id = ?", time, userID)
+            if let rehash { try db.execute("UPDATE users SET password_hash = ? WHERE id = ?", rehash, userID) }
+            try db.execute("DELETE FROM login_failures WHERE (kind = 'address' AND subject = ?) OR (kind = 'user' AND subject = ?)",
+                           client, userName.lowercased())
+            try db.execute("DELETE FROM sessions WHERE created_at <= ? OR last_seen_at <= ?",
+                           time - settings.sessionAbsoluteSeconds, time - settings.sessionIdleSeconds)
+        }
+        return Session(id: id, userName: userName, role: role, csrfToken: csrf, createdAt: time, expiresAt: time + settings.sessionAbsoluteSeconds)
+    }
+
+    /// Counts one failure for the address and the name; past the threshold each failure locks
+    /// for base × 2^(failures − threshold) seconds, capped: lock-outs always end.
+    func recordFailure(client: String, name: String, at time: Int64) {
+        _ = try? store.write { db in
+            for (kind, subject) in [("address", client), ("user", name)] {
+                let previous = try db.query("SELECT failures, last_failure_at FROM login_failures WHERE kind = ? AND subject = ?", kind, subject).first
+                var count = 1
+                if let previous, let n: Int = try? previous.get("failures"), let last: Int64 = try? previous.get("last_failure_at"),
+                   time - last < Self.failureMemorySeconds {
+                    count = n + 1
+                }
+                var lockedUntil: Int64 = 0
+                if count >= settings.lockoutThreshold {
+                    let exponent = min(count - settings.lockoutThreshold, 30)
+                    let seconds = settings.lockoutBaseSeconds.multipliedReportingOverflow(by: Int64(1) << exponent)
+                    lockedUntil = time + (seconds.overflow ? settings.lockoutMaximumSeconds : min(seconds.partialValue, settings.lockoutMaximumSeconds))
+                }
+                try db.execute("""
+                    INSERT INTO login_failures (kind, subject, failures, last_failure_at, locked_until) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (kind, subject) DO UPDATE SET failures = excluded.failures,
+                        last_failure_at = excluded.last_failure_at, locked_until = excluded.locked_until
+                    """, kind, subject, count, time, lockedUntil)
+            }
+            try db.execute("DELETE FROM login_failures WHERE last_failure_at < ? AND locked_until < ?", time - Self.failureMemorySeconds, time)
+        }
+    }
+
+    private func dummy() -> String {
+        dummyHash.withLock { cached in
+            if let cached { return cached }
+            let made = (try? accounts.hasher.hash(SecureRandom.token())) ?? ""
+            cached = made
+            return made
+        }
+    }
+
+    /// Ends the request's session (if any) and returns the `Set-Cookie` value that clears it.
+    @discardableResult
+    public func logout(_ request: HTTPRequest) -> String {
+        if let id = request.cookies[Self.sessionCookie], let principal = authenticateSession(id) {
+            _ = try? store.write { try $0.execute("DELETE FROM sessions WHERE id_hash = ?", Digest.sha256(id)) }
+            _ = try? audit.append(actor: principal.name, action: "logout", target: request.clientAddress, outcome: .success)
+        }
+        return Cookie.expire(Self.sessionCookie)
+    }
+
+    /// Revokes a token and forgets it from this process's cache at once.
+    public func revokeToken(id: Int64, actor: String) throws {
+        try accounts.revokeToken(id: id, actor: actor)
+        tokenCache.withLock { $0 = $0.filter { $0.value.token.id != id } }
+    }
+
+    // MARK: first start
+
+    /// Whether no user exists yet (the dashboard offers only /setup).
+    public var needsSetup: Bool { ((try? accounts.userCount) ?? 1) == 0 }
+
+    /// With no users, makes a new one-time set-up token (replacing any earlier one) and returns
+    /// it; serve logs `https://HOST:PORT/setup?token=TOKEN`. Nil when users exist.
+    public func prepareSetup() throws -> String? {
+        let token = SecureRandom.token(bytes: 32)
+        let time = now()
+        return try store.write { db -> String? in
+            try db.execute("DELETE FROM setup_tokens")
+            guard try db.scalar("SELECT count(*) FROM users", as: Int.self) ?? 0 == 0 else { return nil }
+            try db.execute("INSERT INTO setup_tokens (token_hash, created_at) VALUES (?, ?)", Digest.sha256(token), time)
+            return token
+        }
+    }
+
+    /// Whether `token` is the current set-up token (for showing the set-up form).
+    public func isValidSetupToken(_ token: String) -> Bool {
+        let hash = Digest.sha256(token)
+        let stored = (try? store.read { try $0.query("SELECT token_hash FROM setup_tokens") }) ?? []
+        return stored.contains { row in (try? row.get(0, as: [UInt8].self)).map { constantTimeEqual($0, hash) } ?? false }
+    }
+
+    /// Creates the first admin with the set-up token, spends the token, and logs the admin in.
+    /// Throws `AccountError` (.invalidToken, .setupDone, .invalidName, .weakPassword).
+    public func completeSetup(token: String, name: String, password: String, client: String = "setup") throws -> (session: Session, cookie: String) {
+        try Accounts.validateName(name)
+        try Accounts.validatePassword(password)
+        let hash = try accounts.hasher.hash(password)
+        let tokenHash = Digest.sha256(token)
+        let time = now()
+        let outcome = try store.write { db -> Result<Int64, AccountError> in
+            guard try db.scalar("SELECT count(*) FROM users", as: Int.self) ?? 0 == 0 else {
+                return .failure(AccountError(.setupDone, "set-up is done already: log in, or ask an admin for an account"))
+            }
+            let valid = try db.query("SELECT token_hash FROM setup_tokens").contains { row in
+                (try? row.get(0, as: [UInt8].self)).map { constantTimeEqual($0, tokenHash) } ?? false
+            }
+            guard valid else {
+                return .failure(AccountError(.invalidToken, "the set-up link is not valid: use the newest one from camhost's log (a restart makes a new one)"))
+            }
+            try db.execute("INSERT INTO users (name, role, password_hash, created_at, password_changed_at) VALUES (?, 'admin', ?, ?, ?)",
+                           name, hash, time, time)
+            let id = db.lastInsertRowID
+            try db.execute("DELETE FROM setup_tokens")
+            return .success(id)
+        }
+        let userID = try outcome.get()
+        try audit.append(actor: name, action: "user.add", target: name, detail: "role=admin (first start set-up)", outcome: .success)
+        let session = try createSession(userID: userID, userName: name, role: .admin, client: client, at: time, rehash: nil)
+        return (session, Cookie.set(Self.sessionCookie, session.id, maxAge: Int(settings.sessionAbsoluteSeconds)))
+    }
+}

@@ -1,0 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Wall-clock time for expiries stored in the database; tests inject their own `now`.
+public enum WallClock {
+    @Sendable public static func unixSeconds() -> Int64 { Int64(time(nil)) }
+}

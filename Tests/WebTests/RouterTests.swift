@@ -1,0 +1,153 @@
+import Synchronization
+import Testing
+import TestSupport
+@testable import Web
+
+@Suite("Router, rate limiter, security headers, bodies")
+struct RouterTests {
+    func router(limiter: RateLimiter? = nil) -> Router {
+        var router = Router(rateLimiter: limiter)
+        router.get("/api/v1/cameras/:id", .api) { _, p in .json(#"{"id":\#(JSON.quoted(p["id"] ?? ""))}"#) }
+        router.delete("/api/v1/cameras/:id", .api) { _, _ in .json("{}", status: 204) }
+        router.get("/assets/*file", .asset) { _, p in .text(p["file"] ?? "") }
+        router.get("/healthz", .health) { _, _ in .text("ok") }
+        return router
+    }
+
+    @Test func matchesParametersAndRest() {
+        let r = router()
+        #expect(String(decoding: r.handle(HTTPRequest(method: "GET", path: "/api/v1/cameras/gate")).bodyBytes, as: UTF8.self) == #"{"id":"gate"}"#)
+        #expect(String(decoding: r.handle(HTTPRequest(method: "GET", path: "/assets/css/app.css")).bodyBytes, as: UTF8.self) == "css/app.css")
+        #expect(r.handle(HTTPRequest(method: "HEAD", path: "/healthz")).status == 200)
+    }
+
+    @Test func answers404And405InTheErrorShape() {
+        let r = router()
+        let missing = r.handle(HTTPRequest(method: "GET", path: "/nothing"))
+        #expect(missing.status == 404)
+        #expect(String(decoding: missing.bodyBytes, as: UTF8.self).hasPrefix(#"{"error":{"code":"not-found","message":"#))
+        let wrong = r.handle(HTTPRequest(method: "POST", path: "/api/v1/cameras/gate"))
+        #expect(wrong.status == 405)
+        #expect(wrong.header("Allow") == "GET, DELETE")
+        #expect(String(decoding: wrong.bodyBytes, as: UTF8.self).contains(#""code":"method-not-allowed""#))
+    }
+
+    @Test func dotSegmentsNeverReachAHandler() {
+        let r = router()
+        #expect(r.handle(HTTPRequest(method: "GET", path: "/assets/../../etc/passwd")).status == 404)
+        #expect(r.handle(HTTPRequest(method: "GET", path: "/api/v1/cameras/..")).status == 404)
+    }
+
+    @Test func everyResponseCarriesTheSecurityHeaders() {
+        let r = router()
+        for path in ["/healthz", "/nothing", "/api/v1/cameras/x"] {
+            let response = r.handle(HTTPRequest(method: "GET", path: path))
+            #expect(response.header("Strict-Transport-Security") == "max-age=31536000")
+            #expect(response.header("Content-Security-Policy") == SecurityHeaders.contentSecurityPolicy)
+            #expect(response.header("X-Content-Type-Options") == "nosniff")
+            #expect(response.header("X-Frame-Options") == "DENY")
+            #expect(response.header("Referrer-Policy") == "no-referrer")
+        }
+        #expect(!SecurityHeaders.contentSecurityPolicy.contains("unsafe-inline"))
+    }
+
+    @Test func rateLimitsPerClientAndClassWith429AndRetryAfter() {
+        let clock = Mutex<Double>(0)
+        let limiter = RateLimiter(limits: [.api: .init(perSecond: 2, burst: 3), .health: .unlimited], now: { clock.withLock { $0 } })
+        let r = router(limiter: limiter)
+        let request = HTTPRequest(method: "GET", path: "/api/v1/cameras/a", clientAddress: "10.0.0.1")
+        #expect((0..<3).map { _ in r.handle(request).status } == [200, 200, 200])
+        let refused = r.handle(request)
+        #expect(refused.status == 429)
+        #expect(refused.header("Retry-After") == "1")
+        #expect(refused.header("Content-Security-Policy") != nil)
+        // Another client and another class are not affected.
+        #expect(r.handle(HTTPRequest(method: "GET", path: "/api/v1/cameras/a", clientAddress: "10.0.0.2")).status == 200)
+        #expect((0..<100).allSatisfy { _ in r.handle(HTTPRequest(method: "GET", path: "/healthz", clientAddress: "10.0.0.1")).status == 200 })
+        clock.withLock { $0 = 0.5 }
+        #expect(r.handle(request).status == 200)
+        #expect(r.handle(request).status == 429)
+        #expect(limiter.rejections[.api] == 2)
+    }
+
+    @Test func retryAfterGrowsWithSlowRefill() {
+        let limiter = RateLimiter(limits: [.login: .perMinute(6, burst: 1)], now: { 0 })
+        #expect(limiter.admit("a", .login) == .allowed)
+        #expect(limiter.admit("a", .login) == .limited(retryAfterSeconds: 10))
+    }
+
+    @Test func memoryStaysBoundedUnderManyAddresses() {
+        let clock = Mutex<Double>(0)
+        let limiter = RateLimiter(limits: [.api: .init(perSecond: 1, burst: 2)], maximumClients: 10_000, now: { clock.withLock { $0 } })
+        for i in 0..<100_000 {
+            let address = "10.\(i >> 16 & 255).\(i >> 8 & 255).\(i & 255)"
+            _ = limiter.admit(address, .api)
+            _ = limiter.admit(address, .api)
+            #expect(limiter.admit(address, .api) != .allowed)
+            if i % 1000 == 0 { clock.withLock { $0 += 0.001 } }
+        }
+        #expect(limiter.trackedClients <= 10_000)
+        // A client seen just now is still limited (recent buckets are kept).
+        #expect(limiter.admit("10.1.134.159", .api) != .allowed)
+    }
+
+    @Test func parsesFormBodiesWithPercentDecoding() {
+        let form = FormData(parsing: "name=J%C3%B6rg+M&csrf=a%2Bb%3D&empty=&flag&bad=%zz%4")
+        #expect(form["name"] == "Jörg M")
+        #expect(form["csrf"] == "a+b=")
+        #expect(form["empty"] == "")
+        #expect(form["flag"] == "")
+        #expect(form["bad"] == "%zz%4")
+        let request = HTTPRequest(method: "POST", path: "/", headers: ["content-type": "application/x-www-form-urlencoded; charset=UTF-8"], body: Array("a=1&a=2".utf8))
+        #expect(request.form.values("a") == ["1", "2"])
+        #expect(HTTPRequest(method: "POST", path: "/", body: Array("a=1".utf8)).form["a"] == nil)
+    }
+
+    @Test func decodesJSONBodiesOrExplains() throws {
+        struct Body: Decodable { let name: String }
+        let good = HTTPRequest(method: "POST", path: "/", headers: ["content-type": "application/json"], body: Array(#"{"name":"x"}"#.utf8))
+        #expect(try good.decodeJSON(Body.self).name == "x")
+        let bad = HTTPRequest(method: "POST", path: "/", headers: ["content-type": "application/json"], body: Array("{".utf8))
+        #expect(throws: BodyError.self) { try bad.decodeJSON(Body.self) }
+        let form = HTTPRequest(method: "POST", path: "/", headers: ["content-type": "text/plain"], body: [])
+        do { _ = try form.decodeJSON(Body.self) } catch { #expect(error.status == 415) }
+    }
+
+    @Test func cookiesCarryTheFixedAttributes() {
+        #expect(Cookie.set("camhost_session", "abc") == "camhost_session=abc; Secure; HttpOnly; SameSite=Strict; Path=/")
+        #expect(Cookie.set("s", "v", maxAge: 60).hasSuffix("; Max-Age=60"))
+        #expect(Cookie.expire("s") == "s=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
+        var response = HTTPResponse.text("")
+        response.setCookie(Cookie.set("a", "1"))
+        response.setCookie(Cookie.set("b", "2"))
+        #expect(response.headers.filter { $0.name == "Set-Cookie" }.count == 2)
+    }
+
+    @Test func ranges() {
+        #expect(FileResponse.parseRange("bytes=0-9", size: 100) == .range(0, 9))
+        #expect(FileResponse.parseRange("bytes=90-", size: 100) == .range(90, 99))
+        #expect(FileResponse.parseRange("bytes=-10", size: 100) == .range(90, 99))
+        #expect(FileResponse.parseRange("bytes=-1000", size: 100) == .range(0, 99))
+        #expect(FileResponse.parseRange("bytes=50-5000", size: 100) == .range(50, 99))
+        #expect(FileResponse.parseRange("bytes=100-", size: 100) == .unsatisfiable)
+        #expect(FileResponse.parseRange("bytes=-0", size: 100) == .unsatisfiable)
+        #expect(FileResponse.parseRange("bytes=0-", size: 0) == .unsatisfiable)
+        #expect(FileResponse.parseRange("bytes=0-1,5-6", size: 100) == .none)
+        #expect(FileResponse.parseRange("items=0-1", size: 100) == .none)
+        #expect(FileResponse.parseRange("bytes=9-3", size: 100) == .none)
+        #expect(FileResponse.parseRange("bytes=a-b", size: 100) == .none)
+    }
+
+    @Test func httpDates() {
+        #expect(HTTPDate.format(epochSeconds: 784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(HTTPDate.format(epochSeconds: 0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(HTTPDate.format(epochSeconds: 1_709_164_800) == "Thu, 29 Feb 2024 00:00:00 GMT")
+    }
+}
+
+extension HTTPResponse {
+    var bodyBytes: [UInt8] {
+        if case .bytes(let bytes) = body { return bytes }
+        return []
+    }
+}
