@@ -18,7 +18,7 @@ import Storage
         let tables = try store.read { db in
             try db.query("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").map { try $0.get(0, as: String.self) }
         }
-        #expect(tables == ["audit_log", "cameras", "cleanup_runs", "deletion_ledger", "health_history", "recordings", "schema_version"])
+        #expect(tables == ["api_tokens", "audit_log", "cameras", "cleanup_runs", "deletion_ledger", "health_history", "login_failures", "recordings", "schema_version", "sessions", "setup_tokens", "users"])
     }
 
     @Test func reopeningIsIdempotent() throws {
