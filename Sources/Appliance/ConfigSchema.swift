@@ -134,6 +134,17 @@ public enum ConfigSchema {
         ConfigKey("control", "default_profile", .string("acme-json"),
                   "Profile used for cameras whose firmware is not known from their status (and by `camera` commands without --profile)."),
         ConfigKey("control", "command_timeout_seconds", .integer(5), "How long a camera command waits for the camera's ack or state echo.", range: 1...600),
+
+        ConfigKey("auth", "session_idle_minutes", .integer(30), "A dashboard session unused for this long ends; log in again.", range: 1...10_080),
+        ConfigKey("auth", "session_absolute_hours", .integer(12), "A dashboard session ends this long after log-in, however busy.", range: 1...720),
+        ConfigKey("auth", "lockout_threshold", .integer(5), "Failed log-ins (per address and per user name) before a temporary lock-out.", range: 1...1000),
+        ConfigKey("auth", "lockout_base_seconds", .integer(60), "Length of the first lock-out; each further failure doubles it, up to an hour. Lock-outs always end.", range: 1...3600),
+        ConfigKey("auth", "allow_list", .strings([]), "Addresses (192.168.1.10, ::1) and IPv4 networks (10.0.0.0/8) never locked out after failed log-ins (rate limits still apply)."),
+
+        ConfigKey("rate_limit", "login_per_minute", .integer(10), "Log-in attempts per client address per minute (always on).", range: 1...10_000),
+        ConfigKey("rate_limit", "api_rps", .integer(50), "JSON API requests per second per client address (0: no limit; benchmarks set CAMHOST_RATE_LIMIT_API_RPS=0).", range: 0...1_000_000),
+        ConfigKey("rate_limit", "page_rps", .integer(20), "Page requests per second per client address (assets get four times this; 0: no limit).", range: 0...1_000_000),
+        ConfigKey("rate_limit", "burst", .integer(40), "Requests a client may make at once before the per-second rates apply (bucket size).", range: 1...1_000_000),
     ]
 
     public static func key(_ path: String) -> ConfigKey? { keys.first { $0.path == path } }

@@ -51,7 +51,8 @@ public final class Service: Sendable {
 
         let credentials = try prepareTLS()
         let store = try openDatabase()
-        _ = store
+        // Accounts, sessions, tokens, lock-outs and rate limits for every dashboard route.
+        let security = DashboardSecurity(configuration: configuration, store: store)
 
         var broker: ManagedBroker?
         if configuration.brokerURL == nil {
@@ -124,6 +125,13 @@ public final class Service: Sendable {
         logger.info("serving HTTPS", metadata: ["url": "\(url)", "tls": "\(credentials.generated ? "self-signed certificate made now" : "existing certificate")"])
         notifier.notify("READY=1\nSTATUS=serving \(url)\nMAINPID=\(getpid())")
         printBanner(url: listen, credentials: credentials, broker: broker)
+        do {
+            if let setupURL = try security.setupURL(base: url) {
+                Logger(label: "camhost.setup").notice("no dashboard users yet: open this link once to create the admin (or run `camhost user add NAME --role admin`)", metadata: ["url": "\(setupURL)"])
+            }
+        } catch {
+            logger.error("cannot prepare the first-start set-up token: \(error)")
+        }
 
         let signal = waitForStopSignal()
         logger.info("received \(signal); stopping")
