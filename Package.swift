@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"], swiftSettings: testing),
         .testTarget(name: "ControlTests", dependencies: ["Control", "TestSupport"], swiftSettings: testing),
         .testTarget(name: "WebTests", dependencies: ["Web", "Security", "TestSupport"], swiftSettings: testing),
-        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Web", "Storage", "Security", "TestSupport"], swiftSettings: testing),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Web", "Storage", "Security", "Control", "Capture", "TestSupport"], swiftSettings: testing),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport"], swiftSettings: testing),
         .testTarget(name: "CamhostTests", dependencies: ["TestSupport"], swiftSettings: testing),
     ]

@@ -1,0 +1,205 @@
+import Synchronization
+import Web
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The HTTPS dashboard: server-rendered pages, the JSON API under /api/v1 and /metrics, all
+/// answered from one handler that `HTTPSServer` calls on its threads.
+///
+/// Nothing but `/healthz`, `/login`, `/setup` and the static assets answers without a session
+/// or an API token. State-changing requests made with a session need the CSRF token.
+public final class Dashboard: Sendable {
+    public let environment: DashboardEnvironment
+    public let metrics = Metrics()
+    let api: API
+    let pages: Pages
+
+    public init(environment: DashboardEnvironment) {
+        self.environment = environment
+        let recordings = RecordingsService(store: environment.store, root: environment.recordingsRoot, policy: environment.retentionPolicy)
+        api = API(environment: environment, metrics: metrics, recordings: recordings)
+        pages = Pages(environment: environment, metrics: metrics, recordings: recordings, api: api)
+    }
+
+    /// Answers one request; never throws, every failure is a response.
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        var response = route(request)
+        SecurityPolicy.apply(to: &response, path: request.path)
+        if request.method == "HEAD" { response.body = .bytes([]) }
+        return response
+    }
+
+    /// For `HTTPSServer`'s completion callback: counts the request under its route template.
+    public func completed(_ request: HTTPRequest, status: Int, duration: Duration) {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        metrics.observeRequest(route: Dashboard.routeTemplate(request.path), method: request.method, status: status, seconds: seconds)
+    }
+
+    private func route(_ request: HTTPRequest) -> HTTPResponse {
+        let path = request.path
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let method = request.method == "HEAD" ? "GET" : request.method
+
+        // Open to everyone.
+        switch (method, path) {
+        case ("GET", "/healthz"):
+            var response = HTTPResponse(status: 200, contentType: "application/json", body: environment.health())
+            response.setHeader("Cache-Control", "no-store")
+            return response
+        case ("GET", "/login"), ("POST", "/login"), ("GET", "/setup"), ("POST", "/setup"):
+            return pages.open(request, method: method)
+        case ("GET", "/metrics"):
+            guard environment.metricsAccess.permits(request) else {
+                return APIError(403, "forbidden", "/metrics is open to the addresses in [metrics] allow, or with Authorization: Bearer <[metrics] token>").response
+            }
+            var response = HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(api.metricsText().utf8))
+            response.setHeader("Cache-Control", "no-store")
+            return response
+        default: break
+        }
+        if segments.count == 2, segments[0] == "assets", method == "GET" {
+            return asset(segments[1], request: request)
+        }
+        if path == "/favicon.ico" { return asset("icon.svg", request: request) }
+
+        let isAPI = segments.first == "api"
+        guard let principal = environment.auth.authenticate(request) else {
+            if isAPI { return APIError.unauthorized.response }
+            if environment.auth.needsSetup { return Pages.redirect("/setup") }
+            return Pages.redirect("/login?next=" + Form.encode(path))
+        }
+        // Bodies: JSON for the API, urlencoded for forms (the CSRF token may be a field).
+        let form = Form.parse(request)
+        if method != "GET", principal.isSession, !environment.auth.verifyCSRF(request, form: form, principal: principal) {
+            return isAPI ? APIError.csrf.response : pages.problem(403, "The form expired or came from another site (CSRF token missing or wrong). Go back, reload the page and try again.", principal: principal)
+        }
+        if isAPI {
+            guard segments.count >= 2, segments[1] == "v1" else { return APIError.notFound("the API lives under /api/v1").response }
+            return api.handle(request, method: method, segments: Array(segments.dropFirst(2)), principal: principal)
+        }
+        return pages.handle(request, method: method, segments: segments, form: form, principal: principal)
+    }
+
+    private func asset(_ name: String, request: HTTPRequest) -> HTTPResponse {
+        guard let file = Assets.files[name] else { return APIError.notFound().response }
+        if request.header("if-none-match") == file.etag {
+            var response = HTTPResponse(status: 304)
+            response.setHeader("ETag", file.etag)
+            return response
+        }
+        var response = HTTPResponse(status: 200, contentType: file.contentType, body: file.bytes)
+        response.setHeader("ETag", file.etag)
+        response.setHeader("Cache-Control", "public, max-age=86400")
+        return response
+    }
+
+    /// The route a path belongs to, with ids replaced, so metrics labels stay few.
+    static func routeTemplate(_ path: String) -> String {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        if segments.isEmpty { return "/" }
+        let known: Set<Substring> = ["healthz", "metrics", "login", "logout", "setup", "assets", "favicon.ico", "cameras", "recordings",
+                                     "diagnostics", "health", "audit", "api", "v1", "commands", "media", "thumbnail", "cleanup",
+                                     "runs", "delete", "alarms", "overview", "command", "play"]
+        guard known.contains(segments[0]) else { return "other" }
+        if segments[0] == "assets" { return "/assets/:file" }
+        var parts: [Substring] = []
+        for (index, segment) in segments.prefix(6).enumerated() {
+            if known.contains(segment) { parts.append(segment) } else { parts.append(index > 0 && segments[index - 1] == "cameras" ? ":camera" : ":id") }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+}
+
+/// Headers every response carries (HSTS, CSP without inline script, no framing, no sniffing).
+enum SecurityPolicy {
+    static let contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
+        + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+    static func apply(to response: inout HTTPResponse, path: String) {
+        func setIfMissing(_ name: String, _ value: String) {
+            if !response.headers.contains(where: { $0.name.lowercased() == name.lowercased() }) { response.setHeader(name, value) }
+        }
+        setIfMissing("Strict-Transport-Security", "max-age=31536000")
+        setIfMissing("Content-Security-Policy", contentSecurityPolicy)
+        setIfMissing("X-Content-Type-Options", "nosniff")
+        setIfMissing("Referrer-Policy", "no-referrer")
+        setIfMissing("X-Frame-Options", "DENY")
+    }
+}
+
+/// application/x-www-form-urlencoded bodies and query strings.
+enum Form {
+    static func parse(_ request: HTTPRequest) -> [String: String] {
+        guard request.header("content-type")?.hasPrefix("application/x-www-form-urlencoded") == true else { return [:] }
+        return parse(String(decoding: request.body, as: UTF8.self))
+    }
+
+    /// Repeated names are joined with "," (checkbox lists such as `id`).
+    static func parse(_ text: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = decode(parts[0])
+            let value = parts.count > 1 ? decode(parts[1]) : ""
+            if let existing = fields[name] { fields[name] = existing + "," + value } else { fields[name] = value }
+        }
+        return fields
+    }
+
+    static func decode(_ text: Substring) -> String {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            switch byte {
+            case UInt8(ascii: "+"): bytes.append(0x20)
+            case UInt8(ascii: "%"):
+                guard let high = iterator.next(), let low = iterator.next(),
+                      let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else { continue }
+                bytes.append(value)
+            default: bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func encode(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"), UInt8(ascii: "/"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        return out
+    }
+}
+
+/// Runs async work (a camera command waiting for its ack) from a libmicrohttpd thread, which
+/// is not one of the Swift concurrency threads, and waits for it there.
+enum Blocking {
+    static func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+        let box = Box<T>()
+        Task.detached { do { box.finish(.success(try await body())) } catch { box.finish(.failure(error)) } }
+        return try box.wait().get()
+    }
+
+    private final class Box<T: Sendable>: @unchecked Sendable {
+        // A POSIX semaphore must not move: it lives on the heap for the box's lifetime.
+        private let semaphore = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+        private let result = Mutex<Result<T, any Error>?>(nil)
+        init() { sem_init(semaphore, 0, 0) }
+        deinit { sem_destroy(semaphore); semaphore.deallocate() }
+        func finish(_ value: Result<T, any Error>) {
+            result.withLock { $0 = value }
+            sem_post(semaphore)
+        }
+        func wait() -> Result<T, any Error> {
+            while sem_wait(semaphore) != 0 {}
+            return result.withLock { $0! }
+        }
+    }
+}

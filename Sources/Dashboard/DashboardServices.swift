@@ -1,0 +1,121 @@
+import Capture
+import Control
+import Storage
+import Web
+
+/// Who is asking: a signed-in user (session) or a script (API token).
+public struct DashboardPrincipal: Sendable, Equatable {
+    public enum Role: String, Sendable { case admin, viewer }
+    /// What the principal may do; a viewer session and a `read` token are both `.read`.
+    public enum Permission: Int, Sendable, Comparable {
+        case read = 0, commands = 1, admin = 2
+        public static func < (a: Permission, b: Permission) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    public var name: String
+    public var permission: Permission
+    /// The session's CSRF token; nil for bearer tokens (no ambient credential, no CSRF).
+    public var csrfToken: String?
+
+    public init(name: String, permission: Permission, csrfToken: String?) {
+        self.name = name
+        self.permission = permission
+        self.csrfToken = csrfToken
+    }
+
+    public var isSession: Bool { csrfToken != nil }
+    /// For the audit log: `user:alice` or `token:deploy`.
+    public var actor: String { (isSession ? "user:" : "token:") + name }
+}
+
+/// The outcome of a log-in attempt.
+public enum LoginOutcome: Sendable {
+    /// Success: the `Set-Cookie` header values that establish the session.
+    case success(setCookie: [String])
+    case invalid
+    /// Locked out (too many failures) for this many seconds.
+    case lockedOut(retryAfterSeconds: Int)
+}
+
+/// What the dashboard asks of accounts and sessions; the auth part implements it.
+public protocol DashboardAuth: Sendable {
+    /// The session (cookie) or bearer token behind a request, or nil.
+    func authenticate(_ request: HTTPRequest) -> DashboardPrincipal?
+    /// Whether a state-changing request made with a session carries the right CSRF token
+    /// (form field `csrf` or header `X-CSRF-Token`).
+    func verifyCSRF(_ request: HTTPRequest, form: [String: String], principal: DashboardPrincipal) -> Bool
+    func login(name: String, password: String, request: HTTPRequest) -> LoginOutcome
+    /// `Set-Cookie` values that end the session.
+    func logout(_ request: HTTPRequest) -> [String]
+    /// True until the first admin exists.
+    var needsSetup: Bool { get }
+    /// Creates the first admin with the one-time set-up token; an error message for people on failure.
+    func setup(token: String, name: String, password: String) -> String?
+}
+
+/// The cameras as the dashboard sees them: Control's registry and an audited `send`.
+public protocol DashboardCameras: Sendable {
+    func snapshot() -> [CameraStatus]
+    /// Sends a command and waits for its ack; writes the audit row.
+    func send(_ command: CameraCommand, to camera: CameraID, actor: String) async throws -> CommandResult
+    /// The modes `set-mode` accepts for this camera (its firmware profile).
+    func modes(of camera: CameraID) -> [String]
+    /// `connected`, `connecting`, `disconnected`.
+    var connectionState: String { get }
+}
+
+/// One camera's RTCP watch state (RTCPWatch in the appliance).
+public struct RTCPWatchEntry: Sendable {
+    public var camera: String
+    /// `waiting`, `healthy`, `trap`.
+    public var state: String
+    public var since: Int64?
+    public var feedbackToCamera: Int
+    public var misroutedFeedback: Int
+    public var misroutedTo: String?
+
+    public init(camera: String, state: String, since: Int64?, feedbackToCamera: Int, misroutedFeedback: Int, misroutedTo: String?) {
+        self.camera = camera
+        self.state = state
+        self.since = since
+        self.feedbackToCamera = feedbackToCamera
+        self.misroutedFeedback = misroutedFeedback
+        self.misroutedTo = misroutedTo
+    }
+}
+
+/// Everything the dashboard reads or drives, handed over by the appliance at start.
+public struct DashboardEnvironment: Sendable {
+    public var store: Store
+    public var recordingsRoot: String
+    public var auth: any DashboardAuth
+    public var cameras: (any DashboardCameras)?
+    public var rtcpWatch: @Sendable () -> [RTCPWatchEntry]
+    /// The `/healthz` JSON document.
+    public var health: @Sendable () -> [UInt8]
+    /// Runs a capture (blocking, seconds long); Capture's TrapDiagnosis in the appliance.
+    public var diagnose: @Sendable (TrapDiagnosis.Request) throws -> RTCPDiagnosis
+    public var retentionPolicy: RetentionPolicy
+    /// The TLS certificate's notAfter, seconds since the epoch.
+    public var certificateExpiry: Int64
+    public var metricsAccess: MetricsAccess
+    /// Longest capture the diagnostics page may ask for.
+    public var maximumCaptureSeconds: Int = 30
+
+    public init(store: Store, recordingsRoot: String, auth: any DashboardAuth, cameras: (any DashboardCameras)?,
+                rtcpWatch: @escaping @Sendable () -> [RTCPWatchEntry] = { [] },
+                health: @escaping @Sendable () -> [UInt8],
+                diagnose: @escaping @Sendable (TrapDiagnosis.Request) throws -> RTCPDiagnosis = { try TrapDiagnosis.run($0) },
+                retentionPolicy: RetentionPolicy, certificateExpiry: Int64, metricsAccess: MetricsAccess) {
+        self.store = store
+        self.recordingsRoot = recordingsRoot
+        self.auth = auth
+        self.cameras = cameras
+        self.rtcpWatch = rtcpWatch
+        self.health = health
+        self.diagnose = diagnose
+        self.retentionPolicy = retentionPolicy
+        self.certificateExpiry = certificateExpiry
+        self.metricsAccess = metricsAccess
+    }
+}

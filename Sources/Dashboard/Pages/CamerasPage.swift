@@ -1,0 +1,82 @@
+import Control
+import Web
+
+/// Cameras: status, mode, and commands with the camera's ack shown.
+extension Pages {
+    func cameras(_ principal: DashboardPrincipal, message: (text: String, ok: Bool)?) -> HTTPResponse {
+        let cameras = environment.cameras?.snapshot() ?? []
+        return page("Cameras", principal: principal, current: "/cameras") { body in
+            if let message { body.element("div", [("class", "alert " + (message.ok ? "ok" : "bad")), ("role", "status")], text: message.text) }
+            body.element("p", [("class", "muted")], text: "MQTT: \(environment.cameras?.connectionState ?? "not configured"). \(cameras.count) camera(s) have reported.")
+            cameraTable(&body, cameras, principal: principal, withCommands: principal.permission >= .commands)
+        }
+    }
+
+    func cameraTable(_ body: inout HTML, _ cameras: [CameraStatus], principal: DashboardPrincipal, withCommands: Bool) {
+        guard !cameras.isEmpty else {
+            body.element("div", [("class", "panel muted")], text: "No camera has reported to the broker yet.")
+            return
+        }
+        body.element("div", [("class", "scroll")]) { s in
+            s.element("table") { t in
+                t.raw("<thead><tr><th>Camera</th><th>Status</th><th>Mode</th><th>Stream</th><th class=\"hide-narrow\">Firmware</th><th class=\"hide-narrow\">Last seen</th>")
+                if withCommands { t.raw("<th>Commands</th>") }
+                t.raw("</tr></thead><tbody>")
+                for camera in cameras {
+                    let id = camera.id.rawValue
+                    t.element("tr") { r in
+                        r.element("td") { $0.element("strong", text: id) }
+                        r.element("td") { Pages.badge(&$0, camera.online ? "online" : "offline", camera.online ? "ok" : "bad") }
+                        r.element("td", text: camera.mode.isEmpty ? "–" : camera.mode)
+                        r.element("td", text: camera.stream.isEmpty ? "–" : camera.stream)
+                        r.element("td", [("class", "hide-narrow")], text: camera.firmware.isEmpty ? "–" : camera.firmware)
+                        r.element("td", [("class", "hide-narrow")], text: Pages.time(camera.listEntry.lastSeen))
+                        if withCommands {
+                            r.element("td") { c in
+                                commandForms(&c, id: id, principal: principal)
+                            }
+                        }
+                    }
+                }
+                t.raw("</tbody>")
+            }
+        }
+    }
+
+    private func commandForms(_ html: inout HTML, id: String, principal: DashboardPrincipal) {
+        let result = "result-" + id
+        html.element("div", [("class", "row")]) { row in
+            for (command, label) in [("get-status", "Status"), ("reboot", "Reboot")] {
+                row.element("form", [("method", "post"), ("action", "/cameras/\(Form.encode(id))/command"), ("class", "inline"),
+                                     ("data-command", command), ("data-api", "/api/v1/cameras/\(Form.encode(id))/commands"), ("data-result", result),
+                                     ("data-confirm", command == "reboot" ? "Reboot camera \(id)?" : nil)]) { f in
+                    csrfField(&f, principal)
+                    f.void("input", [("type", "hidden"), ("name", "command"), ("value", command)])
+                    f.element("button", [("type", "submit"), ("class", command == "reboot" ? "danger" : "secondary")], text: label)
+                }
+            }
+            row.element("form", [("method", "post"), ("action", "/cameras/\(Form.encode(id))/command"), ("class", "inline row"),
+                                 ("data-command", "set-mode"), ("data-api", "/api/v1/cameras/\(Form.encode(id))/commands"), ("data-result", result)]) { f in
+                csrfField(&f, principal)
+                f.void("input", [("type", "hidden"), ("name", "command"), ("value", "set-mode")])
+                f.element("select", [("name", "mode"), ("aria-label", "mode")]) { s in
+                    for mode in CameraID(id).map({ environment.cameras?.modes(of: $0) ?? [] }) ?? [] { s.element("option", [("value", mode)], text: mode) }
+                }
+                f.element("button", [("type", "submit"), ("class", "secondary")], text: "Set mode")
+            }
+        }
+        html.element("div", [("id", result), ("class", "result"), ("aria-live", "polite")])
+    }
+
+    func command(_ id: String, form: [String: String], principal: DashboardPrincipal) -> HTTPResponse {
+        guard principal.permission >= .commands else { return problem(403, "Viewers cannot send camera commands.", principal: principal) }
+        do {
+            let answer = try api.sendCommand(camera: id, body: .init(command: form["command"] ?? "", mode: form["mode"]), actor: principal.actor)
+            return cameras(principal, message: ("Camera \(id): " + answer.text, answer.success))
+        } catch let error as APIError {
+            return cameras(principal, message: ("Camera \(id): " + error.message, false))
+        } catch {
+            return cameras(principal, message: ("Camera \(id): \(error)", false))
+        }
+    }
+}

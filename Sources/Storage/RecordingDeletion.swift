@@ -1,0 +1,55 @@
+/// Deleting chosen recordings (the dashboard's "delete selected"), through the same ledger as
+/// retention, so a crash half-way is finished by the next cleanup.
+extension Cleanup {
+    /// Deletes the recordings with these ids unless protected; returns the report (reason
+    /// `age` in the ledger: its CHECK constraint predates user deletions) and the ids refused
+    /// because they are protected or unknown.
+    public func delete(ids: [Int64], actor: String) throws -> (report: CleanupReport, skipped: [Int64]) {
+        let started = FileOps.monotonicMilliseconds()
+        var report = CleanupReport(dryRun: false)
+        let lockPath = store.path + ".cleanup-lock"
+        let lockFD: Int32
+        switch FileOps.lock(lockPath) {
+        case .success(let fd): lockFD = fd
+        case .failure(.wouldBlock): throw CleanupError.busy(lockPath: lockPath)
+        case .failure(let code): throw CleanupError.lockFailed(lockPath: lockPath, errno: code.code)
+        }
+        defer { FileOps.unlock(lockFD) }
+        let rootFD: Int32
+        switch FileOps.openRoot(index.root) {
+        case .success(let fd): rootFD = fd
+        case .failure(let error): throw CleanupError.rootUnavailable(error)
+        }
+        defer { FileOps.close(rootFD) }
+        report.databaseBytesBefore = try store.sizeInBytes()
+        let wanted = Array(Set(ids)).sorted()
+        let queued = try store.write { db -> [Int64] in
+            let insert = try db.prepare("""
+                INSERT INTO deletion_ledger (recording_id, path, thumbnail, reason, bytes)
+                SELECT id, path, thumbnail, 'age', bytes FROM recordings WHERE id = ? AND protected = 0
+                  AND id NOT IN (SELECT recording_id FROM deletion_ledger WHERE recording_id IS NOT NULL)
+                """)
+            var queued: [Int64] = []
+            for id in wanted {
+                try insert.execute([.integer(id)])
+                if db.changes == 1 { queued.append(id) }
+            }
+            return queued
+        }
+        let cursor = DirectoryCursor(rootFD: rootFD)
+        var options = CleanupOptions()
+        options.actor = actor
+        report.ledgerFinished = try drain(cursor: cursor, options: options, report: &report)
+        cursor.closeAll()
+        report.databaseBytesAfter = try store.sizeInBytes()
+        report.durationMilliseconds = FileOps.monotonicMilliseconds() - started
+        let skipped = wanted.filter { !queued.contains($0) }
+        try store.write { db in
+            try db.execute("INSERT INTO audit_log (actor, action, target, detail, outcome) VALUES (?, 'recordings.delete', ?, ?, ?)",
+                           actor, queued.map(String.init).joined(separator: ","),
+                           "deleted \(report.recordingsDeleted) recording(s), \(report.bytesFreed) bytes" + (skipped.isEmpty ? "" : "; skipped (protected or unknown): \(skipped.map(String.init).joined(separator: ","))"),
+                           report.errors.isEmpty ? "success" : "failure")
+        }
+        return (report, skipped)
+    }
+}
