@@ -145,6 +145,9 @@ public enum ConfigSchema {
         ConfigKey("rate_limit", "api_rps", .integer(50), "JSON API requests per second per client address (0: no limit; benchmarks set CAMHOST_RATE_LIMIT_API_RPS=0).", range: 0...1_000_000),
         ConfigKey("rate_limit", "page_rps", .integer(20), "Page requests per second per client address (assets get four times this; 0: no limit).", range: 0...1_000_000),
         ConfigKey("rate_limit", "burst", .integer(40), "Requests a client may make at once before the per-second rates apply (bucket size).", range: 1...1_000_000),
+
+        ConfigKey("metrics", "allow", .strings(["127.0.0.1", "::1"]), "Client addresses that may read /metrics without a token (Prometheus on this host)."),
+        ConfigKey("metrics", "token", .string(""), "Bearer token that opens /metrics from any address (`Authorization: Bearer ...`); empty: only the allowed addresses.", secret: true),
     ]
 
     public static func key(_ path: String) -> ConfigKey? { keys.first { $0.path == path } }

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Dashboard
 import Logging
 import Security
 import Storage
@@ -13,7 +14,12 @@ import Glibc
 public final class Service: Sendable {
     public struct Options: Sendable {
         public var environment: [String: String]
-        public init(environment: [String: String]) { self.environment = environment }
+        /// `serve --demo`: simulated cameras on the managed broker and sample recordings.
+        public var demo: Bool
+        public init(environment: [String: String], demo: Bool = false) {
+            self.environment = environment
+            self.demo = demo
+        }
     }
 
     private let configuration: Configuration
@@ -67,6 +73,24 @@ public final class Service: Sendable {
         // Camera control, after the managed broker so that its first connect usually just works,
         // and before HTTPS so that the first /healthz already shows the MQTT connection.
         let (control, mqttHealth) = startControl(store: store)
+        let demo = options.demo ? DemoMode(configuration: configuration, store: store, control: control, logger: Logger(label: "camhost.demo")) : nil
+        demo?.start()
+
+        // The dashboard: accounts and sessions, the RTCP watch's alarms, camera control, /metrics.
+        let rtcpWatch = RTCPWatch(
+            cameras: RTCPWatch.cameras(configuration: configuration, store: store, logger: Logger(label: "camhost.rtcp")),
+            interface: configuration.string("diagnostics.watch_interface"))
+        let dashboard = Dashboard(environment: {
+            var environment = DashboardEnvironment(
+                store: store, recordingsRoot: configuration.recordingsPath, auth: AuthenticatorAuth(security.authenticator),
+                cameras: control.map { ControlCameras(service: $0) },
+                rtcpWatch: { rtcpWatch.dashboardEntries() + (demo?.alarms() ?? []) },
+                health: { [self] in health.withLock { $0 } },
+                retentionPolicy: configuration.retentionPolicy, certificateExpiry: Int64(credentials.certificateExpiry),
+                metricsAccess: MetricsAccess(allow: configuration.strings("metrics.allow"), token: configuration.string("metrics.token")))
+            environment.rateLimiter = security.rateLimiter
+            return environment
+        }())
 
         let listen = configuration.listen
         let server: HTTPSServer
@@ -78,7 +102,8 @@ public final class Service: Sendable {
                     connectionTimeoutSeconds: UInt32(configuration.integer("server.connection_timeout_seconds")),
                     maximumBodyBytes: configuration.integer("server.max_body_bytes"),
                     threads: UInt32(configuration.integer("server.threads"))),
-                handler: { [self] request in route(request) })
+                handler: { request in dashboard.handle(request) },
+                onCompleted: { request, status, duration in dashboard.completed(request, status: status, duration: duration) })
         } catch {
             control?.stop()
             broker?.stop()
@@ -97,9 +122,6 @@ public final class Service: Sendable {
         // Retention: a run now (finishing any interrupted deletion), then on schedule and on low disk.
         let retention = RetentionSchedule(store: store, configuration: configuration)
         retention.start()
-        let rtcpWatch = RTCPWatch(
-            cameras: RTCPWatch.cameras(configuration: configuration, store: store, logger: Logger(label: "camhost.rtcp")),
-            interface: configuration.string("diagnostics.watch_interface"))
         rtcpWatch.start()
         let checker = HealthChecker(store: store, broker: broker, certificateExpiry: Int(credentials.certificateExpiry), mqtt: mqttHealth)
         updateHealth(checker)
@@ -124,13 +146,11 @@ public final class Service: Sendable {
         let url = listen.url
         logger.info("serving HTTPS", metadata: ["url": "\(url)", "tls": "\(credentials.generated ? "self-signed certificate made now" : "existing certificate")"])
         notifier.notify("READY=1\nSTATUS=serving \(url)\nMAINPID=\(getpid())")
-        printBanner(url: listen, credentials: credentials, broker: broker)
-        do {
-            if let setupURL = try security.setupURL(base: url) {
-                Logger(label: "camhost.setup").notice("no dashboard users yet: open this link once to create the admin (or run `camhost user add NAME --role admin`)", metadata: ["url": "\(setupURL)"])
-            }
-        } catch {
-            logger.error("cannot prepare the first-start set-up token: \(error)")
+        var setupURL: String?
+        do { setupURL = try security.setupURL(base: url) } catch { logger.error("cannot prepare the first-start set-up token: \(error)") }
+        printBanner(url: listen, credentials: credentials, broker: broker, setupURL: setupURL, demo: demo != nil)
+        if let setupURL {
+            Logger(label: "camhost.setup").notice("no dashboard users yet: open this link once to create the admin (or run `camhost user add NAME --role admin`)", metadata: ["url": "\(setupURL)"])
         }
 
         let signal = waitForStopSignal()
@@ -141,6 +161,7 @@ public final class Service: Sendable {
         OSThread.join(healthThread)
         retention.stop()
         rtcpWatch.stop()
+        demo?.stop()
         control?.stop()
         broker?.stop()
         if let pidFile = configuration.pidFile { FileSystem.remove(pidFile) }
@@ -157,17 +178,6 @@ public final class Service: Sendable {
             logger.error("camera control is off: \(error)")
             let detail = "camera control is off: \(error)"
             return (nil, { (false, detail) })
-        }
-    }
-
-    private func route(_ request: HTTPRequest) -> HTTPResponse {
-        switch (request.method, request.path) {
-        case ("GET", "/healthz"), ("HEAD", "/healthz"):
-            var response = HTTPResponse(status: 200, contentType: "application/json", body: health.withLock { $0 })
-            response.setHeader("Cache-Control", "no-store")
-            return response
-        default:
-            return .json(#"{"error":{"code":"not-found","message":"no such page"}}"#, status: 404)
         }
     }
 
@@ -255,7 +265,7 @@ public final class Service: Sendable {
         }
     }
 
-    private func printBanner(url: ListenAddress, credentials: TLSCredentials, broker: ManagedBroker?) {
+    private func printBanner(url: ListenAddress, credentials: TLSCredentials, broker: ManagedBroker?, setupURL: String?, demo: Bool) {
         var lines = [
             "",
             "camhost \(VersionInfo.camhost) is serving \(url.url)/",
@@ -265,7 +275,13 @@ public final class Service: Sendable {
             "            (browsers warn about self-signed certificates; curl needs --cacert \(configuration.tlsCertificatePath) or -k)",
         ]
         if let broker { lines.append("  MQTT:     managed broker on \(broker.url)") } else if let url = configuration.brokerURL { lines.append("  MQTT:     \(url)") }
-        lines.append("  log in:   the dashboard's accounts arrive with `camhost user add`; /healthz needs no log-in")
+        if let setupURL {
+            lines.append("  set up:   \(setupURL)")
+            lines.append("            (first visit creates the admin; or `camhost user add NAME --role admin`)")
+        } else {
+            lines.append("  log in:   \(url.url)/login (accounts: `camhost user add`; API tokens: `camhost token create`)")
+        }
+        if demo { lines.append("  demo:     simulated cameras and sample recordings (serve --demo)") }
         lines.append("  stop:     Ctrl-C or SIGTERM")
         lines.append("")
         let text = lines.joined(separator: "\n") + "\n"

@@ -41,7 +41,13 @@ public final class Dashboard: Sendable {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         let method = request.method == "HEAD" ? "GET" : request.method
 
-        // Open to everyone.
+        // Open to everyone (log-in is rate limited strictest, /metrics by its own class).
+        if let limiter = environment.rateLimiter {
+            let routeClass: RouteClass? = path == "/login" || path == "/setup" ? (method == "POST" ? .login : .page) : path == "/metrics" ? .metrics : nil
+            if let routeClass, case .limited(let seconds) = limiter.admit(request.clientAddress, routeClass) {
+                return RateLimiter.tooManyRequests(retryAfterSeconds: seconds)
+            }
+        }
         switch (method, path) {
         case ("GET", "/healthz"):
             var response = HTTPResponse(status: 200, contentType: "application/json", body: environment.health())
@@ -64,6 +70,12 @@ public final class Dashboard: Sendable {
         if path == "/favicon.ico" { return asset("icon.svg", request: request) }
 
         let isAPI = segments.first == "api"
+        if let limiter = environment.rateLimiter {
+            let routeClass: RouteClass = isAPI ? .api : segments.first == "assets" ? .asset : .page
+            if case .limited(let seconds) = limiter.admit(request.clientAddress, routeClass) {
+                return RateLimiter.tooManyRequests(retryAfterSeconds: seconds)
+            }
+        }
         guard let principal = environment.auth.authenticate(request) else {
             if isAPI { return APIError.unauthorized.response }
             if environment.auth.needsSetup { return Pages.redirect("/setup") }

@@ -25,7 +25,7 @@ public struct DashboardPrincipal: Sendable, Equatable {
 
     public var isSession: Bool { csrfToken != nil }
     /// For the audit log: `user:alice` or `token:deploy`.
-    public var actor: String { (isSession ? "user:" : "token:") + name }
+    public var actor: String { isSession ? "user:" + name : name.hasPrefix("token:") ? name : "token:" + name }
 }
 
 /// The outcome of a log-in attempt.
@@ -35,6 +35,12 @@ public enum LoginOutcome: Sendable {
     case invalid
     /// Locked out (too many failures) for this many seconds.
     case lockedOut(retryAfterSeconds: Int)
+}
+
+/// Why the first-run set-up was refused, in words for the person at the form.
+public struct SetupRefusal: Error, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
 }
 
 /// What the dashboard asks of accounts and sessions; the auth part implements it.
@@ -49,8 +55,9 @@ public protocol DashboardAuth: Sendable {
     func logout(_ request: HTTPRequest) -> [String]
     /// True until the first admin exists.
     var needsSetup: Bool { get }
-    /// Creates the first admin with the one-time set-up token; an error message for people on failure.
-    func setup(token: String, name: String, password: String) -> String?
+    /// Creates the first admin with the one-time set-up token and logs them in: the session's
+    /// `Set-Cookie` values, or a message for people.
+    func setup(token: String, name: String, password: String, request: HTTPRequest) -> Result<[String], SetupRefusal>
 }
 
 /// The cameras as the dashboard sees them: Control's registry and an audited `send`.
@@ -99,6 +106,8 @@ public struct DashboardEnvironment: Sendable {
     /// The TLS certificate's notAfter, seconds since the epoch.
     public var certificateExpiry: Int64
     public var metricsAccess: MetricsAccess
+    /// Token buckets per client and route class; nil: no limits.
+    public var rateLimiter: RateLimiter?
     /// Longest capture the diagnostics page may ask for.
     public var maximumCaptureSeconds: Int = 30
 

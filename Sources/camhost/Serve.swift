@@ -18,6 +18,7 @@ struct Serve: ParsableCommand {
             Examples:
               camhost serve
               camhost serve --listen 0.0.0.0:5000 --data-dir /var/lib/camhost
+              camhost serve --demo --data-dir /tmp/camhost-demo
               CAMHOST_MQTT_BROKER=mqtt://10.0.0.2:1883 camhost serve
             """)
 
@@ -25,6 +26,9 @@ struct Serve: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("HTTPS address, HOST:PORT or [IPv6]:PORT. Overrides server.listen.", valueName: "address"))
     var listen: String?
+
+    @Flag(name: .long, help: "Demo: three simulated cameras on the managed broker and sample recordings with thumbnails, so every dashboard page shows something on a fresh machine.")
+    var demo = false
 
     func run() throws {
         // Before any thread exists, so every thread inherits the mask and sigwait gets the signals.
@@ -34,7 +38,7 @@ struct Serve: ParsableCommand {
         let configuration = try options.load(extra: extra)
         LogSink.bootstrap(level: Logger.Level(rawValue: configuration.string("log.level")) ?? .info)
         do {
-            try Service(configuration: configuration, options: .init(environment: currentEnvironment())).run()
+            try Service(configuration: configuration, options: .init(environment: currentEnvironment(), demo: demo)).run()
         } catch {
             printError("camhost: \(error.message)")
             throw ExitCode(error.exitCode)

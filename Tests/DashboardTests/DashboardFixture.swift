@@ -49,10 +49,10 @@ final class FakeAuth: DashboardAuth, Sendable {
 
     var needsSetup: Bool { !setupDone.load(ordering: .relaxed) }
 
-    func setup(token: String, name: String, password: String) -> String? {
-        guard token == "setup-token" else { return "That set-up token is not valid." }
+    func setup(token: String, name: String, password: String, request: HTTPRequest) -> Result<[String], SetupRefusal> {
+        guard token == "setup-token" else { return .failure(SetupRefusal("That set-up token is not valid.")) }
         setupDone.store(true, ordering: .relaxed)
-        return nil
+        return .success(["camhost_session=admin-session; Path=/; Secure; HttpOnly; SameSite=Strict"])
     }
 }
 

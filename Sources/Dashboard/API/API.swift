@@ -94,8 +94,7 @@ struct API: Sendable {
                 response.setHeader("Cache-Control", "private, max-age=300")
                 return response
             }
-            let lower = String(decoding: thumbnail, as: UTF8.self).lowercased()
-            let type = lower.hasSuffix(".svg") ? "image/svg+xml" : lower.hasSuffix(".png") ? "image/png" : "image/jpeg"
+            let type = MediaFile.imageType(path)
             var response = MediaFile.response(path: path, contentType: type, request: request)
             if type == "image/svg+xml" { response.setHeader("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox") }
             return response
@@ -388,6 +387,11 @@ struct API: Sendable {
     func metricsText() -> String {
         var out = PrometheusText()
         metrics.write(into: &out)
+        out.family("camhost_rate_limit_rejections_total", "counter", "Requests refused with 429 by the rate limiter, by route class.")
+        let rejections = environment.rateLimiter?.rejections ?? [:]
+        for routeClass in RouteClass.allCases {
+            out.sample("camhost_rate_limit_rejections_total", [("class", routeClass.rawValue)], Double(rejections[routeClass] ?? 0))
+        }
         let cameras = environment.cameras?.snapshot() ?? []
         out.family("camhost_mqtt_connected", "gauge", "1 when camera control is connected to the MQTT broker.")
         out.sample("camhost_mqtt_connected", [], environment.cameras?.connectionState == "connected" ? 1 : 0)

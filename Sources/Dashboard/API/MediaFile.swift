@@ -56,6 +56,18 @@ enum MediaFile {
         return start...min(end, size - 1)
     }
 
+    /// JPEG, PNG or SVG by the first bytes (demo thumbnails are SVG in `.jpg` files).
+    static func imageType(_ path: String) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return "image/jpeg" }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: 8)
+        let count = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count >= 4, head[0] == 0x89, head[1] == 0x50 { return "image/png" }
+        if count >= 4, head[0] == UInt8(ascii: "<") { return "image/svg+xml" }
+        return "image/jpeg"
+    }
+
     /// A file name for Content-Disposition: no quotes, backslashes or control characters.
     static func safeName(_ name: String) -> String {
         String(name.unicodeScalars.map { $0.value < 0x20 || $0 == "\"" || $0 == "\\" || $0.value > 0x7E ? "_" : Character($0) })

@@ -25,7 +25,6 @@ public final class Metrics: Sendable {
     private struct State: Sendable {
         var requests: [RequestKey: UInt64] = [:]
         var latency: [String: Histogram] = [:]
-        var rateLimited: [String: UInt64] = [:]
         var loginFailures: UInt64 = 0
         var commands: [CommandKey: UInt64] = [:]
         var ack = Histogram(bounds: Metrics.ackBuckets.count)
@@ -41,7 +40,6 @@ public final class Metrics: Sendable {
         state.withLock { state in
             state.requests[RequestKey(route: route, method: method, status: status), default: 0] += 1
             state.latency[route, default: Histogram(bounds: Metrics.httpBuckets.count)].observe(seconds, bounds: Metrics.httpBuckets)
-            if status == 429 { state.rateLimited[route, default: 0] += 1 }
         }
     }
 
@@ -64,10 +62,6 @@ public final class Metrics: Sendable {
         out.family("camhost_http_request_duration_seconds", "histogram", "Time from request headers to response completion, by route template.")
         for (route, histogram) in snapshot.latency.sorted(by: { $0.key < $1.key }) {
             out.histogram("camhost_http_request_duration_seconds", [("route", route)], histogram, bounds: Metrics.httpBuckets)
-        }
-        out.family("camhost_rate_limit_rejections_total", "counter", "Requests refused with 429 by the rate limiter, by route template.")
-        for (route, value) in snapshot.rateLimited.sorted(by: { $0.key < $1.key }) {
-            out.sample("camhost_rate_limit_rejections_total", [("route", route)], Double(value))
         }
         out.family("camhost_login_failures_total", "counter", "Failed dashboard log-ins (wrong password, unknown user or locked out).")
         out.sample("camhost_login_failures_total", [], Double(snapshot.loginFailures))

@@ -9,12 +9,15 @@ extension Pages {
             if method == "POST" {
                 let name = form["name"] ?? "", password = form["password"] ?? ""
                 if password != (form["confirm"] ?? "") { return setupPage(error: "The two passwords differ.", name: name) }
-                if let error = environment.auth.setup(token: form["token"] ?? "", name: name, password: password) {
-                    return setupPage(error: error, name: name)
+                switch environment.auth.setup(token: form["token"] ?? "", name: name, password: password, request: request) {
+                case .failure(let refusal): return setupPage(error: refusal.message, name: name)
+                case .success(let cookies):
+                    var response = Pages.redirect("/")
+                    for cookie in cookies { response.headers.append(("Set-Cookie", cookie)) }
+                    return response
                 }
-                return Pages.redirect("/login?created=1")
             }
-            return setupPage(error: nil, name: "")
+            return setupPage(error: nil, name: "", token: request.query["token"] ?? "")
         }
         if environment.auth.needsSetup { return Pages.redirect("/setup") }
         let next = Pages.safeNext(form["next"] ?? request.query["next"])
@@ -82,12 +85,12 @@ extension Pages {
         }
     }
 
-    func setupPage(error: String?, name: String) -> HTTPResponse {
+    func setupPage(error: String?, name: String, token: String = "") -> HTTPResponse {
         shell("Set up camhost", status: error == nil ? 200 : 400) { box in
             box.element("p", [("class", "muted")], text: "Create the first administrator. The one-time set-up token is in camhost's log (journalctl -u camhost, or the terminal that runs camhost serve).")
             if let error { box.element("div", [("class", "alert bad"), ("role", "alert")], text: error) }
             box.element("form", [("method", "post"), ("action", "/setup")]) { f in
-                for (label, field, type, value, complete) in [("Set-up token", "token", "text", "", "off"), ("Name", "name", "text", name, "username"),
+                for (label, field, type, value, complete) in [("Set-up token", "token", "text", token, "off"), ("Name", "name", "text", name, "username"),
                                                               ("Password (at least 12 characters)", "password", "password", "", "new-password"),
                                                               ("Password again", "confirm", "password", "", "new-password")] {
                     f.element("label") { l in
