@@ -134,18 +134,18 @@ public struct RecordingIndex: Sendable {
     /// followed; an unreadable directory is reported and the walk goes on.
     func walk(_ db: Database, rootFD: Int32, report: inout ScanReport) throws {
         try db.execute(script: """
-            CREATE TEMP TABLE IF NOT EXISTS seen_files (path BLOB PRIMARY KEY, size INTEGER, modified INTEGER, kind INTEGER, busy INTEGER) WITHOUT ROWID;
-            CREATE TEMP TABLE IF NOT EXISTS seen_dirs (path BLOB PRIMARY KEY, modified INTEGER, entries INTEGER) WITHOUT ROWID;
-            DELETE FROM temp.seen_files;
-            DELETE FROM temp.seen_dirs;
+            DROP TABLE IF EXISTS temp.seen_files;
+            DROP TABLE IF EXISTS temp.seen_dirs;
+            CREATE TEMP TABLE seen_files (path BLOB NOT NULL, size INTEGER, modified INTEGER, kind INTEGER, busy INTEGER);
+            CREATE TEMP TABLE seen_dirs (path BLOB NOT NULL, modified INTEGER, entries INTEGER);
             """)
         // One transaction for speed; inside a dry run's transaction, that one.
         func inTransaction(_ body: (Database) throws -> Void) throws {
             if db.isInTransaction { try body(db) } else { try db.inTransaction(.deferred) { try body($0) } }
         }
         try inTransaction { db in
-            let insertFile = try db.prepare("INSERT OR REPLACE INTO temp.seen_files (path, size, modified, kind, busy) VALUES (?, ?, ?, ?, 0)")
-            let insertDirectory = try db.prepare("INSERT OR REPLACE INTO temp.seen_dirs (path, modified, entries) VALUES (?, ?, ?)")
+            let insertFile = try db.prepare("INSERT INTO temp.seen_files (path, size, modified, kind, busy) VALUES (?, ?, ?, ?, 0)")
+            let insertDirectory = try db.prepare("INSERT INTO temp.seen_dirs (path, modified, entries) VALUES (?, ?, ?)")
             var failure: (any Error)?
             func visit(_ fd: Int32, _ path: [UInt8], inThumbnails: Bool) -> Int {
                 var entries = 0
@@ -207,6 +207,9 @@ public struct RecordingIndex: Sendable {
             }
             _ = visit(rootFD, [], inThumbnails: false)
             if let failure { throw failure }
+            // Appending rows and sorting once for the index costs far less I/O than inserting
+            // 100k paths into a B-tree in readdir's hash order.
+            try db.execute("CREATE UNIQUE INDEX temp.seen_files_path ON seen_files (path)")
         }
     }
 
@@ -230,6 +233,7 @@ public struct RecordingIndex: Sendable {
               AND NOT EXISTS (SELECT 1 FROM deletion_ledger l WHERE l.path = s.path)
             """
         try db.execute("INSERT OR IGNORE INTO cameras (id, name, profile, address) SELECT DISTINCT \(Self.cameraSQL), \(Self.cameraSQL), 'unknown', '' \(newFiles)", settled)
+        let before = try db.scalar("SELECT coalesce(max(id), 0) FROM recordings", as: Int64.self) ?? 0
         try db.execute("""
             INSERT INTO recordings (camera_id, path, start_at, end_at, bytes, thumbnail)
             SELECT \(Self.cameraSQL), s.path,
@@ -237,9 +241,10 @@ public struct RecordingIndex: Sendable {
                    strftime('%Y-%m-%dT%H:%M:%fZ', (s.modified / 1000000) / 1000.0, 'unixepoch'),
                    s.size,
                    (SELECT t.path FROM temp.seen_files t WHERE t.path = \(Self.thumbnailSQL) AND t.kind = 2)
-            \(newFiles)
+            \(newFiles) ORDER BY s.path
             """, settled)
         report.registered += db.changes
+        report.thumbnailsLinked += try db.scalar("SELECT count(*) FROM recordings WHERE id > ? AND thumbnail IS NOT NULL", before, as: Int.self) ?? 0
         try db.execute("""
             UPDATE recordings SET thumbnail = (SELECT t.path FROM temp.seen_files t
                 WHERE t.path = CAST(x'2e7468756d626e61696c732f' || recordings.path || '.jpg' AS BLOB) AND t.kind = 2)

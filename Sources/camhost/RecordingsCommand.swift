@@ -19,7 +19,7 @@ struct RecordingsCommand: ParsableCommand {
 
             Exit codes (every subcommand): 0 done (per-file problems are listed, the run \
             completed); 64 wrong arguments; 65 cleanup refused by the safety stop (nothing \
-            planned was deleted; check, then --force); 66 the recordings root cannot be opened; \
+            planned was deleted; check, then --force), or `protect` was given an unknown id; 66 the recordings root cannot be opened; \
             74 the database cannot be opened (corrupt, not a database, newer schema): nothing was \
             deleted; 75 another cleanup is running; 78 the configuration is wrong.
 

@@ -34,7 +34,9 @@ final class Site {
             prefix += [0x2F] + component
             _ = Self.cString(prefix) { mkdir($0, 0o755) }
         }
-        let fd = Self.cString(full) { open($0, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
+        // O_CLOEXEC: a concurrent test's system() forks this process, and a child holding the
+        // descriptor makes the scan see the file as open (still being written) and skip it.
+        let fd = Self.cString(full) { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
         precondition(fd >= 0, "cannot create \(String(decoding: full, as: UTF8.self))")
         if size > 0 { _ = [UInt8](repeating: 7, count: size).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
         close(fd)
@@ -90,6 +92,7 @@ let day: Int64 = 86_400
         site.file("loose.mkv", size: 9, age: day)                // directly in the root
         let report = try site.index.scan(settleSeconds: 60, now: site.now)
         #expect(report.registered == 3)
+        #expect(report.thumbnailsLinked == 1)
         #expect(report.unsettled == 1)
         #expect(report.errors.isEmpty)
         let recordings = try site.index.list()
