@@ -44,7 +44,7 @@ struct API: Sendable {
             let body = try decode(DeleteBody.self, request)
             guard !body.ids.isEmpty, body.ids.count <= 10_000 else { throw APIError.badRequest("ids: give 1 to 10000 recording ids") }
             let (report, skipped) = try recordings.delete(ids: body.ids, actor: principal.actor)
-            return json { w in
+            return jsonObject { w in
                 w.field("deleted", report.recordingsDeleted)
                 w.field("bytes_freed", report.bytesFreed)
                 w.key("skipped"); w.array { w in for id in skipped { w.value(id) } }
@@ -59,7 +59,7 @@ struct API: Sendable {
             return HTTPResponse(status: 200, contentType: "application/json", body: Array(report.json(includeItems: dryRun).utf8))
         case ("GET", 3, "recordings") where segments[1] == "cleanup" && segments[2] == "runs":
             let runs = try recordings.cleanupRuns(limit: limit(request, default: 20, maximum: 500))
-            return json { w in
+            return jsonObject { w in
                 w.key("runs")
                 w.array { w in
                     for run in runs {
@@ -78,7 +78,7 @@ struct API: Sendable {
             let row = try recordingRow(segments[1])
             let (report, skipped) = try recordings.delete(ids: [row.id], actor: principal.actor)
             if !skipped.isEmpty { throw APIError(409, "protected", "recording \(row.id) is protected; unprotect it first (camhost recordings protect --off \(row.id))") }
-            return json { w in w.field("deleted", report.recordingsDeleted); w.field("bytes_freed", report.bytesFreed) }
+            return jsonObject { w in w.field("deleted", report.recordingsDeleted); w.field("bytes_freed", report.bytesFreed) }
         case ("GET", 3, "recordings") where segments[2] == "media":
             let row = try recordingRow(segments[1])
             guard let path = recordings.absolutePath(row.path) else { throw APIError.forbidden("the stored path leaves the recordings root") }
@@ -110,7 +110,7 @@ struct API: Sendable {
         case ("GET", 1, "audit"):
             guard principal.permission == .admin else { throw APIError.forbidden("the audit log is for admins") }
             let entries = try AuditLog(store: environment.store).recent(limit: limit(request, default: 100, maximum: 1000))
-            return json { w in
+            return jsonObject { w in
                 w.key("entries")
                 w.array { w in
                     for entry in entries {
@@ -122,7 +122,7 @@ struct API: Sendable {
                 }
             }
         case ("GET", 1, "whoami"):
-            return json { w in
+            return jsonObject { w in
                 w.field("name", principal.name)
                 w.field("permission", ["read", "commands", "admin"][principal.permission.rawValue])
                 w.field("session", principal.isSession)
@@ -263,7 +263,7 @@ struct API: Sendable {
     func recordingsList(_ request: HTTPRequest) throws -> HTTPResponse {
         let filter = try filter(request.query)
         let (rows, total) = try recordings.list(filter)
-        return json { w in
+        return jsonObject { w in
             w.field("total", total)
             w.field("limit", filter.limit)
             w.field("offset", filter.offset)
@@ -356,6 +356,11 @@ struct API: Sendable {
         guard principal.permission >= permission else {
             throw APIError.forbidden("\(what) needs the \(["read", "commands", "admin"][permission.rawValue]) permission; \(principal.name) has \(["read", "commands", "admin"][principal.permission.rawValue])")
         }
+    }
+
+    /// A response whose body is one object made of the fields `body` writes.
+    func jsonObject(status: Int = 200, _ body: (inout JSONWriter) throws -> Void) rethrows -> HTTPResponse {
+        try json(status: status) { w in try w.object { w in try body(&w) } }
     }
 
     func json(status: Int = 200, _ body: (inout JSONWriter) throws -> Void) rethrows -> HTTPResponse {

@@ -8,11 +8,11 @@ struct JSONWriter {
 
     var bytes: [UInt8] { Array(text.utf8) }
 
-    mutating func object(_ body: (inout JSONWriter) -> Void) {
+    mutating func object(_ body: (inout JSONWriter) throws -> Void) rethrows {
         separator()
         text += "{"
         needsComma.append(false)
-        body(&self)
+        try body(&self)
         needsComma.removeLast()
         text += "}"
     }
