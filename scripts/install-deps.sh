@@ -8,7 +8,8 @@ set -euo pipefail
 
 runtime=(pkg-config libmicrohttpd-dev libgnutls28-dev gnutls-bin libsqlite3-dev libmosquitto-dev
          libpcap-dev mosquitto mosquitto-clients util-linux iproute2 curl ca-certificates)
-testing=(python3 sqlite3 jq tcpdump tshark gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
+testing=(python3 python3-yaml python3-jsonschema sqlite3 jq tcpdump tshark gstreamer1.0-tools gstreamer1.0-plugins-base
+         gstreamer1.0-plugins-good chromium fonts-dejavu-core prometheus ffmpeg)
 benchmarks=(wrk nginx-light time hyperfine)
 
 wanted=("${runtime[@]}")
@@ -24,7 +25,15 @@ missing=()
 for package in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+python_missing=""
+if [[ " ${wanted[*]} " == *" python3-jsonschema "* ]] && command -v python3 >/dev/null; then
+    # The OpenAPI check runs the `python3` on PATH, which may not be Debian's.
+    python3 -c 'import jsonschema, yaml' 2>/dev/null || python_missing="jsonschema pyyaml"
+fi
+if [[ ${#missing[@]} -eq 0 ]]; then
+    [[ -n "$python_missing" ]] && python3 -m pip install --quiet $python_missing
+    exit 0
+fi
 
 sudo=""
 if [[ $(id -u) -ne 0 ]]; then
@@ -38,3 +47,6 @@ echo "wireshark-common wireshark-common/install-setuid boolean false" | $sudo de
 # Debian's policy-rc.d may refuse to start services at install time; camhost starts its own broker.
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [[ " ${wanted[*]} " == *" python3-jsonschema "* ]] && ! python3 -c 'import jsonschema, yaml' 2>/dev/null; then
+    python3 -m pip install --quiet jsonschema pyyaml
+fi
