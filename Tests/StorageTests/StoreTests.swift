@@ -1,5 +1,7 @@
-import Testing
+import Glibc
 import Storage
+import Synchronization
+import Testing
 
 @Suite struct OpeningAndMigrating {
     @Test func libraryVersionIsReported() {
@@ -128,30 +130,48 @@ import Storage
         #expect(waited < .seconds(3), "waited \(waited)")
     }
 
-    @Test func busyWriterGetsTheLockWhenTheOtherCommits() async throws {
+    /// The holder runs on its own OS thread and commits only once the waiter is about to ask for
+    /// the lock, so neither side needs the (two-thread) concurrency pool and no sleep decides the
+    /// outcome: whenever the waiter's BEGIN IMMEDIATE returns, it must be after the holder's
+    /// COMMIT, see the holder's row and take less than the busy timeout.
+    @Test func busyWriterGetsTheLockWhenTheOtherCommits() throws {
         let dir = TemporaryDirectory(); defer { dir.remove() }
         let path = dir.file("busy.db")
         try Database(path: path).execute("CREATE TABLE t (x INTEGER)")
-        let (locked, signal) = AsyncStream<Void>.makeStream()
-        let holder = Task.detached {
-            let holder = try Database(path: path)
-            try holder.execute("BEGIN IMMEDIATE")
-            try holder.execute("INSERT INTO t VALUES (1)")
-            signal.yield()
-            try await Task.sleep(for: .milliseconds(150))
-            try holder.execute("COMMIT")
+        struct Shared { var locked = false; var waiting = false; var committedAt: ContinuousClock.Instant?; var failure: String? }
+        let shared = Mutex(Shared())
+        func waitFor(_ condition: (Shared) -> Bool) {
+            while !shared.withLock({ condition($0) || $0.failure != nil }) { usleep(1000) }
         }
-        for await _ in locked { break }
+        let holder = TestThread {
+            do {
+                let holder = try Database(path: path)
+                try holder.execute("BEGIN IMMEDIATE")
+                try holder.execute("INSERT INTO t VALUES (1)")
+                shared.withLock { $0.locked = true }
+                while !shared.withLock({ $0.waiting }) { usleep(1000) }
+                usleep(200_000)   // the waiter is (almost certainly) inside SQLite's busy handler now
+                shared.withLock { $0.committedAt = ContinuousClock.now }
+                try holder.execute("COMMIT")
+            } catch {
+                shared.withLock { $0.failure = "holder: \(error)"; $0.committedAt = ContinuousClock.now }
+            }
+        }
+        defer { holder.join() }
+        waitFor(\.locked)
         let waiter = try Database(path: path, options: .init(busyTimeout: .seconds(5)))
-        let clock = ContinuousClock()
-        let start = clock.now
+        let start = ContinuousClock.now
+        shared.withLock { $0.waiting = true }
         try waiter.execute("BEGIN IMMEDIATE")
-        let waited = clock.now - start
-        #expect(try waiter.scalar("SELECT count(*) FROM t", as: Int.self) == 1)
+        let acquired = ContinuousClock.now
+        #expect(try waiter.scalar("SELECT count(*) FROM t", as: Int.self) == 1, "the holder's row is visible")
         try waiter.execute("COMMIT")
-        try await holder.value
-        #expect(waited >= .milliseconds(50), "did not wait: \(waited)")
-        #expect(waited < .seconds(4), "waited \(waited)")
+        holder.join()
+        let state = shared.withLock { $0 }
+        #expect(state.failure == nil)
+        let committedAt = try #require(state.committedAt)
+        #expect(committedAt <= acquired, "the waiter got the lock before the holder committed")
+        #expect(acquired - start < .seconds(5), "waited \(acquired - start), past the busy timeout")
     }
 
     @Test func garbageFileIsNotADatabaseAndIsLeftAlone() throws {
