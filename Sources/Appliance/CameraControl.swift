@@ -83,7 +83,13 @@ public final class CameraControl: Sendable {
         return byID.values.sorted { $0.id < $1.id }
     }
 
-    public func camera(_ id: CameraID) -> CameraStatus? { snapshot().first { $0.id == id } }
+    public func camera(_ id: CameraID) -> CameraStatus? {
+        var best: CameraStatus?
+        for registry in registries {
+            if let status = registry.camera(id), (best?.lastSeen ?? Int.min) < status.lastSeen { best = status }
+        }
+        return best
+    }
 
     /// The camera's profile: from where its status was seen, else the default.
     public func profile(of camera: CameraID) -> FirmwareProfile {

@@ -93,12 +93,15 @@ public final class CameraSimulator: Sendable {
         }
     }
 
-    /// Disconnects every camera cleanly (availability stays as last published).
+    /// Shuts every camera down as firmware does on a clean power-off: retained availability
+    /// `offline` (a clean DISCONNECT sends no last will), then DISCONNECT.
     public func stop() async {
-        let all = cameras.withLock { s in defer { s = [:] }; return Array(s.values) }
-        for camera in all {
+        let all = cameras.withLock { s in defer { s = [:] }; return Array(s) }
+        let profile = configuration.profile
+        for (id, camera) in all {
             camera.streamTask?.cancel()
             camera.listener?.cancel()
+            try? await camera.client.publish(topic: profile.topics.availability.render(id: id), text: profile.offline, retain: true)
             await camera.client.disconnect()
         }
     }
@@ -134,8 +137,10 @@ public final class CameraSimulator: Sendable {
             case .stopStream: stopStream(camera, forLackOfRTCP: false)
             case .reboot, .getStatus: break
             }
-            if profile.encoding == .json { try await publishStatus(camera) }
+            // Ack first: the answer is what the sender waits for; the retained status follows
+            // on the same connection, so anyone reading it after the ack sees the new state.
             try await answer(camera, client: client, corr: corr, command: command, failure: nil)
+            if profile.encoding == .json { try await publishStatus(camera) }
         } catch {
             logger.warning("simulated camera could not answer", metadata: ["camera": "\(camera)", "error": "\(error)"])
         }

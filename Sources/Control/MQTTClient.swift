@@ -110,6 +110,11 @@ private final class Core: MosquittoLoop.Client {
         var stateListeners: [UInt64: AsyncStream<MQTTConnectionState>.Continuation] = [:]
         var messageListeners: [UInt64: AsyncStream<MQTTMessage>.Continuation] = [:]
         var pending: [Int32: CheckedContinuation<Void, any Error>] = [:]
+        /// When each pending request times out, and what it was (for the error).
+        var deadlines: [Int32: (at: ContinuousClock.Instant, what: String)] = [:]
+        /// A sweeper task fails expired requests while any are pending (one task per client,
+        /// not one sleeping task per publish: at thousands of commands a second those add up).
+        var sweeping = false
         /// Acks that arrived before the caller registered its wait.
         var early: Set<Int32> = []
         /// Mids nobody waits for (QoS 0, re-subscribes, re-publishes).
@@ -242,6 +247,12 @@ private final class Core: MosquittoLoop.Client {
         }
         if connack == -3 {
             throw MosquittoError(kind: .notConnected, message: "client closed while connecting", broker: broker)
+        }
+        if connack == -4 {
+            // The socket closed before CONNACK. With TLS that is the handshake finishing in the
+            // loop and failing (untrusted CA, wrong host name); libmosquitto logged why.
+            let detail = state.withLock { $0.lastLibraryError } ?? "the broker closed the connection before answering"
+            throw MosquittoError.library(options.tls != nil ? MOSQ_ERR_TLS.rawValue : MOSQ_ERR_CONN_LOST.rawValue, broker: broker, detail: detail)
         }
         throw MosquittoError.connack(connack, broker: broker)
     }
@@ -385,7 +396,7 @@ private final class Core: MosquittoLoop.Client {
     func complete(mid: Int32) {
         let waiter = state.withLock { s -> CheckedContinuation<Void, any Error>? in
             if s.ignored.remove(mid) != nil { return nil }
-            if let w = s.pending.removeValue(forKey: mid) { return w }
+            if let w = s.pending.removeValue(forKey: mid) { s.deadlines[mid] = nil; return w }
             s.early.insert(mid)
             return nil
         }
@@ -399,6 +410,7 @@ private final class Core: MosquittoLoop.Client {
     /// The loop let go of the socket (libmosquitto closed it, or we asked): reconnect unless
     /// closing or never connected.
     func loopDetached() {
+        resumeConnack(-4)  // still waiting for CONNACK: it will not come on this socket
         let reconnect = state.withLock { s -> Bool in
             s.attached = false
             guard s.connection != .closed, s.everConnected, !s.reconnecting else { return false }
@@ -422,6 +434,7 @@ private final class Core: MosquittoLoop.Client {
     private func fail(mid: Int32, _ error: MosquittoError) {
         let waiter = state.withLock { s -> CheckedContinuation<Void, any Error>? in
             guard let w = s.pending.removeValue(forKey: mid) else { return nil }
+            s.deadlines[mid] = nil
             s.ignored.insert(mid)  // a late ack must not be taken for a later request's
             return w
         }
@@ -430,7 +443,7 @@ private final class Core: MosquittoLoop.Client {
 
     private func failAllPending(_ error: MosquittoError) {
         let waiters = state.withLock { s in
-            defer { for mid in s.pending.keys { s.ignored.insert(mid) }; s.pending = [:] }
+            defer { for mid in s.pending.keys { s.ignored.insert(mid) }; s.pending = [:]; s.deadlines = [:] }
             return Array(s.pending.values)
         }
         for waiter in waiters { waiter.resume(throwing: error) }
@@ -447,17 +460,41 @@ private final class Core: MosquittoLoop.Client {
                 return
             }
             MosquittoLoop.shared.wake(self)
-            let alreadyDone = state.withLock { s -> Bool in
-                if s.early.remove(mid) != nil { return true }
+            let (alreadyDone, startSweeper) = state.withLock { s -> (Bool, Bool) in
+                if s.early.remove(mid) != nil { return (true, false) }
                 s.pending[mid] = continuation
-                return false
+                s.deadlines[mid] = (ContinuousClock.now + timeout, what)
+                if s.sweeping { return (false, false) }
+                s.sweeping = true
+                return (false, true)
             }
             if alreadyDone { continuation.resume(); return }
-            let broker = self.broker
-            Task { [weak self] in
-                try? await Task.sleep(for: timeout)
-                self?.fail(mid: mid, MosquittoError(kind: .timedOut, message: "no acknowledgement for \(what) within \(timeout)", broker: broker))
+            if startSweeper { Task { [weak self] in await self?.sweepTimeouts() } }
+        }
+    }
+
+    /// Fails requests whose deadline passed, every 50 ms while any are pending.
+    private func sweepTimeouts() async {
+        let timeout = options.ackTimeout
+        while true {
+            try? await Task.sleep(for: .milliseconds(50))
+            let now = ContinuousClock.now
+            let (expired, finished) = state.withLock { s -> ([(CheckedContinuation<Void, any Error>, String)], Bool) in
+                var expired: [(CheckedContinuation<Void, any Error>, String)] = []
+                for (mid, deadline) in s.deadlines where deadline.at <= now {
+                    s.deadlines[mid] = nil
+                    if let waiter = s.pending.removeValue(forKey: mid) {
+                        s.ignored.insert(mid)  // a late ack must not be taken for a later request's
+                        expired.append((waiter, deadline.what))
+                    }
+                }
+                if s.pending.isEmpty { s.sweeping = false; return (expired, true) }
+                return (expired, false)
             }
+            for (waiter, what) in expired {
+                waiter.resume(throwing: MosquittoError(kind: .timedOut, message: "no acknowledgement for \(what) within \(timeout)", broker: broker))
+            }
+            if finished { return }
         }
     }
 

@@ -213,7 +213,7 @@ struct CameraCommandLine: ParsableCommand {
         }
 
         func run() throws {
-            let session = try CameraSession(options)
+            let session = try CameraSession(options, onlyDefaultProfile: true)
             let ids = (1...cameras).compactMap { CameraID("\(idPrefix)\($0)") }
             let count = self.count, concurrency = min(self.concurrency, ids.count)
             let report = try session.run { control in
@@ -271,7 +271,8 @@ struct CameraSession {
     let control: CameraControl
     let timeout: Duration
 
-    init(_ options: CameraOptions) throws {
+    /// `onlyDefaultProfile`: one registry and controller (the benchmark), not one per profile.
+    init(_ options: CameraOptions, onlyDefaultProfile: Bool = false) throws {
         configuration = try options.config.load()
         // Results go to stdout; only problems to stderr (not one info line per command).
         LogSink.bootstrap(level: .warning)
@@ -279,7 +280,8 @@ struct CameraSession {
             var settings = try ControlSettings(configuration: configuration, brokerOverride: options.broker)
             if let flag = options.timeout { settings.commandTimeout = flag.duration }
             self.settings = settings
-            control = try CameraControl(settings: settings, profiles: try settings.loadProfiles(), only: options.profile)
+            control = try CameraControl(settings: settings, profiles: try settings.loadProfiles(),
+                                        only: options.profile ?? (onlyDefaultProfile ? settings.defaultProfile : nil))
         } catch {
             printError("camhost: \(error)")
             throw ExitCode(error.kind == .usage ? 64 : 78)

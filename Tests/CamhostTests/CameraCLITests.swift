@@ -196,3 +196,57 @@ struct CameraCLITests {
         #expect(health.contains(#""status":"ok""#))
     }
 }
+
+/// `camera list` against a TLS broker configured through mqtt.* keys (CAMHOST_* variables).
+@Suite("camhost camera over TLS", .serialized)
+struct CameraCLITLSTests {
+    @Test func caFileAndPasswordFromTheConfigurationAndClearFailures() throws {
+        let scratch = try TemporaryDirectory(prefix: "camera-tls")
+        chmod(scratch.path, 0o755)  // mosquitto started as root reads some files as its own user
+        let d = scratch.path
+        try writeFile("\(d)/ca.tmpl", "cn = \"camhost test CA\"\nca\ncert_signing_key\nexpiration_days = 2\n")
+        try writeFile("\(d)/server.tmpl", "cn = \"127.0.0.1\"\nip_address = \"127.0.0.1\"\ntls_www_server\nexpiration_days = 2\n")
+        func certtool(_ arguments: [String]) throws {
+            let result = try TestProcess.run("certtool", arguments)
+            guard result.status == 0 else { throw TestFailure("certtool: \(result.stderr)") }
+        }
+        for name in ["ca", "other-ca"] {
+            try certtool(["--generate-privkey", "--key-type=ecdsa", "--outfile", "\(d)/\(name).key"])
+            try certtool(["--generate-self-signed", "--load-privkey", "\(d)/\(name).key", "--template", "\(d)/ca.tmpl", "--outfile", "\(d)/\(name).pem"])
+        }
+        try certtool(["--generate-privkey", "--key-type=ecdsa", "--outfile", "\(d)/server.key"])
+        try certtool(["--generate-certificate", "--load-privkey", "\(d)/server.key", "--load-ca-certificate", "\(d)/ca.pem",
+                      "--load-ca-privkey", "\(d)/ca.key", "--template", "\(d)/server.tmpl", "--outfile", "\(d)/server.pem"])
+        #expect(try TestProcess.run("mosquitto_passwd", ["-c", "-b", "\(d)/passwd", "operator", "s3cret"]).status == 0)
+        for file in ["ca.pem", "server.pem", "server.key", "passwd"] { chmod("\(d)/\(file)", 0o644) }
+        let broker = try TestBroker(configuration: """
+            cafile \(d)/ca.pem
+            certfile \(d)/server.pem
+            keyfile \(d)/server.key
+            allow_anonymous false
+            password_file \(d)/passwd
+            """, directory: scratch)
+
+        func list(ca: String, password: String) throws -> (status: Int32, stdout: String, stderr: String) {
+            var env = TestEnvironment.clean
+            env["CAMHOST_CONTROL_PROFILES_DIR"] = repositoryRoot() + "/firmware-profiles"
+            env["CAMHOST_MQTT_BROKER"] = "mqtts://127.0.0.1:\(broker.port)"
+            env["CAMHOST_MQTT_CA_FILE"] = ca
+            env["CAMHOST_MQTT_USERNAME"] = "operator"
+            env["CAMHOST_MQTT_PASSWORD"] = password
+            return try TestProcess.run(TestEnvironment.camhostBinary, ["camera", "list", "--json", "--data-dir", scratch.file("var")], environment: env)
+        }
+        let ok = try list(ca: "\(d)/ca.pem", password: "s3cret")
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout == "[]\n")
+
+        let untrusted = try list(ca: "\(d)/other-ca.pem", password: "s3cret")
+        #expect(untrusted.status == 69)
+        #expect(untrusted.stderr.contains("check that the CA file signs the broker's certificate"), "\(untrusted.stderr)")
+
+        let wrong = try list(ca: "\(d)/ca.pem", password: "nope")
+        #expect(wrong.status == 69)
+        #expect(wrong.stderr.contains("check the MQTT username and password"), "\(wrong.stderr)")
+        #expect(!wrong.stderr.contains("nope"), "the password must not be printed")
+    }
+}

@@ -22,7 +22,7 @@ import Testing
         #expect(try await controller.send(.setMode(profile.modes[1]), to: first.id).outcome == .done)
         #expect(await eventually { registry.camera(first.id)?.mode == profile.modes[1] })
 
-        await simulator.stop()  // clean DISCONNECT: the will is not sent, so publish offline as the last will would
+        await simulator.stop()  // a clean power-off publishes offline itself; the rogue below stands in for a last will
         let rogue = MQTTClient(options: broker.options)
         try await rogue.connect()
         try await rogue.publish(topic: profile.topics.availability.render(id: first.id), text: profile.offline, retain: true)
