@@ -30,7 +30,8 @@ final class DemoMode: Sendable {
     }
 
     func start() {
-        makeRecordings()
+        // Rendering sample videos takes seconds: on its own thread, so serve answers at once.
+        _ = OSThread.start(name: "camhost-demo") { [self] in makeRecordings() }
         guard let control else {
             logger.warning("demo: camera control is off, so no simulated cameras")
             return
@@ -76,6 +77,7 @@ final class DemoMode: Sendable {
         let root = configuration.recordingsPath
         let tool = Self.videoTool()
         var made = 0
+        var rendered: [Int: (video: String, thumbnail: String)] = [:]
         for index in 0..<8 {
             let camera = Self.prefix + String(index % Self.cameraCount + 1)
             let relative = "\(camera)/demo-\(index + 1).webm"
@@ -85,7 +87,12 @@ final class DemoMode: Sendable {
             _ = FileSystem.makeDirectories(parentDirectory(path), mode: 0o750)
             _ = FileSystem.makeDirectories(parentDirectory(thumbnail), mode: 0o750)
             let hue = ["#2563eb", "#16a34a", "#d97706"][index % 3]
-            if !(tool.map { Self.render(tool: $0, video: path, thumbnail: thumbnail, pattern: index) } ?? false) {
+            // One rendering per camera; later samples of the same camera are copies.
+            if let first = rendered[index % 3], Self.copy(first.video, to: path), Self.copy(first.thumbnail, to: thumbnail) {
+                // copied
+            } else if tool.map({ Self.render(tool: $0, video: path, thumbnail: thumbnail, pattern: index) }) ?? false {
+                rendered[index % 3] = (path, thumbnail)
+            } else {
                 _ = FileSystem.writeAtomically(path, Array("camhost demo placeholder: install ffmpeg or GStreamer for a playable sample video\n".utf8))
                 _ = FileSystem.writeAtomically(thumbnail, Array(Self.placeholderThumbnail(camera: camera, number: index + 1, colour: hue).utf8))
             }
@@ -116,7 +123,7 @@ final class DemoMode: Sendable {
         if tool.hasSuffix("ffmpeg") {
             let source = ["testsrc2=size=320x180:rate=15", "smptebars=size=320x180:rate=15", "mandelbrot=size=320x180:rate=15"][pattern % 3]
             runs = [
-                ["-loglevel", "error", "-y", "-f", "lavfi", "-i", source, "-t", "4", "-c:v", "libvpx", "-b:v", "200k", video],
+                ["-loglevel", "error", "-y", "-f", "lavfi", "-i", source, "-t", "4", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "200k", video],
                 ["-loglevel", "error", "-y", "-f", "lavfi", "-i", source, "-frames:v", "1", thumbnail],
             ]
         } else {
@@ -133,6 +140,21 @@ final class DemoMode: Sendable {
                   child.wait() == "exited with status 0" else { return false }
         }
         return access(video, R_OK) == 0 && access(thumbnail, R_OK) == 0
+    }
+
+    static func copy(_ source: String, to destination: String) -> Bool {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { return false }
+        defer { close(input) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            bytes += buffer[..<count]
+        }
+        guard case .success = FileSystem.writeAtomically(destination, bytes) else { return false }
+        return true
     }
 
     static func placeholderThumbnail(camera: String, number: Int, colour: String) -> String {

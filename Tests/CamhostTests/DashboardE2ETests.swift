@@ -34,8 +34,7 @@ struct DashboardE2ETests {
         #expect(try serve.curl(["-o", "/dev/null", "-w", "%{http_code}", serve.url("/healthz")]).stdout == "200")
         #expect(try serve.curl(["-o", "/dev/null", "-w", "%{http_code}", serve.url("/login")]).stdout == "200")
         // The demo's sample recordings and simulated cameras are there.
-        let recordings = try serve.curl(["-b", jar, serve.url("/api/v1/recordings")]).stdout
-        #expect(recordings.contains(#""total":8"#), "\(recordings)")
+        #expect(Loopback.waitUntil(timeout: .seconds(60)) { (try? serve.curl(["-b", jar, serve.url("/api/v1/recordings")]).stdout.contains(#""total":8"#)) ?? false })
         #expect(Loopback.waitUntil(timeout: .seconds(10)) { (try? serve.curl(["-b", jar, serve.url("/api/v1/cameras")]).stdout.contains("demo-cam-3")) ?? false })
         // A session without the CSRF token cannot command; with it, the ack comes back.
         let page = try serve.curl(["-b", jar, serve.url("/cameras")]).stdout
@@ -53,7 +52,8 @@ struct DashboardE2ETests {
     }
 
     @Test func aRealBrowserLogsInAndSeesEveryPage() throws {
-        let (serve, _) = try start()
+        let (serve, jar) = try start()
+        #expect(Loopback.waitUntil(timeout: .seconds(60)) { (try? serve.curl(["-b", jar, serve.url("/api/v1/recordings")]).stdout.contains(#""total":8"#)) ?? false })
         let shots = serve.directory.file("browser")
         let run = try TestProcess.run("python3", [Self.repository + "/scripts/browser-test.py", serve.url(""), "admin", "correct-horse-battery", shots])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")

@@ -2,6 +2,7 @@ import Capture
 import Control
 import FoundationEssentials
 import Storage
+import Synchronization
 import Web
 import Wire
 
@@ -10,6 +11,7 @@ struct API: Sendable {
     let environment: DashboardEnvironment
     let metrics: Metrics
     let recordings: RecordingsService
+    let listCache = ResponseCache(capacity: 64)
 
     func handle(_ request: HTTPRequest, method: String, segments: [String], principal: DashboardPrincipal) -> HTTPResponse {
         do {
@@ -262,6 +264,19 @@ struct API: Sendable {
 
     func recordingsList(_ request: HTTPRequest) throws -> HTTPResponse {
         let filter = try filter(request.query)
+        // Lists are read far more often than recordings change: the rendered page is kept until
+        // the database changes (any write, here or by another process).
+        let key = "\(filter.camera ?? "")\u{0}\(filter.from ?? "")\u{0}\(filter.to ?? "")\u{0}\(filter.limit)\u{0}\(filter.offset)"
+        let version = try recordings.databaseVersion()
+        if let cached = listCache.lookup(key, version: version) {
+            return HTTPResponse(status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: .bytes(cached))
+        }
+        let response = try renderRecordingsList(filter)
+        if case .bytes(let bytes) = response.body { listCache.store(key, version: version, bytes: bytes) }
+        return response
+    }
+
+    private func renderRecordingsList(_ filter: RecordingsService.Filter) throws -> HTTPResponse {
         let (rows, total) = try recordings.list(filter)
         return jsonObject { w in
             w.field("total", total)
@@ -435,6 +450,26 @@ struct API: Sendable {
         out.family("process_start_time_seconds", "gauge", "Start time of the process, seconds since the epoch.")
         out.sample("process_start_time_seconds", [], process.startTimeSeconds)
         return out.text
+    }
+}
+
+/// Rendered responses keyed by request, valid while the database version they were made from holds.
+final class ResponseCache: Sendable {
+    private struct Entry: Sendable { var version: Int64; var bytes: [UInt8] }
+    private let entries = Mutex<[String: Entry]>([:])
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func lookup(_ key: String, version: Int64) -> [UInt8]? {
+        entries.withLock { $0[key].flatMap { $0.version == version ? $0.bytes : nil } }
+    }
+
+    func store(_ key: String, version: Int64, bytes: [UInt8]) {
+        entries.withLock { entries in
+            if entries.count >= capacity, entries[key] == nil { entries.removeAll(keepingCapacity: true) }
+            entries[key] = Entry(version: version, bytes: bytes)
+        }
     }
 }
 

@@ -16,7 +16,12 @@ struct RecordingRow: Sendable {
     var thumbnail: [UInt8]?
     var isProtected: Bool
 
-    var displayPath: String { RecordingPath.display(path) }
+    /// Printable ASCII as is (the common case, without a scalar-by-scalar walk); anything else
+    /// through Storage's `\xNN` form.
+    var displayPath: String {
+        if path.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x5C }) { return String(decoding: path, as: UTF8.self) }
+        return RecordingPath.display(path)
+    }
     var fileName: String { String(displayPath.split(separator: "/").last ?? "") }
     var contentType: String {
         let lower = fileName.lowercased()
@@ -56,6 +61,16 @@ struct RecordingsService: Sendable {
     let root: String
     let policy: RetentionPolicy
     var index: RecordingIndex { RecordingIndex(store: store, root: root) }
+
+    /// A number that changes whenever the database does: this connection's changes plus
+    /// `PRAGMA data_version` (commits by other connections, e.g. the CLI). Cheap: no table is read.
+    func databaseVersion() throws -> Int64 {
+        try store.withDatabase { db in
+            let own = try db.scalar("SELECT total_changes()", as: Int64.self) ?? 0
+            let others = try db.scalar("PRAGMA data_version", as: Int64.self) ?? 0
+            return own &* 1_000_003 &+ others
+        }
+    }
 
     /// Newest first.
     func list(_ filter: Filter) throws -> (recordings: [RecordingRow], total: Int) {

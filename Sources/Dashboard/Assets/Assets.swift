@@ -2,7 +2,7 @@
 /// only 'self'). Each is served with a long cache lifetime under a versioned path.
 enum Assets {
     /// Bumped whenever a file below changes, so browsers fetch the new one.
-    static let version = "1"
+    static let version = "2"
 
     struct File: Sendable {
         var contentType: String
@@ -48,6 +48,7 @@ enum Assets {
         .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:.8rem 1rem}
         .card .label{color:var(--muted);font-size:.85rem}
         .card .value{font-size:1.6rem;font-weight:650}
+        .card .value.bad{background:none;color:var(--red)}
         .panel{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:1rem;margin:.75rem 0}
         .scroll{overflow-x:auto}
         table{border-collapse:collapse;width:100%;background:var(--card)}
@@ -79,7 +80,7 @@ enum Assets {
         dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0}
         dl.kv dt{color:var(--muted)} dl.kv dd{margin:0}
         .result{min-height:1.2em;font-size:.85rem}
-        @media (max-width:640px){main{padding:.6rem}.hide-narrow{display:none}th,td{padding:.4rem .35rem}.thumb{width:88px;height:50px}}
+        @media (max-width:640px){header nav{order:3;flex-basis:100%}header .who{margin-left:auto}main{padding:.6rem}.hide-narrow{display:none}th,td{padding:.4rem .35rem}.thumb{width:88px;height:50px}}
         """
 
     static let javaScript = """

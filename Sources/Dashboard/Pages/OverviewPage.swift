@@ -66,7 +66,7 @@ extension Pages {
     func card(_ html: inout HTML, _ label: String, _ value: String, kind: String?) {
         html.element("div", [("class", "card")]) { c in
             c.element("div", [("class", "label")], text: label)
-            c.element("div", [("class", "value" + (kind.map { " badge-text " + $0 } ?? ""))], text: value)
+            c.element("div", [("class", "value" + (kind.map { " " + $0 } ?? ""))], text: value)
         }
     }
 

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Benchmark: camhost's dashboard API against the old stack (Flask under Gunicorn, gevent workers),
+# side by side in one run, over HTTPS with the same certificate and the same SQLite data.
+#
+#   scripts/bench-web.sh [DURATION_SECONDS] [LOAD_SECONDS]
+#
+# Endpoints: /api/v1/recordings (100 rows from SQLite, with a valid bearer token) and /healthz.
+# wrk, 50 connections, 2 threads. Then a load run of 200 connections on camhost's API for
+# LOAD_SECONDS (default 60): only 2xx or 429 allowed, RSS growth reported.
+# Needs: wrk, python3-venv (pip installs flask gunicorn gevent into a throwaway virtualenv),
+# a release build of camhost (built if missing). CAMHOST_RATE_LIMIT_API_RPS=0 for the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-15}
+LOAD=${2:-60}
+CORES=$(nproc)
+WORKERS=$((2 * CORES + 1))
+WORK=$(mktemp -d /tmp/bench-web.XXXXXX)
+CAMHOST_PORT=18600
+FLASK_PORT=18601
+BROKER_PORT=18602
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+trap 'echo "bench-web: failed at line $LINENO" >&2; tail -5 "$WORK"/gunicorn.out "$WORK"/camhost.out >&2' ERR
+
+BIN=.build/release/camhost
+[ -x "$BIN" ] || swift build -c release --product camhost >/dev/null
+command -v wrk >/dev/null || { echo "bench-web: wrk is missing (apt-get install wrk)"; exit 1; }
+
+echo "== setting up: $WORK (cores: $CORES, gunicorn workers: $WORKERS)"
+python3 -m venv "$WORK/venv"
+"$WORK/venv/bin/pip" install -q flask gunicorn gevent packaging
+
+# camhost: data directory, database (migrated by serve), 100+ recordings, a read token.
+DATA="$WORK/camhost"
+CAMHOST_RATE_LIMIT_API_RPS=0 CAMHOST_MQTT_MANAGED_BROKER_PORT=$BROKER_PORT CAMHOST_LOG_LEVEL=warning \
+  "$BIN" serve --listen 127.0.0.1:$CAMHOST_PORT --data-dir "$DATA" >"$WORK/camhost.out" 2>&1 &
+CAMHOST_PID=$!
+PIDS+=("$CAMHOST_PID")
+for _ in $(seq 100); do curl -sk -o /dev/null "https://127.0.0.1:$CAMHOST_PORT/healthz" && break; sleep 0.1; done
+python3 - "$DATA/camhost.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=10)
+db.execute("INSERT OR IGNORE INTO cameras (id, name, profile, address) VALUES ('cam-1','cam-1','unknown',''),('cam-2','cam-2','unknown','')")
+for i in range(500):
+    db.execute("INSERT INTO recordings (camera_id, path, start_at, end_at, duration_ms, bytes, codec) VALUES (?,?,?,?,?,?,?)",
+               (f"cam-{i % 2 + 1}", f"cam-{i % 2 + 1}/2026/01/{i:05d}.webm".encode(), f"2026-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}.000Z",
+                f"2026-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}.500Z", 60000, 1_000_000 + i, "vp8"))
+db.commit()
+PY
+TOKEN=$("$BIN" token create --data-dir "$DATA" --scope read --name bench)
+
+# The old stack: the same two endpoints from the same database, the same certificate.
+cat >"$WORK/app.py" <<'PY'
+import os, sqlite3
+from flask import Flask, jsonify, request, abort
+app = Flask(__name__)
+DB, TOKEN = os.environ["BENCH_DB"], os.environ["BENCH_TOKEN"]
+
+@app.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+@app.get("/api/v1/recordings")
+def recordings():
+    if request.headers.get("Authorization") != "Bearer " + TOKEN:
+        abort(401)
+    db = sqlite3.connect(DB, timeout=10)
+    rows = db.execute("SELECT id, camera_id, path, start_at, end_at, duration_ms, bytes, codec, protected, thumbnail FROM recordings "
+                      "ORDER BY end_at DESC, id DESC LIMIT 100").fetchall()
+    total = db.execute("SELECT count(*) FROM recordings").fetchone()[0]
+    db.close()
+    return jsonify(total=total, limit=100, offset=0, recordings=[
+        dict(id=r[0], camera=r[1], path=r[2].decode(errors="replace"), start_at=r[3], end_at=r[4], duration_ms=r[5], bytes=r[6],
+             codec=r[7], protected=bool(r[8]), has_thumbnail=r[9] is not None, media_url=f"/api/v1/recordings/{r[0]}/media",
+             thumbnail_url=f"/api/v1/recordings/{r[0]}/thumbnail") for r in rows])
+PY
+(cd "$WORK" && BENCH_DB="$DATA/camhost.db" BENCH_TOKEN="$TOKEN" "$WORK/venv/bin/gunicorn" -k gevent -w $WORKERS \
+   --certfile "$DATA/tls/cert.pem" --keyfile "$DATA/tls/key.pem" -b 127.0.0.1:$FLASK_PORT --log-level warning app:app >"$WORK/gunicorn.out" 2>&1) &
+PIDS+=("$!")
+for _ in $(seq 100); do curl -sk -o /dev/null "https://127.0.0.1:$FLASK_PORT/healthz" && break; sleep 0.1; done
+GUNICORN_MASTER=$(pgrep -f "gunicorn -k gevent -w $WORKERS" | head -1)
+
+rss_camhost() { awk '/VmRSS/ {print $2}' "/proc/$CAMHOST_PID/status"; }
+rss_gunicorn() { local total=0; for pid in $(pgrep -f "gunicorn -k gevent -w $WORKERS"); do total=$((total + $(awk '/VmRSS/ {print $2}' /proc/$pid/status))); done; echo $total; }
+
+# Same answers from both (row count).
+for port in $CAMHOST_PORT $FLASK_PORT; do
+  curl -sk -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$port/api/v1/recordings" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["recordings"]) == 100, d; print("   port", sys.argv[1], "rows", len(d["recordings"]), "total", d["total"])' $port
+done
+
+run() { # name port path -> "req/s p99_ms errors"
+  local out
+  out=$(wrk -t2 -c50 -d"${DURATION}s" --latency -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$2$3" 2>&1)
+  local rps p99 non2xx errors
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out"); non2xx=${non2xx:-0}
+  errors=$(awk '/Socket errors/ {print $0}' <<<"$out")
+  printf "%-9s %-22s %12s %10s %8s %s\n" "$1" "$3" "$rps" "$p99" "$non2xx" "$errors"
+}
+
+echo
+echo "== wrk -t2 -c50 -d${DURATION}s over HTTPS (both servers up, run one after the other)"
+printf "%-9s %-22s %12s %10s %8s\n" server endpoint "req/s" "p99" "non-2xx"
+for path in /api/v1/recordings /healthz; do
+  run camhost $CAMHOST_PORT $path
+  run flask $FLASK_PORT $path
+done
+echo
+echo "RSS after the runs: camhost $(( $(rss_camhost) / 1024 )) MB; gunicorn (master + $WORKERS workers) $(( $(rss_gunicorn) / 1024 )) MB"
+
+echo
+echo "== load: camhost API, 200 connections, ${LOAD}s"
+BEFORE=$(rss_camhost)
+LOADOUT=$(wrk -t2 -c200 -d"${LOAD}s" --latency -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$CAMHOST_PORT/api/v1/recordings" 2>&1)
+AFTER=$(rss_camhost)
+grep -E "Requests/sec|99%|Non-2xx|Socket errors|requests in" <<<"$LOADOUT" | sed 's/^/   /'
+echo "   RSS before ${BEFORE} kB, after ${AFTER} kB: growth $(( (AFTER - BEFORE) * 100 / BEFORE )) %"
+kill -0 "$CAMHOST_PID" && echo "   camhost still running"
