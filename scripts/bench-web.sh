@@ -22,7 +22,7 @@ BROKER_PORT=18602
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
-trap 'echo "bench-web: failed at line $LINENO" >&2; tail -5 "$WORK"/gunicorn.out "$WORK"/camhost.out >&2' ERR
+trap 'echo "bench-web: failed at line $LINENO" >&2; tail -n 5 "$WORK"/gunicorn.out "$WORK"/camhost.out >&2' ERR
 
 BIN=.build/release/camhost
 [ -x "$BIN" ] || swift build -c release --product camhost >/dev/null
@@ -76,14 +76,14 @@ def recordings():
              codec=r[7], protected=bool(r[8]), has_thumbnail=r[9] is not None, media_url=f"/api/v1/recordings/{r[0]}/media",
              thumbnail_url=f"/api/v1/recordings/{r[0]}/thumbnail") for r in rows])
 PY
-(cd "$WORK" && BENCH_DB="$DATA/camhost.db" BENCH_TOKEN="$TOKEN" "$WORK/venv/bin/gunicorn" -k gevent -w $WORKERS \
-   --certfile "$DATA/tls/cert.pem" --keyfile "$DATA/tls/key.pem" -b 127.0.0.1:$FLASK_PORT --log-level warning app:app >"$WORK/gunicorn.out" 2>&1) &
+(cd "$WORK" && BENCH_DB="$DATA/camhost.db" BENCH_TOKEN="$TOKEN" exec "$WORK/venv/bin/gunicorn" -k gevent -w $WORKERS \
+   --pid "$WORK/gunicorn.pid" --certfile "$DATA/tls/cert.pem" --keyfile "$DATA/tls/key.pem" -b 127.0.0.1:$FLASK_PORT --log-level warning app:app >"$WORK/gunicorn.out" 2>&1) &
 PIDS+=("$!")
-for _ in $(seq 100); do curl -sk -o /dev/null "https://127.0.0.1:$FLASK_PORT/healthz" && break; sleep 0.1; done
-GUNICORN_MASTER=$(pgrep -f "gunicorn -k gevent -w $WORKERS" | head -1)
+for _ in $(seq 300); do curl -sk -o /dev/null "https://127.0.0.1:$FLASK_PORT/healthz" && break; sleep 0.1; done
+GUNICORN_MASTER=$(cat "$WORK/gunicorn.pid")
 
 rss_camhost() { awk '/VmRSS/ {print $2}' "/proc/$CAMHOST_PID/status"; }
-rss_gunicorn() { local total=0; for pid in $(pgrep -f "gunicorn -k gevent -w $WORKERS"); do total=$((total + $(awk '/VmRSS/ {print $2}' /proc/$pid/status))); done; echo $total; }
+rss_gunicorn() { local total=0; for pid in $GUNICORN_MASTER $(pgrep -P "$GUNICORN_MASTER"); do total=$((total + $(awk '/VmRSS/ {print $2}' /proc/$pid/status))); done; echo $total; }
 
 # Same answers from both (row count).
 for port in $CAMHOST_PORT $FLASK_PORT; do
