@@ -126,6 +126,11 @@ public enum ConfigSchema {
         ConfigKey("retention", "orphan_grace_minutes", .integer(60), "Files under the recordings root without a row are deleted only when older than this.", range: 0...525_600),
         ConfigKey("retention", "settle_seconds", .integer(60), "Recording files modified more recently than this (or held open) are still being written: left alone.", range: 0...86400),
 
+        ConfigKey("media", "ffprobe", .string(""), "ffprobe for durations and codecs during `camhost recordings scan`. Empty: look it up on PATH; `off`: never probe."),
+        ConfigKey("media", "ffmpeg", .string(""), "ffmpeg for thumbnails (.thumbnails/<path>.jpg, 320 px wide) during a scan. Empty: look it up on PATH; `off`: keep the placeholder."),
+        ConfigKey("media", "thumbnail_concurrency", .integer(2), "ffprobe/ffmpeg processes a scan runs at once.", range: 1...16),
+        ConfigKey("media", "timeout_seconds", .integer(30), "A probe or thumbnail still running after this long is killed and reported; the scan goes on.", range: 1...3600),
+
         ConfigKey("diagnostics", "watch_cameras", .strings([]), "Camera addresses whose RTCP feedback `serve` watches on the wire (loopback trap alarm), besides those in the cameras table. Needs CAP_NET_RAW and CAP_NET_ADMIN (see docs/diagnostics.md)."),
         ConfigKey("diagnostics", "watch_interface", .string("any"), "Interface the RTCP watch captures on: `any` (loopback and the cameras' interface at once) or a name; empty: no watch."),
 

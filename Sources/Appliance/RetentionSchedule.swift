@@ -17,6 +17,14 @@ extension Configuration {
     }
 }
 
+extension Configuration {
+    /// The `[media]` keys, with the tools looked up.
+    public var mediaTools: MediaTools {
+        MediaTools.resolve(ffprobe: string("media.ffprobe"), ffmpeg: string("media.ffmpeg"),
+                           concurrency: integer("media.thumbnail_concurrency"), timeoutSeconds: integer("media.timeout_seconds"))
+    }
+}
+
 /// Runs retention inside `serve`: once at start (which also finishes an interrupted run's
 /// ledger), then every `retention.schedule_interval_hours`, and whenever free space on the
 /// recordings volume drops below the floor. On its own OS thread, because `Store` blocks.

@@ -80,6 +80,28 @@ enum FileOps {
         return .success(Status(info))
     }
 
+    /// Opens regular file `name` inside `parent` for reading, refusing a symbolic link.
+    static func openFile(_ parent: Int32, _ name: [UInt8]) -> Result<Int32, Errno> {
+        let fd = name.withCString { path in retrying { openat(parent, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) } }
+        return fd >= 0 ? .success(fd) : .failure(Errno(errno))
+    }
+
+    /// Creates file `name` inside `parent` for writing; fails if anything is there already.
+    static func createFile(_ parent: Int32, _ name: [UInt8]) -> Result<Int32, Errno> {
+        let fd = name.withCString { path in retrying { openat(parent, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) } }
+        return fd >= 0 ? .success(fd) : .failure(Errno(errno))
+    }
+
+    /// Makes directory `name` inside `parent`; errno on failure (`EEXIST` when it is there).
+    static func makeDirectory(_ parent: Int32, _ name: [UInt8]) -> Errno? {
+        name.withCString { path in retrying { mkdirat(parent, path, 0o755) } } == 0 ? nil : Errno(errno)
+    }
+
+    /// Renames `from` to `to` inside one directory (atomic; replaces a file at `to`).
+    static func rename(_ directory: Int32, _ from: [UInt8], to: [UInt8]) -> Errno? {
+        from.withCString { source in to.withCString { target in retrying { renameat(directory, source, directory, target) } } } == 0 ? nil : Errno(errno)
+    }
+
     /// Removes a non-directory entry (never what a link points to). Returns errno, 0 on success.
     static func unlink(_ parent: Int32, _ name: [UInt8]) -> Errno? {
         name.withCString { path in retrying { unlinkat(parent, path, 0) } } == 0 ? nil : Errno(errno)
@@ -130,15 +152,24 @@ enum FileOps {
         return (Int64(info.f_bavail) * unit, Int64(info.f_blocks) * unit)
     }
 
-    /// Takes an exclusive `flock` on `path` (created if missing) without waiting; returns the
-    /// descriptor holding it, or errno (`EWOULDBLOCK` when another process holds it).
-    static func lock(_ path: String) -> Result<Int32, Errno> {
+    /// Takes an exclusive `flock` on `path` (created if missing); returns the descriptor holding
+    /// it, or errno (`EWOULDBLOCK` when another holder keeps it for longer than `patience`).
+    ///
+    /// Why wait at all: a `flock` belongs to the open file description, and a process forked by
+    /// any thread of ours (`system()`, a spawned ffmpeg) shares it until its `exec` closes the
+    /// `O_CLOEXEC` copy. A lock released just before such a fork stays held for that moment; a
+    /// real second cleanup holds it for seconds.
+    static func lock(_ path: String, patienceMilliseconds: Int64 = 1000) -> Result<Int32, Errno> {
         let fd = retrying { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
         guard fd >= 0 else { return .failure(Errno(errno)) }
-        guard retrying({ flock(fd, LOCK_EX | LOCK_NB) }) == 0 else {
+        let deadline = monotonicMilliseconds() + patienceMilliseconds
+        while retrying({ flock(fd, LOCK_EX | LOCK_NB) }) != 0 {
             let code = errno
-            Glibc.close(fd)
-            return .failure(Errno(code))
+            guard code == EWOULDBLOCK, monotonicMilliseconds() < deadline else {
+                Glibc.close(fd)
+                return .failure(Errno(code))
+            }
+            usleep(10_000)
         }
         return .success(fd)
     }

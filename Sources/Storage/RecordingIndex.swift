@@ -22,12 +22,19 @@ public struct ScanReport: Sendable, Equatable {
     public var thumbnailsLinked = 0
     /// Recording files left alone because they are still being written (recent or open).
     public var unsettled = 0
+    /// Recordings whose duration or codec ffprobe filled in.
+    public var probed = 0
+    /// Thumbnails ffmpeg made.
+    public var thumbnailsMade = 0
+    /// Said once per scan: a media tool is missing or switched off.
+    public var notes: [String] = []
     public var errors: [PathError] = []
     public var durationMilliseconds: Int64 = 0
 
     public func json() -> String {
         "{\"files_seen\":\(filesSeen),\"directories_seen\":\(directoriesSeen),\"registered\":\(registered),"
-            + "\"thumbnails_linked\":\(thumbnailsLinked),\"unsettled\":\(unsettled),\"errors\":["
+            + "\"thumbnails_linked\":\(thumbnailsLinked),\"unsettled\":\(unsettled),\"probed\":\(probed),"
+            + "\"thumbnails_made\":\(thumbnailsMade),\"notes\":[" + notes.map(JSON.string).joined(separator: ",") + "],\"errors\":["
             + errors.map { "{\"path\":\(JSON.string($0.path)),\"error\":\(JSON.string($0.error))}" }.joined(separator: ",")
             + "],\"duration_ms\":\(durationMilliseconds)}"
     }
@@ -56,26 +63,34 @@ public struct RecordingIndex: Sendable {
         thumbnailDirectory + [0x2F] + path + Array(".jpg".utf8)
     }
 
-    /// Walks the root and registers settled recording files that have no row yet.
-    public func scan(settleSeconds: Int = 60, now: Int64? = nil) throws -> ScanReport {
+    /// Walks the root and registers settled recording files that have no row yet, one directory
+    /// at a time against the index (`IndexScan`); links thumbnails found at `.thumbnails/<path>.jpg`.
+    /// With `media`, then fills durations and codecs and makes missing thumbnails (`MediaScan`).
+    public func scan(settleSeconds: Int = 60, now: Int64? = nil, media: MediaTools? = nil) throws -> ScanReport {
         let started = FileOps.monotonicMilliseconds()
-        var report = ScanReport()
         let rootFD: Int32
         switch FileOps.openRoot(root) {
         case .success(let fd): rootFD = fd
         case .failure(let error): throw error
         }
         defer { FileOps.close(rootFD) }
-        let now = now ?? FileOps.now()
-        try store.withDatabase { db in
-            try walk(db, rootFD: rootFD, report: &report)
-            try db.inTransaction(.immediate) { db in
-                try register(db, now: now, settleSeconds: settleSeconds, report: &report)
-            }
-            try dropScratch(db)
+        let settled = ((now ?? FileOps.now()) - Int64(settleSeconds)) * 1_000_000_000
+        let busy = openFiles()
+        var report = try store.withDatabase { db -> ScanReport in
+            let scan = try IndexScan(db, settled: settled, busy: busy)
+            try scan.run(rootFD: rootFD)
+            return scan.report
         }
+        if let media { try MediaScan(store: store, tools: media, rootFD: rootFD).run(report: &report) }
         report.durationMilliseconds = FileOps.monotonicMilliseconds() - started
         return report
+    }
+
+    /// Files under the root some process holds open (a recorder still writing), relative to the root.
+    func openFiles() -> Set<[UInt8]> {
+        guard let canonicalRoot = FileOps.canonical(root) else { return [] }
+        let prefix = canonicalRoot + [0x2F]
+        return Set(FileOps.openFiles(under: prefix).map { Array($0.dropFirst(prefix.count)) })
     }
 
     /// Recordings, oldest first; `since` is an ISO 8601 prefix compared with `end_at`.
@@ -129,8 +144,8 @@ public struct RecordingIndex: Sendable {
 
     enum FileKind: Int64 { case media = 1, thumbnail = 2, other = 3 }
 
-    /// Fills `temp.seen_files` (every regular file) and `temp.seen_dirs` (every directory below
-    /// the root, with its entry count). Symbolic links and special files are reported, never
+    /// For a cleanup's plan: fills `temp.seen_files` (every regular file) and `temp.seen_dirs`
+    /// (every directory below the root, with its entry count). `scan` does not use it (`IndexScan`). Symbolic links and special files are reported, never
     /// followed; an unreadable directory is reported and the walk goes on.
     func walk(_ db: Database, rootFD: Int32, report: inout ScanReport) throws {
         try db.execute(script: """
@@ -260,12 +275,10 @@ public struct RecordingIndex: Sendable {
 
     /// Marks files some process holds open (a recorder still writing) as busy.
     func markBusy(_ db: Database) throws {
-        guard let canonicalRoot = FileOps.canonical(root) else { return }
-        let prefix = canonicalRoot + [0x2F]
-        let open = FileOps.openFiles(under: prefix)
+        let open = openFiles()
         guard !open.isEmpty else { return }
         let update = try db.prepare("UPDATE temp.seen_files SET busy = 1 WHERE path = ?")
-        for path in open { try update.execute([.blob(Array(path.dropFirst(prefix.count)))]) }
+        for path in open { try update.execute([.blob(path)]) }
     }
 
     func dropScratch(_ db: Database) throws {

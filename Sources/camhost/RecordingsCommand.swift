@@ -40,8 +40,11 @@ struct RecordingsCommand: ParsableCommand {
                 file that has none (size, modification time; camera = first directory). Files \
                 modified in the last retention.settle_seconds, or held open by a process, are \
                 still being written and are left for a later scan. Thumbnails found at \
-                .thumbnails/<path>.jpg are linked; without one the dashboard shows a placeholder \
-                ("no thumbnail"). Symbolic links are reported, never followed.
+                .thumbnails/<path>.jpg are linked. Then, for recordings that lack them, ffprobe \
+                fills duration and codec and ffmpeg makes the thumbnail (media.ffprobe, \
+                media.ffmpeg; media.thumbnail_concurrency at a time). Without ffmpeg the \
+                dashboard shows a placeholder ("no thumbnail") and the scan says so once; a file \
+                a tool fails on is listed and the scan goes on. Symbolic links are reported, never followed.
 
                 Examples:
                   camhost recordings scan
@@ -49,14 +52,14 @@ struct RecordingsCommand: ParsableCommand {
                 """)
 
         @OptionGroup var options: ConfigOptions
-        @Flag(help: "Print JSON: {\"files_seen\", \"registered\", \"unsettled\", \"thumbnails_linked\", \"errors\": [{\"path\", \"error\"}], \"duration_ms\"}.")
+        @Flag(help: "Print JSON: {\"files_seen\", \"registered\", \"unsettled\", \"thumbnails_linked\", \"probed\", \"thumbnails_made\", \"notes\", \"errors\": [{\"path\", \"error\"}], \"duration_ms\"}.")
         var json = false
 
         func run() throws {
             let context = try RecordingsContext(options)
             let report: ScanReport
             do {
-                report = try context.index.scan(settleSeconds: context.policy.settleSeconds)
+                report = try context.index.scan(settleSeconds: context.policy.settleSeconds, media: context.media)
             } catch let error as FileError {
                 printError("camhost: cannot open the recordings root \(context.root): \(error). Check storage.recordings or --data-dir.")
                 throw ExitCode(66)
@@ -64,7 +67,8 @@ struct RecordingsCommand: ParsableCommand {
             if json { printOut(report.json()); return }
             printOut("scanned \(report.filesSeen) file(s) in \(report.directoriesSeen) director\(report.directoriesSeen == 1 ? "y" : "ies") "
                 + "in \(report.durationMilliseconds) ms: \(report.registered) new recording(s), \(report.thumbnailsLinked) thumbnail(s) linked, "
-                + "\(report.unsettled) still being written")
+                + "\(report.unsettled) still being written; \(report.probed) probed, \(report.thumbnailsMade) thumbnail(s) made")
+            for note in report.notes { printOut("note: " + note) }
             printProblems(report.errors)
         }
     }
@@ -317,12 +321,14 @@ struct RecordingsContext {
     let store: Store
     let root: String
     let policy: RetentionPolicy
+    let media: MediaTools
     var index: RecordingIndex { RecordingIndex(store: store, root: root) }
 
     init(_ options: ConfigOptions) throws {
         let configuration = try options.load()
         root = configuration.recordingsPath
         policy = configuration.retentionPolicy
+        media = configuration.mediaTools
         let path = configuration.databasePath
         do {
             var databaseOptions = Database.Options()
