@@ -31,7 +31,7 @@ WORK=$(mktemp -d /tmp/bench-control.XXXXXX)
 PIDS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -78,21 +78,29 @@ kill -INT "$SIM"; wait "$SIM" 2>/dev/null || true
 # 2. The same request/reply with mosquitto_pub/mosquitto_sub, as a shell loop.
 echo
 echo "== mosquitto_pub/mosquitto_sub request/reply loop, $BASELINE requests (one process per publish)"
-mosquitto_sub -h 127.0.0.1 -p "$PORT" -q 1 -t bench/cmd | while read -r message; do
+mkfifo "$WORK/requests"
+mosquitto_sub -h 127.0.0.1 -p "$PORT" -q 1 -t bench/cmd > "$WORK/requests" &
+PIDS+=($!)
+while read -r message; do
     mosquitto_pub -h 127.0.0.1 -p "$PORT" -q 1 -t bench/ack -m "$message"
-done &
+done < "$WORK/requests" &
 PIDS+=($!)
 exec 3< <(mosquitto_sub -h 127.0.0.1 -p "$PORT" -q 1 -t bench/ack)
-sleep 0.5
+PIDS+=($!)
+# Both subscribers must be in place before timing: probe until a reply comes back.
+until mosquitto_pub -h 127.0.0.1 -p "$PORT" -q 1 -t bench/cmd -m probe && read -r -t 1 -u 3 reply; do :; done
+while read -r -t 0.5 -u 3 reply; do :; done  # replies to earlier probes
+lost=0
 started=$(date +%s%N)
 for i in $(seq 1 "$BASELINE"); do
     t0=$(date +%s%N)
     mosquitto_pub -h 127.0.0.1 -p "$PORT" -q 1 -t bench/cmd -m "req-$i"
-    read -r -u 3 reply
+    if ! read -r -t 5 -u 3 reply; then lost=$((lost + 1)); continue; fi
     t1=$(date +%s%N)
     echo $(( (t1 - t0) / 1000 ))
 done > "$WORK/baseline.txt"
 ended=$(date +%s%N)
+[ "$lost" -gt 0 ] && echo "($lost requests got no reply within 5 s)"
 python3 - "$WORK/baseline.txt" "$started" "$ended" <<'EOF'
 import sys
 us = sorted(int(x) for x in open(sys.argv[1]))
