@@ -108,11 +108,10 @@ public final class Dashboard: Sendable {
 
     /// The route a path belongs to, with ids replaced, so metrics labels stay few.
     static func routeTemplate(_ path: String) -> String {
+        if isOwnTemplate(path) { return path }
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
         if segments.isEmpty { return "/" }
-        let known: Set<Substring> = ["healthz", "metrics", "login", "logout", "setup", "assets", "favicon.ico", "cameras", "recordings",
-                                     "diagnostics", "health", "audit", "api", "v1", "commands", "media", "thumbnail", "cleanup",
-                                     "runs", "delete", "alarms", "overview", "command", "play"]
+        let known = knownRouteSegments
         guard known.contains(segments[0]) else { return "other" }
         if segments[0] == "assets" { return "/assets/:file" }
         var parts: [Substring] = []
@@ -121,6 +120,33 @@ public final class Dashboard: Sendable {
         }
         return "/" + parts.joined(separator: "/")
     }
+
+    /// Whether `path` is already a template: one to six non-empty segments, all known words, not
+    /// under /assets. The common case (`/healthz`, `/api/v1/recordings`), answered without
+    /// splitting, joining or allocating; the general path below gives the same answer for it.
+    static func isOwnTemplate(_ path: String) -> Bool {
+        var path = path
+        return path.withUTF8 { bytes in
+            let slash = UInt8(ascii: "/")
+            guard bytes.count > 1, bytes[0] == slash, bytes[bytes.count - 1] != slash else { return false }
+            var start = 1
+            var count = 0
+            for index in 1...bytes.count where index == bytes.count || bytes[index] == slash {
+                guard index > start, index - start <= 15 else { return false }
+                count += 1
+                guard count <= 6 else { return false }
+                let segment = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                guard knownRouteSegments.contains(Substring(segment)), count > 1 || segment != "assets" else { return false }
+                start = index + 1
+            }
+            return true
+        }
+    }
+
+    /// Built once (it was rebuilt, 24 hashes and an allocation, on every request).
+    private static let knownRouteSegments: Set<Substring> = ["healthz", "metrics", "login", "logout", "setup", "assets", "favicon.ico", "cameras", "recordings",
+                                     "diagnostics", "health", "audit", "api", "v1", "commands", "media", "thumbnail", "cleanup",
+                                     "runs", "delete", "alarms", "overview", "command", "play"]
 }
 
 /// Headers every response carries (HSTS, CSP without inline script, no framing, no sniffing).
@@ -129,15 +155,20 @@ enum SecurityPolicy {
         + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
     static func apply(to response: inout HTTPResponse, path: String) {
-        func setIfMissing(_ name: String, _ value: String) {
-            if !response.headers.contains(where: { $0.name.lowercased() == name.lowercased() }) { response.setHeader(name, value) }
+        response.headers.reserveCapacity(response.headers.count + headers.count)
+        for header in headers where !response.headers.contains(where: { HTTPResponse.sameHeaderName($0.name, header.name) }) {
+            response.headers.append(header)
         }
-        setIfMissing("Strict-Transport-Security", "max-age=31536000")
-        setIfMissing("Content-Security-Policy", contentSecurityPolicy)
-        setIfMissing("X-Content-Type-Options", "nosniff")
-        setIfMissing("Referrer-Policy", "no-referrer")
-        setIfMissing("X-Frame-Options", "DENY")
     }
+
+    /// Built once: this runs on every response.
+    static let headers: [(name: String, value: String)] = [
+        ("Strict-Transport-Security", "max-age=31536000"),
+        ("Content-Security-Policy", contentSecurityPolicy),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Frame-Options", "DENY"),
+    ]
 }
 
 /// application/x-www-form-urlencoded bodies and query strings.

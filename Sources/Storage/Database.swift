@@ -53,7 +53,34 @@ public final class Database {
         try configure(options)
     }
 
-    deinit { sqlite3_close_v2(handle) }
+    deinit {
+        sqlite3_finalize(dataVersionStatement)
+        sqlite3_close_v2(handle)
+    }
+
+    /// `PRAGMA data_version`, prepared once (parsing it cost more than running it).
+    private var dataVersionStatement: OpaquePointer?
+
+    /// Rows changed by this connection since it opened (`sqlite3_total_changes64`); no statement.
+    public var totalChanges: Int64 { sqlite3_total_changes64(handle) }
+
+    /// `PRAGMA data_version`: changes when another connection commits (https://sqlite.org/pragma.html#pragma_data_version).
+    public func dataVersion() throws -> Int64 {
+        if dataVersionStatement == nil {
+            var statement: OpaquePointer?
+            let rc = sqlite3_prepare_v3(handle, "PRAGMA data_version", -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+            guard rc == SQLITE_OK, let statement else {
+                sqlite3_finalize(statement)
+                throw error(rc, sql: "PRAGMA data_version")
+            }
+            dataVersionStatement = statement
+        }
+        let statement = dataVersionStatement
+        defer { sqlite3_reset(statement) }
+        let rc = sqlite3_step(statement)
+        guard rc == SQLITE_ROW else { throw error(rc, sql: "PRAGMA data_version") }
+        return sqlite3_column_int64(statement, 0)
+    }
 
     private func configure(_ options: Options) throws {
         sqlite3_extended_result_codes(handle, 1)

@@ -14,8 +14,24 @@ extension HTTPResponse {
 
     /// The first value of a header, matched without regard to case.
     public func header(_ name: String) -> String? {
-        let lower = name.lowercased()
-        return headers.first { $0.name.lowercased() == lower }?.value
+        headers.first { HTTPResponse.sameHeaderName($0.name, name) }?.value
+    }
+
+    /// Header names compared without regard to ASCII case (RFC 9110 section 5.1), without
+    /// allocating: this runs several times per response.
+    @inlinable
+    public static func sameHeaderName(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard x.count == y.count else { return false }
+                for i in 0..<x.count where x[i] != y[i] {
+                    let l = x[i] | 0x20
+                    guard l == y[i] | 0x20, l >= UInt8(ascii: "a"), l <= UInt8(ascii: "z") else { return false }
+                }
+                return true
+            }
+        }
     }
 }
 

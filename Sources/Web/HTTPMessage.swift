@@ -68,7 +68,9 @@ public struct HTTPResponse: Sendable {
     }
 
     public mutating func setHeader(_ name: String, _ value: String) {
-        headers.removeAll { $0.name.lowercased() == name.lowercased() }
+        if headers.contains(where: { HTTPResponse.sameHeaderName($0.name, name) }) {
+            headers.removeAll { HTTPResponse.sameHeaderName($0.name, name) }
+        }
         headers.append((name, value))
     }
 }

@@ -63,11 +63,12 @@ struct RecordingsService: Sendable {
     var index: RecordingIndex { RecordingIndex(store: store, root: root) }
 
     /// A number that changes whenever the database does: this connection's changes plus
-    /// `PRAGMA data_version` (commits by other connections, e.g. the CLI). Cheap: no table is read.
+    /// `PRAGMA data_version` (commits by other connections, e.g. the CLI). Cheap: no table is read,
+    /// no SQL is parsed (the pragma is prepared once), one C call and one step under the store's lock.
     func databaseVersion() throws -> Int64 {
         try store.withDatabase { db in
-            let own = try db.scalar("SELECT total_changes()", as: Int64.self) ?? 0
-            let others = try db.scalar("PRAGMA data_version", as: Int64.self) ?? 0
+            let own = db.totalChanges
+            let others = try db.dataVersion()
             return own &* 1_000_003 &+ others
         }
     }

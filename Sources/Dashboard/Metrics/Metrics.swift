@@ -36,9 +36,13 @@ public final class Metrics: Sendable {
 
     /// One finished HTTP request (`HTTPSServer`'s completion callback); `route` is a template.
     public func observeRequest(route: String, method: String, status: Int, seconds: Double) {
-        let method = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"].contains(method) ? method : "other"
+        let known: String
+        switch method {
+        case "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS": known = method
+        default: known = "other"
+        }
         state.withLock { state in
-            state.requests[RequestKey(route: route, method: method, status: status), default: 0] += 1
+            state.requests[RequestKey(route: route, method: known, status: status), default: 0] += 1
             state.latency[route, default: Histogram(bounds: Metrics.httpBuckets.count)].observe(seconds, bounds: Metrics.httpBuckets)
         }
     }
