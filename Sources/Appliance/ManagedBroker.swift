@@ -63,6 +63,30 @@ public final class ManagedBroker: Sendable {
             supervise(first: first, configPath: configPath)
         }
         thread.withLock { $0 = spawned }
+        // Return once the broker accepts connections, so clients started next connect at their
+        // first attempt instead of sleeping through a retry (it takes Mosquitto ~10-50 ms).
+        if !waitUntilListening(timeout: .seconds(2)) {
+            logger.warning("managed MQTT broker is not accepting connections yet", metadata: ["log": "\(logPath)"])
+        }
+    }
+
+    private func waitUntilListening(timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else { return false }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(port).bigEndian
+            address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+            let rc = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            close(fd)
+            if rc == 0 { return true }
+            usleep(5_000)
+        }
+        return false
     }
 
     private func supervise(first: ChildProcess, configPath: String) {
