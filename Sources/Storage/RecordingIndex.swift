@@ -97,7 +97,7 @@ public struct RecordingIndex: Sendable {
     public func list(camera: String? = nil, since: String? = nil, limit: Int? = nil) throws -> [Recording] {
         try store.read { db in
             let statement = try db.prepare("""
-                SELECT id, camera_id, path, start_at, end_at, duration_ms, bytes, codec, thumbnail, protected
+                SELECT \(Self.columns)
                 FROM recordings WHERE (?1 IS NULL OR camera_id = ?1) AND (?2 IS NULL OR end_at >= ?2)
                 ORDER BY end_at, id LIMIT ?3
                 """)
@@ -119,7 +119,11 @@ public struct RecordingIndex: Sendable {
         }
     }
 
-    static func recording(_ statement: Statement) -> Recording {
+    /// The columns every query that reads recordings selects, in the order `recording(_:)` reads them.
+    public static let columns = "id, camera_id, path, start_at, end_at, duration_ms, bytes, codec, thumbnail, protected"
+
+    /// One recording from a statement that selected `columns`.
+    public static func recording(_ statement: Statement) -> Recording {
         func bytes(_ index: Int) -> [UInt8]? {
             switch statement.value(at: index) {
             case .blob(let b): return b

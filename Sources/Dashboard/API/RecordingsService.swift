@@ -3,19 +3,10 @@ import Storage
 import Glibc
 #endif
 
-/// One recording as listed (Storage's `Recording`, which has no public initialiser).
-struct RecordingRow: Sendable {
-    var id: Int64
-    var cameraID: String
-    var path: [UInt8]
-    var startAt: String
-    var endAt: String
-    var durationMilliseconds: Int64?
-    var bytes: Int64
-    var codec: String?
-    var thumbnail: [UInt8]?
-    var isProtected: Bool
+/// One recording as listed: Storage's `Recording`, with what the pages need to show and serve it.
+typealias RecordingRow = Recording
 
+extension Recording {
     /// Printable ASCII as is (the common case, without a scalar-by-scalar walk); anything else
     /// through Storage's `\xNN` form.
     var displayPath: String {
@@ -82,7 +73,7 @@ struct RecordingsService: Sendable {
                 filter.to.map { .text($0 + "T99") } ?? .null,
             ]
             let statement = try db.prepare("""
-                SELECT id, camera_id, path, start_at, end_at, duration_ms, bytes, codec, thumbnail, protected
+                SELECT \(RecordingIndex.columns)
                 FROM recordings WHERE (?1 IS NULL OR camera_id = ?1) AND (?2 IS NULL OR end_at >= ?2) AND (?3 IS NULL OR start_at <= ?3)
                 ORDER BY end_at DESC, id DESC LIMIT ?4 OFFSET ?5
                 """)
@@ -100,7 +91,7 @@ struct RecordingsService: Sendable {
     func recording(_ id: Int64) throws -> RecordingRow? {
         try store.read { db in
             let statement = try db.prepare("""
-                SELECT id, camera_id, path, start_at, end_at, duration_ms, bytes, codec, thumbnail, protected FROM recordings WHERE id = ?
+                SELECT \(RecordingIndex.columns) FROM recordings WHERE id = ?
                 """)
             try statement.bind([.integer(id)])
             return try statement.step() ? Self.recording(statement) : nil
@@ -179,24 +170,5 @@ struct RecordingsService: Sendable {
         return root + "/" + String(decoding: relative, as: UTF8.self)
     }
 
-    static func recording(_ statement: Statement) -> RecordingRow {
-        func bytes(_ index: Int) -> [UInt8]? {
-            switch statement.value(at: index) {
-            case .blob(let b): return b
-            case .text(let t): return Array(t.utf8)
-            default: return nil
-            }
-        }
-        return RecordingRow(
-            id: Int64.decode(from: statement.value(at: 0)) ?? 0,
-            cameraID: String.decode(from: statement.value(at: 1)) ?? "",
-            path: bytes(2) ?? [],
-            startAt: String.decode(from: statement.value(at: 3)) ?? "",
-            endAt: String.decode(from: statement.value(at: 4)) ?? "",
-            durationMilliseconds: Int64.decode(from: statement.value(at: 5)),
-            bytes: Int64.decode(from: statement.value(at: 6)) ?? 0,
-            codec: String.decode(from: statement.value(at: 7)),
-            thumbnail: bytes(8),
-            isProtected: Bool.decode(from: statement.value(at: 9)) ?? false)
-    }
+    static func recording(_ statement: Statement) -> RecordingRow { RecordingIndex.recording(statement) }
 }
