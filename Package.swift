@@ -33,9 +33,10 @@ let package = Package(
         system("CPcap", pkgConfig: "libpcap", apt: "libpcap-dev"),
 
         .target(name: "Wire", swiftSettings: strict),
-        .target(name: "Storage", dependencies: ["CSQLite"], swiftSettings: strict),
+        .target(name: "JSONText", swiftSettings: strict),
+        .target(name: "Storage", dependencies: ["CSQLite", "JSONText"], swiftSettings: strict),
         .target(name: "Security", dependencies: ["CGnuTLS"], swiftSettings: strict),
-        .target(name: "Capture", dependencies: ["CPcap", "Wire"], swiftSettings: strict),
+        .target(name: "Capture", dependencies: ["CPcap", "Wire", "JSONText"], swiftSettings: strict),
         .target(name: "Control", dependencies: [
             "CMosquitto",
             .product(name: "TOMLKit", package: "TOMLKit"),
@@ -44,12 +45,12 @@ let package = Package(
         .target(name: "Web", dependencies: ["CMicroHTTPD", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(name: "Dashboard", dependencies: ["Web", "Storage", "Security", "Control", "Capture", "Wire"], swiftSettings: strict),
         .target(name: "Appliance", dependencies: [
-            "Dashboard", "Web", "Storage", "Security", "Wire", "Capture", "Control",
+            "Dashboard", "Web", "Storage", "Security", "Wire", "Capture", "Control", "JSONText",
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .executableTarget(name: "camhost", dependencies: [
-            "Appliance", "Capture", "Wire", "Dashboard", "Storage",
+            "Appliance", "Capture", "Wire", "Dashboard", "Storage", "JSONText",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),

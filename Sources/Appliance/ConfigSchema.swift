@@ -1,3 +1,4 @@
+import JSONText
 /// A configuration value as it appears in the file, the environment or a flag.
 public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
     case string(String)
@@ -25,25 +26,7 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-func tomlQuoted(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 {
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
-}
+func tomlQuoted(_ s: String) -> String { jsonQuoted(s) }
 
 /// One documented configuration key: where it lives, its type, its default and what it does.
 public struct ConfigKey: Sendable {

@@ -1,3 +1,4 @@
+import JSONText
 import Wire
 
 /// The result of a loopback-trap diagnosis for one camera: verdict, counts, evidence, cadence and the fix.
@@ -132,25 +133,7 @@ public struct RTCPDiagnosis: Sendable {
         return out
     }
 
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ text: String) -> String { jsonQuoted(text) }
 
     /// Seconds with millisecond precision, as a JSON number.
     static func number(_ value: Double) -> String {

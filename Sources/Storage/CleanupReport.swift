@@ -1,3 +1,4 @@
+import JSONText
 /// A failure tied to one path under the recordings root (or the root itself).
 public struct PathError: Sendable, Equatable {
     public var path: String
@@ -97,24 +98,5 @@ public struct CleanupReport: Sendable, Equatable {
 
 /// Minimal JSON text output (Storage stays free of Foundation).
 enum JSON {
-    static func string(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func string(_ text: String) -> String { jsonQuoted(text) }
 }

@@ -1,3 +1,4 @@
+import JSONText
 import Appliance
 import ArgumentParser
 import Storage
@@ -398,24 +399,7 @@ func humanBytes(_ bytes: Int64) -> String {
     return "\(tenths / 10).\(tenths % 10) \(units[unit])"
 }
 
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        default:
-            if scalar.value < 0x20 {
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
-}
+func jsonString(_ text: String) -> String { jsonQuoted(text) }
 
 func printProblems(_ errors: [PathError]) {
     guard !errors.isEmpty else { return }
