@@ -13,7 +13,7 @@ public final class CameraControl: Sendable {
     private let registries: [CameraRegistry]
     private let controllers: [String: CameraController]
     private let lastMessage = Atomic<Int64>(0)
-    private let watcher = Mutex<Task<Void, Never>?>(nil)
+    private let watcher = Mutex<UInt64?>(nil)
 
     /// `only` limits the profiles to one (a `--profile` flag); nil loads every profile.
     public init(settings: ControlSettings, profiles: [String: FirmwareProfile], only: String? = nil,
@@ -40,15 +40,8 @@ public final class CameraControl: Sendable {
 
     /// Subscribes (remembered across reconnects) and starts listening. Before or after `connect`.
     public func start() async throws {
-        let messages = client.messages()
-        watcher.withLock {
-            $0 = Task { [weak self] in
-                for await _ in messages {
-                    guard let self else { return }
-                    self.lastMessage.store(Self.now(), ordering: .relaxed)
-                }
-            }
-        }
+        let key = client.addMessageHandler { [weak self] _ in self?.lastMessage.store(Self.now(), ordering: .relaxed) }
+        watcher.withLock { $0 = key }
         for registry in registries { try await registry.start() }
         for controller in controllers.values { try await controller.start() }
     }
@@ -104,7 +97,7 @@ public final class CameraControl: Sendable {
     }
 
     public func stop() async {
-        watcher.withLock { $0?.cancel(); $0 = nil }
+        if let key = watcher.withLock({ k in defer { k = nil }; return k }) { client.removeMessageHandler(key) }
         for registry in registries { registry.stop() }
         for controller in controllers.values { controller.stop() }
         await client.disconnect()

@@ -36,6 +36,10 @@ public struct CommandResult: Sendable {
 /// Sends commands to cameras per their firmware profile and waits for the ack (or, for profiles
 /// without acks, the state echo). Commands to one camera run strictly in order; different
 /// cameras run concurrently. Never hangs: not connected fails at once, otherwise a timeout.
+///
+/// The hot path has no task hops of its own: the caller's task publishes and suspends; the ack
+/// is parsed on the MQTT network thread (a message handler), which resumes the caller. Time-outs
+/// come from one sweeper per controller while commands are pending, not a timer per command.
 public final class CameraController: Sendable {
     public let client: MQTTClient
     public let profile: FirmwareProfile
@@ -47,15 +51,22 @@ public final class CameraController: Sendable {
     private struct Pending {
         let correlationID: String
         let expectation: Expectation
-        var result: Resolution?
-        var waiter: CheckedContinuation<Resolution, Never>?
+        let deadline: ContinuousClock.Instant
+        let waiter: CheckedContinuation<Resolution, Never>
     }
     private struct State {
+        /// The command on the wire to each camera (at most one per camera).
         var pending: [CameraID: Pending] = [:]
-        var queues: [CameraID: Task<Void, Never>] = [:]
-        var listeners: [Task<Void, Never>] = []
+        /// Cameras with a command in progress, each with the commands queued behind it, in order.
+        var busy: [CameraID: [CheckedContinuation<Void, Never>]] = [:]
+        var handler: UInt64?
+        var watcher: Task<Void, Never>?
+        /// The time-out sweeper runs while anything is pending.
+        var sweeping = false
     }
     private let state = Mutex(State())
+    /// How often pending commands are checked against their deadline.
+    private static let sweepInterval: Duration = .milliseconds(20)
 
     public init(client: MQTTClient, profile: FirmwareProfile, timeout: Duration = .seconds(5),
                 logger: Logger = Logger(label: "camhost.control.commands")) {
@@ -68,14 +79,8 @@ public final class CameraController: Sendable {
     /// Subscribes to the profile's ack (or status and error) topics and starts listening.
     /// Call after `client.connect()` or before it; subscriptions survive reconnects.
     public func start() async throws {
-        let messages = client.messages()
         let states = client.stateChanges()
-        let listener = Task { [weak self] in
-            for await message in messages {
-                guard let self else { return }
-                self.handle(message)
-            }
-        }
+        let handler = client.addMessageHandler { [weak self] message in self?.handle(message) }
         let watcher = Task { [weak self] in
             for await s in states where s != .connected {
                 guard let self else { return }
@@ -83,7 +88,7 @@ public final class CameraController: Sendable {
                                             broker: self.client.options.brokerAddress))
             }
         }
-        state.withLock { $0.listeners += [listener, watcher] }
+        state.withLock { $0.handler = handler; $0.watcher = watcher }
         if let ack = profile.topics.ack { try await client.subscribe(ack.filter) }
         if profile.encoding == .plain {
             try await client.subscribe(profile.topics.status.filter)
@@ -93,8 +98,12 @@ public final class CameraController: Sendable {
 
     /// Stops listening; pending commands fail.
     public func stop() {
-        let tasks = state.withLock { s in defer { s.listeners = [] }; return s.listeners }
-        tasks.forEach { $0.cancel() }
+        let (handler, watcher) = state.withLock { s in
+            defer { s.handler = nil; s.watcher = nil }
+            return (s.handler, s.watcher)
+        }
+        if let handler { client.removeMessageHandler(handler) }
+        watcher?.cancel()
         failAll(MosquittoError(kind: .connectionLost, message: "controller stopped", broker: client.options.brokerAddress))
     }
 
@@ -102,21 +111,40 @@ public final class CameraController: Sendable {
     /// Throws `CommandError` (invalid for this profile) or `MosquittoError` (not connected,
     /// broker did not take it); otherwise the camera's answer is in `outcome`.
     public func send(_ command: CameraCommand, to camera: CameraID, timeout: Duration? = nil) async throws -> CommandResult {
-        let broker = client.options.brokerAddress
         guard client.state == .connected else {
-            throw MosquittoError(kind: .notConnected, message: "cannot send \(command) to camera \(camera): client is \(client.state)", broker: broker)
+            throw MosquittoError(kind: .notConnected, message: "cannot send \(command) to camera \(camera): client is \(client.state)",
+                                 broker: client.options.brokerAddress)
         }
-        let timeout = timeout ?? defaultTimeout
-        let task = state.withLock { s -> Task<CommandResult, any Error> in
-            let previous = s.queues[camera]
-            let task = Task<CommandResult, any Error> {
-                await previous?.value
-                return try await self.perform(command, to: camera, timeout: timeout)
+        await acquire(camera)
+        defer { release(camera) }
+        return try await perform(command, to: camera, timeout: timeout ?? defaultTimeout)
+    }
+
+    /// Waits until no earlier command to `camera` is in progress, then holds its slot.
+    private func acquire(_ camera: CameraID) async {
+        let free = state.withLock { s -> Bool in
+            guard s.busy[camera] == nil else { return false }
+            s.busy[camera] = []
+            return true
+        }
+        if free { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let freedMeanwhile = state.withLock { s -> Bool in
+                guard s.busy[camera] != nil else { s.busy[camera] = []; return true }
+                s.busy[camera]!.append(continuation)
+                return false
             }
-            s.queues[camera] = Task { _ = await task.result }
-            return task
+            if freedMeanwhile { continuation.resume() }
         }
-        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+    }
+
+    /// Hands the camera's slot to the next queued command, or frees it.
+    private func release(_ camera: CameraID) {
+        let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard let queue = s.busy[camera], !queue.isEmpty else { s.busy[camera] = nil; return nil }
+            return s.busy[camera]!.removeFirst()
+        }
+        next?.resume()
     }
 
     private func perform(_ command: CameraCommand, to camera: CameraID, timeout: Duration) async throws -> CommandResult {
@@ -132,28 +160,24 @@ public final class CameraController: Sendable {
             expectation = .echo(field: spec.echoField!, payload: spec.echoPayload == "*" ? nil : renderTemplate(spec.echoPayload!, values))
         }
         let started = ContinuousClock.now
-        state.withLock { $0.pending[camera] = Pending(correlationID: correlationID, expectation: expectation) }
-        do {
-            try await client.publish(topic: topic, payload: payload, qos: .atLeastOnce)
-        } catch {
-            _ = state.withLock { $0.pending.removeValue(forKey: camera) }
-            throw error
-        }
-        let timer = Task { [weak self] in
-            try? await Task.sleep(for: timeout)
-            if !Task.isCancelled { self?.resolve(camera, correlationID, .outcome(.timedOut)) }
-        }
         let resolution = await withCheckedContinuation { (continuation: CheckedContinuation<Resolution, Never>) in
-            let ready = state.withLock { s -> Resolution? in
-                guard var p = s.pending[camera], p.correlationID == correlationID else { return .outcome(.timedOut) }
-                if let r = p.result { s.pending[camera] = nil; return r }
-                p.waiter = continuation
-                s.pending[camera] = p
-                return nil
+            // Registered before the publish: the ack may arrive before `publishQueued` returns.
+            let startSweeper = state.withLock { s -> Bool in
+                s.pending[camera] = Pending(correlationID: correlationID, expectation: expectation,
+                                            deadline: started + timeout, waiter: continuation)
+                defer { s.sweeping = true }
+                return !s.sweeping
             }
-            if let ready { continuation.resume(returning: ready) }
+            if startSweeper { Task { [weak self] in await self?.sweepTimeouts() } }
+            do {
+                // QoS 1 on the wire; the camera's ack, not the broker's PUBACK, is what we wait for.
+                try client.publishQueued(topic: topic, payload: payload, qos: .atLeastOnce)
+            } catch {
+                let failure = error as? MosquittoError
+                    ?? MosquittoError(kind: .library, message: "\(error)", broker: client.options.brokerAddress)
+                resolve(camera, correlationID, .error(failure))
+            }
         }
-        timer.cancel()
         switch resolution {
         case .error(let e): throw e
         case .outcome(let outcome):
@@ -165,20 +189,41 @@ public final class CameraController: Sendable {
         }
     }
 
+    /// Times out commands whose deadline passed; runs while any command is pending.
+    private func sweepTimeouts() async {
+        while true {
+            try? await Task.sleep(for: Self.sweepInterval)
+            let now = ContinuousClock.now
+            let (expired, finished) = state.withLock { s -> ([CheckedContinuation<Resolution, Never>], Bool) in
+                var expired: [CheckedContinuation<Resolution, Never>] = []
+                for (camera, pending) in s.pending where pending.deadline <= now {
+                    s.pending[camera] = nil
+                    expired.append(pending.waiter)
+                }
+                if s.pending.isEmpty { s.sweeping = false }
+                return (expired, s.pending.isEmpty)
+            }
+            for waiter in expired { waiter.resume(returning: .outcome(.timedOut)) }
+            if finished { return }
+        }
+    }
+
+    /// Ends the pending command to `camera` (when `correlationID` is nil or matches).
     private func resolve(_ camera: CameraID, _ correlationID: String?, _ resolution: Resolution) {
         let waiter = state.withLock { s -> CheckedContinuation<Resolution, Never>? in
-            guard var p = s.pending[camera], correlationID == nil || p.correlationID == correlationID, p.result == nil else { return nil }
-            if let w = p.waiter { s.pending[camera] = nil; return w }
-            p.result = resolution
-            s.pending[camera] = p
-            return nil
+            guard let p = s.pending[camera], correlationID == nil || p.correlationID == correlationID else { return nil }
+            s.pending[camera] = nil
+            return p.waiter
         }
         waiter?.resume(returning: resolution)
     }
 
     private func failAll(_ error: MosquittoError) {
-        let cameras = state.withLock { Array($0.pending.keys) }
-        for camera in cameras { resolve(camera, nil, .error(error)) }
+        let waiters = state.withLock { s in
+            defer { s.pending = [:] }
+            return s.pending.values.map(\.waiter)
+        }
+        for waiter in waiters { waiter.resume(returning: .error(error)) }
     }
 
     // MARK: Incoming

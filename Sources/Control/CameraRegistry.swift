@@ -38,7 +38,7 @@ public final class CameraRegistry: Sendable {
     public let profile: FirmwareProfile
     private let logger: Logger
     private let cameras = Mutex<[CameraID: CameraStatus]>([:])
-    private let listener = Mutex<Task<Void, Never>?>(nil)
+    private let handler = Mutex<UInt64?>(nil)
 
     public init(client: MQTTClient, profile: FirmwareProfile, logger: Logger = Logger(label: "camhost.control.registry")) {
         self.client = client
@@ -46,21 +46,17 @@ public final class CameraRegistry: Sendable {
         self.logger = logger
     }
 
+    /// Subscribes to availability and status; messages are handled on the MQTT network thread.
     public func start() async throws {
-        let messages = client.messages()
-        listener.withLock {
-            $0 = Task { [weak self] in
-                for await message in messages {
-                    guard let self else { return }
-                    self.handle(message)
-                }
-            }
-        }
+        let key = client.addMessageHandler { [weak self] message in self?.handle(message) }
+        handler.withLock { $0 = key }
         try await client.subscribe(profile.topics.availability.filter)
         try await client.subscribe(profile.topics.status.filter)
     }
 
-    public func stop() { listener.withLock { $0?.cancel(); $0 = nil } }
+    public func stop() {
+        if let key = handler.withLock({ k in defer { k = nil }; return k }) { client.removeMessageHandler(key) }
+    }
 
     /// All cameras, sorted by id.
     public func snapshot() -> [CameraStatus] { cameras.withLock { $0.values.sorted { $0.id < $1.id } } }

@@ -52,7 +52,7 @@ public final class CameraSimulator: Sendable {
     public let configuration: Configuration
     public let cameraIDs: [CameraID]
     private let logger: Logger
-    private struct Camera { var client: MQTTClient; var mode: String; var stream: StreamInfo?; var streamTask: Task<Void, Never>?; var listener: Task<Void, Never>? }
+    private struct Camera { var client: MQTTClient; var mode: String; var stream: StreamInfo?; var streamTask: Task<Void, Never>?; var handler: UInt64? }
     private let cameras = Mutex<[CameraID: Camera]>([:])
     private let random: Mutex<SplitMix64>
 
@@ -75,20 +75,27 @@ public final class CameraSimulator: Sendable {
             let mode = profile.modes.first ?? "default"
             cameras.withLock { $0[id] = Camera(client: client, mode: mode) }
             try await client.connect()
-            let messages = client.messages()
-            let listener = Task { [weak self] in
-                for await message in messages {
-                    guard let self else { return }
-                    await self.handle(message, camera: id, client: client)
+            // Commands are answered on the MQTT network thread, in arrival order, as firmware's
+            // single-threaded MQTT task does; only a configured ack delay moves them to a task.
+            let handler = client.addMessageHandler { [weak self, weak client] message in
+                guard let self, let client else { return }
+                let delay = self.configuration.ackDelay
+                if delay > .zero {
+                    Task {
+                        try? await Task.sleep(for: delay)
+                        self.handle(message, camera: id, client: client)
+                    }
+                } else {
+                    self.handle(message, camera: id, client: client)
                 }
             }
-            cameras.withLock { $0[id]?.listener = listener }
+            cameras.withLock { $0[id]?.handler = handler }
             switch profile.encoding {
             case .json: try await client.subscribe(profile.topics.command!.render(id: id))
             case .plain:
                 for topic in Set(profile.commands.values.compactMap { $0.topic?.render(id: id) }) { try await client.subscribe(topic) }
             }
-            try await publishStatus(id)
+            try publishStatus(id)
             try await client.setRetained(topic: profile.topics.availability.render(id: id), text: profile.online)
         }
     }
@@ -100,7 +107,7 @@ public final class CameraSimulator: Sendable {
         let profile = configuration.profile
         for (id, camera) in all {
             camera.streamTask?.cancel()
-            camera.listener?.cancel()
+            if let handler = camera.handler { camera.client.removeMessageHandler(handler) }
             try? await camera.client.publish(topic: profile.topics.availability.render(id: id), text: profile.offline, retain: true)
             await camera.client.disconnect()
         }
@@ -114,21 +121,20 @@ public final class CameraSimulator: Sendable {
 
     // MARK: Commands
 
-    private func handle(_ message: MQTTMessage, camera: CameraID, client: MQTTClient) async {
+    private func handle(_ message: MQTTMessage, camera: CameraID, client: MQTTClient) {
         let profile = configuration.profile
         guard let (target, corr, command) = profile.decodeCommand(topic: message.topic, payload: message.payload), target == camera else {
             logger.warning("simulated camera ignored a message it does not understand", metadata: ["topic": "\(message.topic)"])
             return
         }
-        if configuration.ackDelay > .zero { try? await Task.sleep(for: configuration.ackDelay) }
         let fails = configuration.failureRate > 0 && random.withLock { $0.nextUnit() } < configuration.failureRate
         do {
             if fails {
-                try await answer(camera, client: client, corr: corr, command: command, failure: "simulated failure")
+                try answer(camera, client: client, corr: corr, command: command, failure: "simulated failure")
                 return
             }
             if case .setMode(let mode) = command, !profile.modes.contains(mode) {
-                try await answer(camera, client: client, corr: corr, command: command, failure: "unknown mode \(mode)")
+                try answer(camera, client: client, corr: corr, command: command, failure: "unknown mode \(mode)")
                 return
             }
             switch command {
@@ -139,24 +145,25 @@ public final class CameraSimulator: Sendable {
             }
             // Ack first: the answer is what the sender waits for; the retained status follows
             // on the same connection, so anyone reading it after the ack sees the new state.
-            try await answer(camera, client: client, corr: corr, command: command, failure: nil)
-            if profile.encoding == .json { try await publishStatus(camera) }
+            try answer(camera, client: client, corr: corr, command: command, failure: nil)
+            if profile.encoding == .json { try publishStatus(camera) }
         } catch {
             logger.warning("simulated camera could not answer", metadata: ["camera": "\(camera)", "error": "\(error)"])
         }
     }
 
-    private func answer(_ camera: CameraID, client: MQTTClient, corr: String?, command: CameraCommand, failure: String?) async throws {
+    /// Queues the ack (or state echo); firmware does not wait for the broker's PUBACK either.
+    private func answer(_ camera: CameraID, client: MQTTClient, corr: String?, command: CameraCommand, failure: String?) throws {
         let profile = configuration.profile
         switch profile.encoding {
         case .json:
             let fields = profile.json!
             var ack: [String: JSONValue] = [fields.correlation: .string(corr ?? ""), fields.result: .string(failure == nil ? fields.done[0] : fields.failed[0])]
             if let failure { ack[fields.reason] = .string(failure) }
-            try await client.publish(topic: profile.topics.ack!.render(id: camera), text: JSONValue.object(ack).serialized)
+            try client.publishQueued(topic: profile.topics.ack!.render(id: camera), text: JSONValue.object(ack).serialized)
         case .plain:
             if let failure {
-                if let error = profile.topics.error { try await client.publish(topic: error.render(id: camera), text: "\(command.kind.rawValue): \(failure)") }
+                if let error = profile.topics.error { try client.publishQueued(topic: error.render(id: camera), text: "\(command.kind.rawValue): \(failure)") }
                 return
             }
             let spec = profile.commands[command.kind]!
@@ -164,7 +171,7 @@ public final class CameraSimulator: Sendable {
             var values = command.parameters
             values["id"] = camera.rawValue
             let value = spec.echoPayload == "*" ? statusValue(camera, field: field) : renderTemplate(spec.echoPayload!, values)
-            try await client.setRetained(topic: profile.topics.status.render(id: camera, field: field), text: value)
+            try client.setRetainedQueued(topic: profile.topics.status.render(id: camera, field: field), text: value)
         }
     }
 
@@ -179,7 +186,7 @@ public final class CameraSimulator: Sendable {
         }
     }
 
-    private func publishStatus(_ camera: CameraID) async throws {
+    private func publishStatus(_ camera: CameraID) throws {
         let profile = configuration.profile
         guard let client = client(for: camera) else { return }
         switch profile.encoding {
@@ -187,10 +194,10 @@ public final class CameraSimulator: Sendable {
             let status: JSONValue = .object(["mode": .string(statusValue(camera, field: "mode")),
                                              "firmware": .string(configuration.firmwareVersion),
                                              "stream": .string(statusValue(camera, field: "stream"))])
-            try await client.setRetained(topic: profile.topics.status.render(id: camera), text: status.serialized)
+            try client.setRetainedQueued(topic: profile.topics.status.render(id: camera), text: status.serialized)
         case .plain:
             for field in ["mode", "firmware", "stream"] {
-                try await client.setRetained(topic: profile.topics.status.render(id: camera, field: field), text: statusValue(camera, field: field))
+                try client.setRetainedQueued(topic: profile.topics.status.render(id: camera, field: field), text: statusValue(camera, field: field))
             }
         }
     }
@@ -229,7 +236,7 @@ public final class CameraSimulator: Sendable {
                 if ContinuousClock.now - lastRTCP > timeout {
                     self.logger.info("simulated camera stopped its stream: no RTCP", metadata: ["camera": "\(camera)", "timeout": "\(timeout)"])
                     self.stopStream(camera, forLackOfRTCP: true)
-                    try? await self.publishStatus(camera)
+                    try? self.publishStatus(camera)
                     return
                 }
                 try? await Task.sleep(for: interval)

@@ -62,6 +62,24 @@ public final class MQTTClient: Sendable {
         return stream
     }
 
+    /// Calls `handler` for every message received from now on, on the client's network thread,
+    /// in arrival order, until `removeMessageHandler` is called with the returned key. The
+    /// handler must be quick and must not block (parse, update state, resume a continuation,
+    /// `publishQueued`): every other client of the process waits while it runs. This is the
+    /// hot path of camera control: no task hop between the socket and the waiting command.
+    @discardableResult
+    public func addMessageHandler(_ handler: @escaping @Sendable (MQTTMessage) -> Void) -> UInt64 {
+        core.state.withLock { s in
+            s.nextKey += 1
+            s.messageHandlers.append((s.nextKey, handler))
+            return s.nextKey
+        }
+    }
+
+    public func removeMessageHandler(_ key: UInt64) {
+        core.state.withLock { s in s.messageHandlers.removeAll { $0.key == key } }
+    }
+
     /// Connects and waits for the broker's CONNACK. Throws `MosquittoError` for a refused TCP
     /// connection, a failed TLS handshake or a refused CONNACK (bad user/password).
     public func connect() async throws {
@@ -76,6 +94,19 @@ public final class MQTTClient: Sendable {
 
     public func publish(topic: String, text: String, qos: MQTTQoS = .atLeastOnce, retain: Bool = false) async throws {
         try await publish(topic: topic, payload: Array(text.utf8), qos: qos, retain: retain)
+    }
+
+    /// Queues a publish and returns at once, without waiting for the broker's PUBACK: the
+    /// packet goes out with the given QoS (libmosquitto retries QoS 1 itself while the
+    /// connection lasts). For callers whose own protocol confirms delivery (a command whose
+    /// camera acks it) and for network-thread handlers, which must not wait. Throws when not
+    /// connected or when libmosquitto refuses the packet.
+    public func publishQueued(topic: String, payload: [UInt8], qos: MQTTQoS = .atLeastOnce, retain: Bool = false) throws {
+        try core.publishQueued(topic: topic, payload: payload, qos: qos, retain: retain)
+    }
+
+    public func publishQueued(topic: String, text: String, qos: MQTTQoS = .atLeastOnce, retain: Bool = false) throws {
+        try publishQueued(topic: topic, payload: Array(text.utf8), qos: qos, retain: retain)
     }
 
     /// Subscribes (and again after every reconnect). When connected, waits for the SUBACK.
@@ -96,6 +127,16 @@ public final class MQTTClient: Sendable {
         try await setRetained(topic: topic, payload: Array(text.utf8))
     }
 
+    /// `setRetained` without waiting for the PUBACK (see `publishQueued`); usable from a
+    /// message handler. Remembered even when not connected; published at the next connect.
+    public func setRetainedQueued(topic: String, text: String) throws {
+        let payload = Array(text.utf8)
+        core.state.withLock { $0.retained[topic] = payload }
+        if state == .connected {
+            try publishQueued(topic: topic, payload: payload, qos: .atLeastOnce, retain: true)
+        }
+    }
+
     /// Disconnects cleanly (no last will) and stops the network thread. Final.
     public func disconnect() async {
         await core.close()
@@ -109,6 +150,7 @@ private final class Core: MosquittoLoop.Client {
         var nextKey: UInt64 = 0
         var stateListeners: [UInt64: AsyncStream<MQTTConnectionState>.Continuation] = [:]
         var messageListeners: [UInt64: AsyncStream<MQTTMessage>.Continuation] = [:]
+        var messageHandlers: [(key: UInt64, handler: @Sendable (MQTTMessage) -> Void)] = []
         var pending: [Int32: CheckedContinuation<Void, any Error>] = [:]
         /// When each pending request times out, and what it was (for the error).
         var deadlines: [Int32: (at: ContinuousClock.Instant, what: String)] = [:]
@@ -159,8 +201,19 @@ private final class Core: MosquittoLoop.Client {
         mosquitto_message_callback_set(mosq) { _, obj, message in
             if let message { Core.from(obj).onMessage(message.pointee) }
         }
-        mosquitto_log_callback_set(mosq) { _, obj, level, text in
-            if level == 8 /* MOSQ_LOG_ERR */, let text { Core.from(obj).state.withLock { $0.lastLibraryError = String(cString: text) } }
+        Core.captureLibraryErrors(mosq, true)
+    }
+
+    /// libmosquitto formats a log line (malloc + vsnprintf) for every packet while a log
+    /// callback is set; the callback is only wanted for why a connect or TLS handshake failed,
+    /// so it is on while connecting and off once connected.
+    static func captureLibraryErrors(_ mosq: OpaquePointer, _ on: Bool) {
+        if on {
+            mosquitto_log_callback_set(mosq) { _, obj, level, text in
+                if level == 8 /* MOSQ_LOG_ERR */, let text { Core.from(obj).state.withLock { $0.lastLibraryError = String(cString: text) } }
+            }
+        } else {
+            mosquitto_log_callback_set(mosq, nil)
         }
     }
 
@@ -206,6 +259,7 @@ private final class Core: MosquittoLoop.Client {
         }
         if already { return }
         try configure()
+        Core.captureLibraryErrors(handle.pointer, true)
         setConnection(.connecting)
         state.withLock { $0.lastLibraryError = nil }
         let handle = self.handle
@@ -293,6 +347,7 @@ private final class Core: MosquittoLoop.Client {
         failAllPending(MosquittoError(kind: .connectionLost, message: "client closed", broker: broker))
         let (stateListeners, messageListeners) = state.withLock { s in
             defer { s.stateListeners = [:]; s.messageListeners = [:] }
+            s.messageHandlers = []
             return (Array(s.stateListeners.values), Array(s.messageListeners.values))
         }
         stateListeners.forEach { $0.finish() }
@@ -323,6 +378,7 @@ private final class Core: MosquittoLoop.Client {
                     if state.withLock({ $0.connection }) == .closed { break }
                     usleep(50_000)
                 }
+                Core.captureLibraryErrors(handle.pointer, true)
                 let rc = state.withLock({ $0.connection }) == .closed ? success : mosquitto_reconnect(handle.pointer)
                 if rc == success {
                     state.withLock { s in
@@ -361,6 +417,7 @@ private final class Core: MosquittoLoop.Client {
             }
             if rc == success { forget(mid: mid) }
         }
+        Core.captureLibraryErrors(handle.pointer, false)
         setConnection(.connected)
         resumeConnack(rc)  // only now, so `connect()` returns with `state == .connected`
         logger.debug("MQTT connected", metadata: ["broker": "\(broker)"])
@@ -389,7 +446,10 @@ private final class Core: MosquittoLoop.Client {
         let payload: [UInt8] = length > 0 && message.payload != nil
             ? Array(UnsafeRawBufferPointer(start: message.payload, count: length)) : []
         let received = MQTTMessage(topic: topic, payload: payload, retain: message.retain)
-        let listeners = state.withLock { Array($0.messageListeners.values) }
+        let (handlers, listeners) = state.withLock { s in
+            (s.messageHandlers, s.messageListeners.isEmpty ? [] : Array(s.messageListeners.values))
+        }
+        for entry in handlers { entry.handler(received) }
         for listener in listeners { listener.yield(received) }
     }
 
@@ -523,6 +583,17 @@ private final class Core: MosquittoLoop.Client {
                 mosquitto_publish(handle.pointer, mid, topic, Int32($0.count), $0.baseAddress, qos.rawValue, retain)
             }
         }
+    }
+
+    func publishQueued(topic: String, payload: [UInt8], qos: MQTTQoS, retain: Bool) throws {
+        try requireConnected("publish to \(topic)")
+        var mid: Int32 = 0
+        let rc = payload.withUnsafeBytes {
+            mosquitto_publish(handle.pointer, &mid, topic, Int32($0.count), $0.baseAddress, qos.rawValue, retain)
+        }
+        guard rc == success else { throw MosquittoError.library(rc, broker: broker, detail: "publish to \(topic)") }
+        forget(mid: mid)  // on_publish fires for QoS 0 too (once written)
+        MosquittoLoop.shared.wake(self)
     }
 
     func subscribe(_ filter: String, qos: MQTTQoS) async throws {

@@ -42,6 +42,8 @@ final class MosquittoLoop: Sendable {
     private let wakeWrite: Int32
     private let inbox = Mutex(Inbox())
     private let wakePending = Atomic<Bool>(false)
+    /// The loop thread's pthread_t, so `wake` can tell when it is called from a callback.
+    private let loopThread = Atomic<UInt>(0)
     /// How often every client gets `mosquitto_loop_misc` (keep-alive PINGREQ, ping timeout).
     private let miscInterval: Duration = .milliseconds(500)
 
@@ -59,6 +61,7 @@ final class MosquittoLoop: Sendable {
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { raw in
             let loop = Unmanaged<MosquittoLoop>.fromOpaque(raw!).takeRetainedValue()
+            loop.loopThread.store(pthread_self(), ordering: .relaxed)
             loop.run()
             return nil
         }, raw)
@@ -87,11 +90,13 @@ final class MosquittoLoop: Sendable {
         wakeLoop()
     }
 
-    /// Tells the loop that `client` queued a packet.
+    /// Tells the loop that `client` queued a packet. From the loop thread itself (a message
+    /// handler that answers) no wake-up is needed: the loop reads the dirty list before it
+    /// waits again.
     func wake(_ client: any Client) {
         let address = UInt(bitPattern: client.pointer)
         inbox.withLock { $0.dirty.append(address) }
-        wakeLoop()
+        if pthread_self() != loopThread.load(ordering: .relaxed) { wakeLoop() }
     }
 
     private func wakeLoop() {
@@ -152,8 +157,14 @@ final class MosquittoLoop: Sendable {
                 return (box.attach, box.detach, box.dirty)
             }
             for client in attach { table.append(client) }
+            // Queued packets go out now rather than after the next poll: a loopback or LAN
+            // socket is nearly always writable, and a poll round per packet doubled the
+            // syscalls of a command round trip. What does not fit waits for POLLOUT.
             for address in dirty {
-                if let pointer = OpaquePointer(bitPattern: address), let i = table.index[pointer] { _ = table.refresh(i) }
+                if let pointer = OpaquePointer(bitPattern: address), let i = table.index[pointer], table.refresh(i), table.wantsWrite[i] {
+                    _ = mosquitto_loop_write(pointer, 1)
+                    _ = table.refresh(i)
+                }
             }
             for request in detach {
                 if let i = table.index[request.client.pointer] {
@@ -194,7 +205,8 @@ final class MosquittoLoop: Sendable {
                     if revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 {
                         _ = mosquitto_loop_read(mosq, 1)
                     }
-                    if revents & Int16(POLLOUT) != 0, mosquitto_socket(mosq) >= 0 {
+                    // POLLOUT, or a reply the read just queued (PUBACK, a handler's answer).
+                    if revents & Int16(POLLOUT) != 0 || mosquitto_want_write(mosq), mosquitto_socket(mosq) >= 0 {
                         _ = mosquitto_loop_write(mosq, 1)
                     }
                     if !table.refresh(i) { closed.append(i) }

@@ -1,4 +1,5 @@
 import Control
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -36,6 +37,44 @@ import Glibc
         #expect(message == MQTTMessage(topic: "t/1", payload: Array("hello".utf8), retain: false))
         await a.disconnect()
         await b.disconnect()
+    }
+
+    /// The controller's hot path: handlers on the network thread, answers queued from inside a
+    /// handler (no wake-up of the loop by itself), order kept, removal honoured.
+    @Test func handlersAnswerFromTheNetworkThreadInOrder() async throws {
+        let broker = try Broker()
+        let requester = MQTTClient(options: broker.options), responder = MQTTClient(options: broker.options)
+        try await requester.connect()
+        try await responder.connect()
+        responder.addMessageHandler { [weak responder] message in
+            guard let responder, message.topic.hasPrefix("ping/") else { return }
+            try? responder.publishQueued(topic: "pong/" + message.topic.dropFirst(5), payload: message.payload, qos: .atLeastOnce)
+        }
+        try await responder.subscribe("ping/+")
+        let received = Mutex<[String]>([])
+        let key = requester.addMessageHandler { message in received.withLock { $0.append(message.text ?? "?") } }
+        try await requester.subscribe("pong/+")
+        let count = 300
+        for n in 0..<count { try requester.publishQueued(topic: "ping/\(n % 7)", text: "\(n)") }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while received.withLock({ $0.count }) < count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(received.withLock { $0 } == (0..<count).map { "\($0)" })
+
+        // Removed: the handler sees nothing more, while a stream on the same client still does.
+        requester.removeMessageHandler(key)
+        let stream = requester.messages()
+        try requester.publishQueued(topic: "ping/x", text: "after")
+        var iterator = stream.makeAsyncIterator()
+        #expect(await iterator.next()?.text == "after")
+        #expect(received.withLock { $0.count } == count)
+        await requester.disconnect()
+        await responder.disconnect()
+    }
+
+    @Test func queuedPublishWhileNotConnectedFailsAtOnce() {
+        let client = MQTTClient(options: .init(host: "127.0.0.1", port: 1))
+        #expect(throws: MosquittoError.self) { try client.publishQueued(topic: "x", text: "y") }
+        #expect((try? client.setRetainedQueued(topic: "state/x", text: "kept for the next connect")) != nil)
     }
 
     @Test func connectionRefusedIsClear() async throws {
