@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: testing),
         .testTarget(name: "SecurityTests", dependencies: ["Security"], swiftSettings: testing),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"], swiftSettings: testing),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "TestSupport"], swiftSettings: testing),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "TestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: testing),
         .testTarget(name: "WebTests", dependencies: ["Web", "Security", "TestSupport"], swiftSettings: testing),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Web", "Storage", "Security", "Control", "Capture", "TestSupport"], swiftSettings: testing),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport"], swiftSettings: testing),

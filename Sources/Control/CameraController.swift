@@ -45,6 +45,8 @@ public final class CameraController: Sendable {
     public let profile: FirmwareProfile
     public let defaultTimeout: Duration
     private let logger: Logger
+    /// What cameras send that is ignored, at most a few lines per topic per 10 s.
+    private let brokerLog: ThrottledLog
 
     private enum Resolution: Sendable { case outcome(CommandOutcome), error(MosquittoError) }
     private enum Expectation: Sendable { case ack, echo(field: String, payload: String?) }
@@ -74,6 +76,7 @@ public final class CameraController: Sendable {
         self.profile = profile
         self.defaultTimeout = timeout
         self.logger = logger
+        self.brokerLog = ThrottledLog(logger: logger)
     }
 
     /// Subscribes to the profile's ack (or status and error) topics and starts listening.
@@ -237,7 +240,7 @@ public final class CameraController: Sendable {
             }
             guard let (corr, expectation) = expected, case .echo(let wantField, let wantPayload) = expectation, wantField == field else { return }
             guard let text = message.text else {
-                logger.warning("ignored non-UTF-8 state echo", metadata: ["topic": "\(message.topic)"])
+                brokerLog.log(.warning, "ignored non-UTF-8 state echo", topic: message.topic)
                 return
             }
             if wantPayload == nil || wantPayload == text { resolve(camera, corr, .outcome(.done)) }
@@ -253,11 +256,11 @@ public final class CameraController: Sendable {
         do {
             value = try JSONValue(parsing: message.payload)
         } catch {
-            logger.warning("ignored malformed ack", metadata: ["topic": "\(message.topic)", "error": "\(error)"])
+            brokerLog.log(.warning, "ignored malformed ack", topic: message.topic, metadata: ["error": "\(error)"])
             return
         }
         guard let corr = value[fields.correlation]?.stringValue, let word = value[fields.result]?.stringValue else {
-            logger.warning("ignored ack without string \(fields.correlation)/\(fields.result)", metadata: ["topic": "\(message.topic)"])
+            brokerLog.log(.warning, "ignored ack without string \(fields.correlation)/\(fields.result)", topic: message.topic)
             return
         }
         let outcome: CommandOutcome
@@ -265,12 +268,12 @@ public final class CameraController: Sendable {
         else if fields.accepted.contains(word) { outcome = .accepted }
         else if fields.failed.contains(word) { outcome = .failed(value[fields.reason]?.stringValue.map { String($0.prefix(200)) } ?? word) }
         else {
-            logger.warning("ignored ack with unknown result", metadata: ["topic": "\(message.topic)", "result": "\(word.prefix(40))"])
+            brokerLog.log(.warning, "ignored ack with unknown result", topic: message.topic, metadata: ["result": "\(word.prefix(40))"])
             return
         }
         let known = state.withLock { $0.pending[camera]?.correlationID == corr }
         guard known else {
-            logger.info("ignored ack for unknown correlation id", metadata: ["topic": "\(message.topic)", "correlation": "\(corr.prefix(40))"])
+            brokerLog.log(.info, "ignored ack for unknown correlation id", topic: message.topic, metadata: ["correlation": "\(corr.prefix(40))"])
             return
         }
         resolve(camera, corr, .outcome(outcome))

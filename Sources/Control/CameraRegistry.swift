@@ -37,6 +37,8 @@ public final class CameraRegistry: Sendable {
     public let client: MQTTClient
     public let profile: FirmwareProfile
     private let logger: Logger
+    /// Malformed status and availability, at most a few lines per topic per 10 s.
+    private let brokerLog: ThrottledLog
     private let cameras = Mutex<[CameraID: CameraStatus]>([:])
     private let handler = Mutex<UInt64?>(nil)
 
@@ -44,6 +46,7 @@ public final class CameraRegistry: Sendable {
         self.client = client
         self.profile = profile
         self.logger = logger
+        self.brokerLog = ThrottledLog(logger: logger)
     }
 
     /// Subscribes to availability and status; messages are handled on the MQTT network thread.
@@ -66,7 +69,7 @@ public final class CameraRegistry: Sendable {
         let now = Int(time(nil))
         if let (id, _) = profile.topics.availability.match(message.topic) {
             guard let text = message.text, text == profile.online || text == profile.offline else {
-                logger.warning("ignored unknown availability payload", metadata: ["topic": "\(message.topic)"])
+                brokerLog.log(.warning, "ignored unknown availability payload", topic: message.topic)
                 return
             }
             update(id, now) { $0.online = text == profile.online }
@@ -74,7 +77,7 @@ public final class CameraRegistry: Sendable {
             switch profile.encoding {
             case .json:
                 guard let value = try? JSONValue(parsing: message.payload, maxDepth: 4), case .object = value else {
-                    logger.warning("ignored malformed status", metadata: ["topic": "\(message.topic)"])
+                    brokerLog.log(.warning, "ignored malformed status", topic: message.topic)
                     return
                 }
                 update(id, now) { s in

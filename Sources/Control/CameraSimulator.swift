@@ -52,6 +52,7 @@ public final class CameraSimulator: Sendable {
     public let configuration: Configuration
     public let cameraIDs: [CameraID]
     private let logger: Logger
+    private let ignoredLog: ThrottledLog
     private struct Camera { var client: MQTTClient; var mode: String; var stream: StreamInfo?; var streamTask: Task<Void, Never>?; var handler: UInt64? }
     private let cameras = Mutex<[CameraID: Camera]>([:])
     private let random: Mutex<SplitMix64>
@@ -59,6 +60,7 @@ public final class CameraSimulator: Sendable {
     public init(configuration: Configuration, logger: Logger = Logger(label: "camhost.control.simulator")) {
         self.configuration = configuration
         self.logger = logger
+        self.ignoredLog = ThrottledLog(logger: logger)
         self.cameraIDs = (0..<configuration.count).map { CameraID("\(configuration.idPrefix)\($0 + 1)")! }
         self.random = Mutex(SplitMix64(seed: configuration.seed ?? UInt64.random(in: .min ... .max)))
     }
@@ -124,7 +126,7 @@ public final class CameraSimulator: Sendable {
     private func handle(_ message: MQTTMessage, camera: CameraID, client: MQTTClient) {
         let profile = configuration.profile
         guard let (target, corr, command) = profile.decodeCommand(topic: message.topic, payload: message.payload), target == camera else {
-            logger.warning("simulated camera ignored a message it does not understand", metadata: ["topic": "\(message.topic)"])
+            ignoredLog.log(.warning, "simulated camera ignored a message it does not understand", topic: message.topic)
             return
         }
         let fails = configuration.failureRate > 0 && random.withLock { $0.nextUnit() } < configuration.failureRate

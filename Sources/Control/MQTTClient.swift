@@ -176,6 +176,8 @@ private final class Core: MosquittoLoop.Client {
     let handle: MosquittoHandle
     let options: Options
     let logger: Logger
+    /// Oversized messages, at most a few lines per topic per 10 s.
+    let droppedLog: ThrottledLog
     let state = Mutex(State())
     var broker: String { options.brokerAddress }
     typealias Options = MQTTClient.Options
@@ -183,6 +185,7 @@ private final class Core: MosquittoLoop.Client {
     init(clientID: String, options: Options, logger: Logger) {
         self.options = options
         self.logger = logger
+        self.droppedLog = ThrottledLog(logger: logger)
         guard let mosq = mosquitto_new(clientID, true, nil) else {
             fatalError("mosquitto_new failed: out of memory")
         }
@@ -440,7 +443,7 @@ private final class Core: MosquittoLoop.Client {
         let topic = message.topic.map { String(cString: $0) } ?? ""
         let length = Int(message.payloadlen)
         if length > options.maxPayloadBytes {
-            logger.warning("dropped oversized MQTT message", metadata: ["topic": "\(topic)", "bytes": "\(length)", "limit": "\(options.maxPayloadBytes)"])
+            droppedLog.log(.warning, "dropped oversized MQTT message", topic: topic, metadata: ["bytes": "\(length)", "limit": "\(options.maxPayloadBytes)"])
             return
         }
         let payload: [UInt8] = length > 0 && message.payload != nil

@@ -1,4 +1,6 @@
 import Control
+import Logging
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -73,7 +75,13 @@ import Glibc
     }
 
     @Test func misbehavingCameraDoesNotBreakCommands() async throws {
-        let (broker, simulator, controller) = try await setUp("acme-json", count: 1)
+        let (broker, simulator, _) = try await setUp("acme-json", count: 1)
+        let lines = CapturedLog()
+        let client = MQTTClient(options: broker.options)
+        try await client.connect()
+        let controller = CameraController(client: client, profile: try loadProfile("acme-json"), timeout: .seconds(2),
+                                          logger: Logger(label: "test") { _ in lines.handler })
+        try await controller.start()
         let id = simulator.cameraIDs[0]
         let rogue = MQTTClient(options: broker.options)
         try await rogue.connect()
@@ -89,6 +97,12 @@ import Glibc
         }
         let result = try await controller.send(.setMode("night"), to: id, timeout: .seconds(5))
         #expect(result.outcome == .done)
+        // Each kind of garbage is logged with its topic, and the flood does not bury the journal:
+        // at most a few lines per topic per window (10,006 bad messages above).
+        let ignored = lines.entries.filter { $0.message.hasPrefix("ignored") }
+        #expect(ignored.contains { $0.message == "ignored malformed ack" && $0.metadata["topic"] == "\(ack)" })
+        #expect(ignored.allSatisfy { $0.metadata["topic"] == "\(ack)" })
+        #expect(ignored.count >= 3 && ignored.count <= 5, "\(ignored.map(\.message))")
         await rogue.disconnect()
         await simulator.stop()
     }
@@ -168,5 +182,27 @@ final class UDPReceiver: @unchecked Sendable {
         address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, rr, rr.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    }
+}
+
+/// Keeps what a Logger writes, for tests that assert on log lines.
+final class CapturedLog: Sendable {
+    struct Entry: Sendable { let level: Logger.Level; let message: String; let metadata: [String: String] }
+    private let store = Mutex<[Entry]>([])
+    var entries: [Entry] { store.withLock { $0 } }
+    var handler: Handler { Handler(log: self) }
+
+    struct Handler: LogHandler {
+        let log: CapturedLog
+        var logLevel: Logger.Level = .info
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+            let fields = (metadata ?? [:]).mapValues { "\($0)" }
+            log.store.withLock { $0.append(Entry(level: level, message: "\(message)", metadata: fields)) }
+        }
     }
 }
