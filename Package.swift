@@ -39,6 +39,7 @@ let package = Package(
         .target(name: "Capture", dependencies: ["CPcap", "Wire", "JSONText"], swiftSettings: strict),
         .target(name: "Control", dependencies: [
             "CMosquitto",
+            "JSONText",
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),

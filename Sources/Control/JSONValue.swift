@@ -1,3 +1,5 @@
+import JSONText
+
 /// A small JSON value for camera payloads: parsing untrusted bytes must never trap, and
 /// Foundation's JSONSerialization is not in FoundationEssentials.
 public enum JSONValue: Sendable, Equatable {
@@ -40,7 +42,7 @@ public enum JSONValue: Sendable, Equatable {
         case .bool(let b): out += b ? "true" : "false"
         case .number(let d):
             if d.rounded() == d, abs(d) < 1e15 { out += String(Int(d)) } else { out += String(d) }
-        case .string(let s): JSONValue.quote(s, into: &out)
+        case .string(let s): jsonQuote(s, into: &out)
         case .array(let a):
             out += "["
             for (i, v) in a.enumerated() { if i > 0 { out += "," }; v.write(to: &out) }
@@ -49,30 +51,12 @@ public enum JSONValue: Sendable, Equatable {
             out += "{"
             for (i, key) in o.keys.sorted().enumerated() {
                 if i > 0 { out += "," }
-                JSONValue.quote(key, into: &out)
+                jsonQuote(key, into: &out)
                 out += ":"
                 o[key]!.write(to: &out)
             }
             out += "}"
         }
-    }
-
-    static func quote(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
     }
 
     private struct Parser {
@@ -81,7 +65,12 @@ public enum JSONValue: Sendable, Equatable {
         var index = 0
 
         mutating func skipSpace() {
-            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return
+                }
+            }
         }
 
         func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: index, reason: reason) }
@@ -147,40 +136,69 @@ public enum JSONValue: Sendable, Equatable {
             return d
         }
 
+        /// A string at `index` (the opening quote). Without escapes (ids, words) it is one
+        /// slice decoded at once; escapes are decoded into a byte buffer. Invalid UTF-8 and
+        /// unpaired surrogates become U+FFFD.
         mutating func string() throws(JSONParseError) -> String {
             index += 1
-            var scalars = String.UnicodeScalarView()
-            var chunk: [UInt8] = []
-            func flush() { if !chunk.isEmpty { scalars.append(contentsOf: String(decoding: chunk, as: UTF8.self).unicodeScalars); chunk.removeAll() } }
+            let start = index
             while index < bytes.count {
                 let b = bytes[index]
-                if b == UInt8(ascii: "\"") { index += 1; flush(); return String(scalars) }
+                if b == UInt8(ascii: "\"") { index += 1; return String(decoding: bytes[start..<index - 1], as: UTF8.self) }
                 if b < 0x20 { throw fail("control character in string") }
-                if b == UInt8(ascii: "\\") {
-                    flush()
-                    index += 1
-                    guard index < bytes.count else { break }
-                    switch bytes[index] {
-                    case UInt8(ascii: "n"): scalars.append("\n")
-                    case UInt8(ascii: "t"): scalars.append("\t")
-                    case UInt8(ascii: "r"): scalars.append("\r")
-                    case UInt8(ascii: "b"): scalars.append("\u{08}")
-                    case UInt8(ascii: "f"): scalars.append("\u{0C}")
-                    case UInt8(ascii: "u"):
-                        guard index + 4 < bytes.count, let v = UInt32(String(decoding: bytes[index + 1...index + 4], as: UTF8.self), radix: 16) else { throw fail("bad \\u escape") }
-                        scalars.append(Unicode.Scalar(v) ?? "\u{FFFD}")
-                        index += 4
-                    case let c where c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c == UInt8(ascii: "/"):
-                        scalars.append(Unicode.Scalar(c))
-                    default: throw fail("bad escape")
+                if b == UInt8(ascii: "\\") { break }
+                index += 1
+            }
+            guard index < bytes.count else { throw fail("unterminated string") }
+            var out = Array(bytes[start..<index])
+            while index < bytes.count {
+                let b = bytes[index]
+                if b == UInt8(ascii: "\"") { index += 1; return String(decoding: out, as: UTF8.self) }
+                if b < 0x20 { throw fail("control character in string") }
+                guard b == UInt8(ascii: "\\") else { out.append(b); index += 1; continue }
+                index += 1
+                guard index < bytes.count else { break }
+                switch bytes[index] {
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "u"):
+                    var value = try hex4(at: index + 1)
+                    index += 4
+                    // A high surrogate followed by \u and a low one is one scalar (RFC 8259 §7).
+                    if (0xD800..<0xDC00).contains(value), index + 6 < bytes.count,
+                       bytes[index + 1] == UInt8(ascii: "\\"), bytes[index + 2] == UInt8(ascii: "u"),
+                       let low = try? hex4(at: index + 3), (0xDC00..<0xE000).contains(low) {
+                        value = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00)
+                        index += 6
                     }
-                    index += 1
-                    continue
+                    out.append(contentsOf: String(Unicode.Scalar(value) ?? "\u{FFFD}").utf8)
+                case let c where c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c == UInt8(ascii: "/"):
+                    out.append(c)
+                default: throw fail("bad escape")
                 }
-                chunk.append(b)
                 index += 1
             }
             throw fail("unterminated string")
+        }
+
+        /// Four hex digits at `at` (after `\u`).
+        func hex4(at at: Int) throws(JSONParseError) -> UInt32 {
+            guard at + 4 <= bytes.count else { throw fail("bad \\u escape") }
+            var value: UInt32 = 0
+            for b in bytes[at..<at + 4] {
+                let digit: UInt8
+                switch b {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = b - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = b - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = b - UInt8(ascii: "A") + 10
+                default: throw fail("bad \\u escape")
+                }
+                value = value << 4 | UInt32(digit)
+            }
+            return value
         }
     }
 }
