@@ -45,18 +45,24 @@ public struct TopicTemplate: Sendable, Equatable, CustomStringConvertible {
         }.joined(separator: "/")
     }
 
-    /// The camera id (and field) when `topic` fits this template.
+    /// The camera id (and field) when `topic` fits this template. Runs for every message on
+    /// the network thread, so it walks the topic's UTF-8 once without splitting it.
     public func match(_ topic: String) -> (id: CameraID, field: String?)? {
-        let parts = topic.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == levels.count else { return nil }
+        let utf8 = topic.utf8
+        var start = utf8.startIndex
         var id: CameraID?
         var field: String?
-        for (level, part) in zip(levels, parts) {
+        for (n, level) in levels.enumerated() {
+            let end = utf8[start...].firstIndex(of: UInt8(ascii: "/")) ?? utf8.endIndex
+            // The last level must end the topic; any other must not.
+            guard (n == levels.count - 1) == (end == utf8.endIndex) else { return nil }
+            let part = utf8[start..<end]
             switch level {
-            case .literal(let s): if s != part { return nil }
-            case .id: id = CameraID(String(part))
-            case .field: field = String(part)
+            case .literal(let s): if !s.utf8.elementsEqual(part) { return nil }
+            case .id: id = CameraID(String(Substring(part)))
+            case .field: field = String(Substring(part))
             }
+            if end != utf8.endIndex { start = utf8.index(after: end) }
         }
         guard let id else { return nil }
         return (id, field)

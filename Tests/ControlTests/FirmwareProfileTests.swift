@@ -24,6 +24,20 @@ func loadProfile(_ name: String) throws -> FirmwareProfile {
         #expect(plain.topics.status.render(id: CameraID("c1")!, field: "mode") == "cam/c1/state/mode")
     }
 
+    @Test func topicsMatchTheirTemplatesExactly() throws {
+        let ack = try #require(try loadProfile("acme-json").topics.ack)
+        #expect(ack.match("cameras/cam-1/ack")?.id == CameraID("cam-1"))
+        for other in ["cameras/cam-1/ack/x", "cameras/cam-1", "cameras//ack", "camera/cam-1/ack", "cameras/cam 1/ack",
+                      "cameras/cam-1/acks", "/cameras/cam-1/ack", "", "cameras/\(String(repeating: "x", count: 65))/ack"] {
+            #expect(ack.match(other) == nil, "\(other)")
+        }
+        let status = try loadProfile("plainval").topics.status
+        let match = try #require(status.match("cam/c.1_A/state/mode"))
+        #expect(match.id == CameraID("c.1_A") && match.field == "mode")
+        #expect(status.match("cam/c1/state/") .map { $0.field } == "")
+        #expect(status.match("cam/c1/state") == nil && status.match("cam/c1/state/mode/x") == nil)
+    }
+
     @Test func encodeAndDecodeAreInverse() throws {
         let id = CameraID("cam-7")!
         for name in ["acme-json", "plainval"] {
