@@ -32,6 +32,8 @@ public struct HTTPResponse: Sendable {
     /// Where the body comes from.
     public enum Body: Sendable {
         case bytes([UInt8])
+        /// Sent in place, never copied (see `SharedBytes`).
+        case shared(SharedBytes)
         /// `length` bytes of the file at `path` from `offset`; libmicrohttpd sends it without copying.
         case file(path: String, offset: UInt64, length: UInt64)
         /// Computed later without holding a server thread: the connection is suspended

@@ -274,7 +274,10 @@ extension AccountError {
 
 extension HTTPResponse {
     var bodyBytes: [UInt8] {
-        if case .bytes(let bytes) = body { return bytes }
-        return []
+        switch body {
+        case .bytes(let bytes): return bytes
+        case .shared(let shared): return shared.bytes
+        default: return []
+        }
     }
 }

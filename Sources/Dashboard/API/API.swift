@@ -268,17 +268,19 @@ struct API: Sendable {
         // the database changes (any write, here or by another process).
         let key = "\(filter.camera ?? "")\u{0}\(filter.from ?? "")\u{0}\(filter.to ?? "")\u{0}\(filter.limit)\u{0}\(filter.offset)"
         let version = try recordings.databaseVersion()
+        let body: SharedBytes
         if let cached = listCache.lookup(key, version: version) {
-            return HTTPResponse(status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: .bytes(cached))
+            body = cached
+        } else {
+            body = SharedBytes(try renderRecordingsList(filter))
+            listCache.store(key, version: version, body: body)
         }
-        let response = try renderRecordingsList(filter)
-        if case .bytes(let bytes) = response.body { listCache.store(key, version: version, bytes: bytes) }
-        return response
+        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: .shared(body))
     }
 
-    private func renderRecordingsList(_ filter: RecordingsService.Filter) throws -> HTTPResponse {
+    private func renderRecordingsList(_ filter: RecordingsService.Filter) throws -> [UInt8] {
         let (rows, total) = try recordings.list(filter)
-        return jsonObject { w in
+        return jsonBytes { w in
             w.field("total", total)
             w.field("limit", filter.limit)
             w.field("offset", filter.offset)
@@ -378,6 +380,13 @@ struct API: Sendable {
         try json(status: status) { w in try w.object { w in try body(&w) } }
     }
 
+    /// One JSON object's bytes, for bodies kept in a cache.
+    func jsonBytes(_ body: (inout JSONWriter) throws -> Void) rethrows -> [UInt8] {
+        var writer = JSONWriter()
+        try writer.object { w in try body(&w) }
+        return writer.bytes
+    }
+
     func json(status: Int = 200, _ body: (inout JSONWriter) throws -> Void) rethrows -> HTTPResponse {
         var writer = JSONWriter()
         try body(&writer)
@@ -455,20 +464,20 @@ struct API: Sendable {
 
 /// Rendered responses keyed by request, valid while the database version they were made from holds.
 final class ResponseCache: Sendable {
-    private struct Entry: Sendable { var version: Int64; var bytes: [UInt8] }
+    private struct Entry: Sendable { var version: Int64; var body: SharedBytes }
     private let entries = Mutex<[String: Entry]>([:])
     private let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
 
-    func lookup(_ key: String, version: Int64) -> [UInt8]? {
-        entries.withLock { $0[key].flatMap { $0.version == version ? $0.bytes : nil } }
+    func lookup(_ key: String, version: Int64) -> SharedBytes? {
+        entries.withLock { $0[key].flatMap { $0.version == version ? $0.body : nil } }
     }
 
-    func store(_ key: String, version: Int64, bytes: [UInt8]) {
+    func store(_ key: String, version: Int64, body: SharedBytes) {
         entries.withLock { entries in
             if entries.count >= capacity, entries[key] == nil { entries.removeAll(keepingCapacity: true) }
-            entries[key] = Entry(version: version, bytes: bytes)
+            entries[key] = Entry(version: version, body: body)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Storage
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -51,18 +52,19 @@ struct RecordingsService: Sendable {
     let store: Store
     let root: String
     let policy: RetentionPolicy
+    let changes: DatabaseChanges
+
+    init(store: Store, root: String, policy: RetentionPolicy) {
+        self.store = store
+        self.root = root
+        self.policy = policy
+        self.changes = DatabaseChanges(store: store)
+    }
     var index: RecordingIndex { RecordingIndex(store: store, root: root) }
 
-    /// A number that changes whenever the database does: this connection's changes plus
-    /// `PRAGMA data_version` (commits by other connections, e.g. the CLI). Cheap: no table is read,
-    /// no SQL is parsed (the pragma is prepared once), one C call and one step under the store's lock.
-    func databaseVersion() throws -> Int64 {
-        try store.withDatabase { db in
-            let own = db.totalChanges
-            let others = try db.dataVersion()
-            return own &* 1_000_003 &+ others
-        }
-    }
+    /// A number that changes whenever the database does: this connection's changes at once,
+    /// commits by other connections (the CLI) within `DatabaseChanges.othersRecheck`.
+    func databaseVersion() throws -> Int64 { try changes.version() }
 
     /// Newest first.
     func list(_ filter: Filter) throws -> (recordings: [RecordingRow], total: Int) {
@@ -171,4 +173,38 @@ struct RecordingsService: Sendable {
     }
 
     static func recording(_ statement: Statement) -> RecordingRow { RecordingIndex.recording(statement) }
+}
+
+/// The database's version for response caches, cheap enough for every request.
+///
+/// This connection's own writes (`sqlite3_total_changes64`, a counter read) are seen at once.
+/// Commits by other processes need `PRAGMA data_version`, which opens a read transaction: two
+/// fcntl locks and a step of the VM, about 7 % of an API request's CPU. It runs at most once per
+/// `othersRecheck`, so a change made by the CLI shows in the lists within that time.
+final class DatabaseChanges: Sendable {
+    static let othersRecheck: Duration = .milliseconds(100)
+
+    private struct Seen {
+        var others: Int64 = 0
+        var checkedAt: ContinuousClock.Instant?
+    }
+
+    private let store: Store
+    private let seen = Mutex(Seen())
+
+    init(store: Store) { self.store = store }
+
+    func version() throws -> Int64 {
+        let now = ContinuousClock.now
+        return try store.withDatabase { db in
+            let own = db.totalChanges
+            let others = try seen.withLock { seen -> Int64 in
+                if let checkedAt = seen.checkedAt, now - checkedAt < Self.othersRecheck { return seen.others }
+                seen.others = try db.dataVersion()
+                seen.checkedAt = now
+                return seen.others
+            }
+            return own &* 1_000_003 &+ others
+        }
+    }
 }
