@@ -109,7 +109,13 @@ public final class Service: Sendable {
                     maximumBodyBytes: configuration.integer("server.max_body_bytes"),
                     threads: UInt32(configuration.integer("server.threads"))),
                 handler: { request in dashboard.handle(request) },
-                onCompleted: { request, status, duration in dashboard.completed(request, status: status, duration: duration) })
+                onCompleted: { request, status, duration in dashboard.completed(request, status: status, duration: duration) },
+                // The connections' pools and TLS buffers come from the server threads' malloc
+                // arenas; one small block left allocated above them (a cache entry made during
+                // the burst) keeps all that freed space in the arena for good: after 200
+                // connections closed, 0.6 MB was in use and 8 MB held. malloc_trim returns the
+                // free pages of every arena; it runs only when the last connection has closed.
+                onIdle: { _ = glibcMallocTrim(0) })
         } catch {
             control?.stop()
             broker?.stop()
@@ -304,3 +310,7 @@ func parentDirectory(_ path: String) -> String {
 /// glibc's `mallopt` (<malloc.h> is not in Swift's Glibc module); plain C ints in and out.
 @_silgen_name("mallopt")
 private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+
+/// glibc's `malloc_trim`: returns the free pages of every malloc arena to the system.
+@_silgen_name("malloc_trim")
+private func glibcMallocTrim(_ pad: Int) -> Int32

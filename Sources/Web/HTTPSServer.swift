@@ -56,11 +56,14 @@ public final class HTTPSServer: Sendable {
 
     /// Binds, starts the worker threads and begins answering. Throws a `MHDError` that says
     /// what to change when the address cannot be used or TLS cannot be set up.
+    /// `onIdle` runs on a server thread each time the last open connection closes (the end of
+    /// a burst): the place to hand memory that only the connections used back to the system.
     public init(configuration: Configuration, handler: @escaping HTTPHandler,
-                onCompleted: (@Sendable (HTTPRequest, Int, Duration) -> Void)? = nil) throws(MHDError) {
+                onCompleted: (@Sendable (HTTPRequest, Int, Duration) -> Void)? = nil,
+                onIdle: (@Sendable () -> Void)? = nil) throws(MHDError) {
         precondition(!configuration.priorities.isEmpty, "a TLS priority string is required")
         let socket = try ListenSocket(host: configuration.host, port: configuration.port)
-        let context = ServerContext(handler: handler, onCompleted: onCompleted, maximumBodyBytes: configuration.maximumBodyBytes)
+        let context = ServerContext(handler: handler, onCompleted: onCompleted, onIdle: onIdle, maximumBodyBytes: configuration.maximumBodyBytes)
         let flags = MHD_USE_TLS.rawValue | MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
             | MHD_USE_ITC.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
         let key = configuration.keyPEM + [0]
@@ -76,6 +79,7 @@ public final class HTTPSServer: Sendable {
                         MHD_OptionItem(option: .HTTPS_MEM_CERT, value: 0, ptr_value: UnsafeMutableRawPointer(mutating: certBuffer.baseAddress)),
                         MHD_OptionItem(option: .HTTPS_PRIORITIES, value: 0, ptr_value: UnsafeMutableRawPointer(mutating: priorityBuffer.baseAddress)),
                         MHD_OptionItem(option: .NOTIFY_COMPLETED, value: unsafeBitCast(requestCompleted, to: Int.self), ptr_value: unmanagedContext),
+                        MHD_OptionItem(option: .NOTIFY_CONNECTION, value: unsafeBitCast(connectionChanged, to: Int.self), ptr_value: unmanagedContext),
                         MHD_OptionItem(option: .CONNECTION_TIMEOUT, value: Int(configuration.connectionTimeoutSeconds), ptr_value: nil),
                         MHD_OptionItem(option: .CONNECTION_LIMIT, value: Int(configuration.connectionLimit), ptr_value: nil),
                         MHD_OptionItem(option: .CONNECTION_MEMORY_LIMIT, value: configuration.connectionMemoryBytes, ptr_value: nil),
@@ -134,12 +138,16 @@ public final class HTTPSServer: Sendable {
 final class ServerContext: Sendable {
     let handler: HTTPHandler
     let onCompleted: (@Sendable (HTTPRequest, Int, Duration) -> Void)?
+    let onIdle: (@Sendable () -> Void)?
     let maximumBodyBytes: Int
     let inFlight = Atomic<Int>(0)
+    let openConnections = Atomic<Int>(0)
 
-    init(handler: @escaping HTTPHandler, onCompleted: (@Sendable (HTTPRequest, Int, Duration) -> Void)?, maximumBodyBytes: Int) {
+    init(handler: @escaping HTTPHandler, onCompleted: (@Sendable (HTTPRequest, Int, Duration) -> Void)?,
+         onIdle: (@Sendable () -> Void)?, maximumBodyBytes: Int) {
         self.handler = handler
         self.onCompleted = onCompleted
+        self.onIdle = onIdle
         self.maximumBodyBytes = maximumBodyBytes
     }
 }
@@ -289,6 +297,21 @@ private func queue(_ response: HTTPResponse, for state: RequestState, on connect
 private let releaseSharedBytes: MHD_ContentReaderFreeCallback = { cls in
     guard let cls else { return }
     Unmanaged<SharedBytes>.fromOpaque(cls).release()
+}
+
+private let connectionChanged: MHD_NotifyConnectionCallback = { cls, _, _, code in
+    guard let cls else { return }
+    let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+    // MHD_CONNECTION_NOTIFY_STARTED (0) and MHD_CONNECTION_NOTIFY_CLOSED (1); the cases do not
+    // import under usable names.
+    switch code.rawValue {
+    case 0:
+        context.openConnections.add(1, ordering: .relaxed)
+    case 1:
+        if context.openConnections.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { context.onIdle?() }
+    default:
+        break
+    }
 }
 
 private let requestCompleted: MHD_RequestCompletedCallback = { cls, _, conCls, _ in
