@@ -45,7 +45,8 @@ let package = Package(
 
         .target(name: "Wire", swiftSettings: strict),
         .target(name: "JSONText", swiftSettings: strict),
-        .target(name: "Storage", dependencies: ["CSQLite", "JSONText"], swiftSettings: strict),
+        .target(name: "Spawn", swiftSettings: strict),
+        .target(name: "Storage", dependencies: ["CSQLite", "JSONText", "Spawn"], swiftSettings: strict),
         .target(name: "Security", dependencies: ["CGnuTLS"], swiftSettings: strict),
         .target(name: "Capture", dependencies: ["CPcap", "Wire", "JSONText"], swiftSettings: strict),
         .target(name: "Control", dependencies: [
@@ -57,7 +58,7 @@ let package = Package(
         .target(name: "Web", dependencies: ["CMicroHTTPD", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(name: "Dashboard", dependencies: ["Web", "Storage", "Security", "Control", "Capture", "Wire"], swiftSettings: strict),
         .target(name: "Appliance", dependencies: [
-            "Dashboard", "Web", "Storage", "Security", "Wire", "Capture", "Control", "JSONText",
+            "Dashboard", "Web", "Storage", "Security", "Wire", "Capture", "Control", "JSONText", "Spawn",
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
@@ -67,15 +68,15 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict, linkerSettings: [.unsafeFlags(releaseLinking, .when(platforms: [.linux], configuration: .release))]),
 
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: testing),
+        .target(name: "TestSupport", dependencies: ["Spawn"], path: "Tests/TestSupport", swiftSettings: testing),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: testing),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: testing),
         .testTarget(name: "SecurityTests", dependencies: ["Security"], swiftSettings: testing),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"], swiftSettings: testing),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "TestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: testing),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "TestSupport", "Spawn", .product(name: "Logging", package: "swift-log")], swiftSettings: testing),
         .testTarget(name: "WebTests", dependencies: ["Web", "Security", "TestSupport"], swiftSettings: testing),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Web", "Storage", "Security", "Control", "Capture", "TestSupport"], swiftSettings: testing),
-        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport"], swiftSettings: testing),
+        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport", "Spawn"], swiftSettings: testing),
         .testTarget(name: "CamhostTests", dependencies: ["TestSupport"], swiftSettings: testing),
     ]
 )

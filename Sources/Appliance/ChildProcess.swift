@@ -1,10 +1,10 @@
+import Spawn
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A child process started with `posix_spawn`, with a clean signal mask and default handlers
-/// (camhost blocks SIGTERM/SIGINT in its own threads to wait for them; children must not
-/// inherit that, or they would ignore a polite stop).
+/// A long-running child process (the managed broker), started by `spawnChild` (clean signal
+/// mask, default handlers, its own process group).
 final class ChildProcess: Sendable {
     let pid: pid_t
     let executable: String
@@ -20,7 +20,6 @@ final class ChildProcess: Sendable {
     init(executable: String, arguments: [String], outputPath: String?, dieWithParent: Bool,
          runAs user: String? = nil, inheritedFiles: [(descriptor: Int32, path: String)] = []) throws(SystemError) {
         var argv = [executable] + arguments
-        var path = executable
         let candidates: [String] = ["/usr/bin/setpriv", "/bin/setpriv"]
         if dieWithParent, let setpriv = candidates.first(where: { access($0, X_OK) == 0 }) {
             var options: [String] = []
@@ -28,38 +27,22 @@ final class ChildProcess: Sendable {
                 options = ["--reuid=\(user)", "--regid=\(user)", "--init-groups"]
             }
             argv = [setpriv] + options + ["--pdeathsig", "KILL", "--"] + argv
-            path = setpriv
         }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        // Own process group: a Ctrl-C in the terminal reaches camhost, which then stops the child in order.
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         let output = outputPath ?? "/dev/null"
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o640)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        for file in inheritedFiles {
-            posix_spawn_file_actions_addopen(&actions, file.descriptor, file.path, O_RDONLY, 0)
+        let child: pid_t
+        do {
+            // Own process group: a Ctrl-C in the terminal reaches camhost, which then stops the child in order.
+            child = try spawnChild(argv, newProcessGroup: true) { actions in
+                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+                posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o640)
+                posix_spawn_file_actions_adddup2(&actions, 1, 2)
+                for file in inheritedFiles {
+                    posix_spawn_file_actions_addopen(&actions, file.descriptor, file.path, O_RDONLY, 0)
+                }
+            }
+        } catch {
+            throw SystemError(operation: "start", path: argv[0], errno: error.code)
         }
-
-        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for pointer in cArguments { free(pointer) } }
-        var child: pid_t = 0
-        let rc = posix_spawn(&child, path, &actions, &attributes, &cArguments, environ)
-        guard rc == 0 else { throw SystemError(operation: "start", path: path, errno: rc) }
         self.pid = child
         self.executable = executable
     }
@@ -72,9 +55,7 @@ final class ChildProcess: Sendable {
         while waitpid(pid, &status, 0) < 0 {
             if errno != EINTR { return "unknown (waitpid: \(String(cString: strerror(errno))))" }
         }
-        let signalled = status & 0x7f
-        if signalled == 0 { return "exited with status \((status >> 8) & 0xff)" }
-        return "killed by signal \(signalled)"
+        return describeWaitStatus(status)
     }
 }
 

@@ -1,12 +1,11 @@
+import Spawn
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A media tool (ffprobe, ffmpeg) running as a child process: started with `posix_spawn`, a
-/// clean signal mask and default handlers (a thread of camhost may block SIGTERM; the child
-/// must not inherit that), standard error captured, and files of ours handed over as
-/// descriptors so the tool never resolves a path below the recordings root itself.
-/// Storage cannot use Appliance's `ChildProcess`; this is the small subset the indexer needs.
+/// A media tool (ffprobe, ffmpeg) running as a child process: started by `spawnChild` (clean
+/// signal mask, default handlers), standard output and error captured, and files of ours handed
+/// over as descriptors so the tool never resolves a path below the recordings root itself.
 final class MediaProcess {
     let pid: pid_t
     /// Read ends of the child's standard output (when not redirected to a file) and error.
@@ -30,35 +29,18 @@ final class MediaProcess {
         for fd in outputPipe + errorPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         defer { Glibc.close(outputPipe[1]); Glibc.close(errorPipe[1]) }
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
-        // dup2 clears close-on-exec on the copy, so only these reach the child.
-        for descriptor in descriptors { posix_spawn_file_actions_adddup2(&actions, descriptor.ours, descriptor.child) }
-
-        let argv = [executable] + arguments
-        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for pointer in cArguments { free(pointer) } }
-        var child: pid_t = 0
-        let rc = posix_spawn(&child, executable, &actions, &attributes, &cArguments, environ)
-        guard rc == 0 else {
+        let child: pid_t
+        do {
+            child = try spawnChild([executable] + arguments) { actions in
+                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+                posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 1)
+                posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
+                // dup2 clears close-on-exec on the copy, so only these reach the child.
+                for descriptor in descriptors { posix_spawn_file_actions_adddup2(&actions, descriptor.ours, descriptor.child) }
+            }
+        } catch {
             Glibc.close(outputPipe[0]); Glibc.close(errorPipe[0])
-            throw Errno(rc)
+            throw Errno(error.code)
         }
         pid = child
         pipes = [outputPipe[0], errorPipe[0]]
@@ -91,7 +73,7 @@ final class MediaProcess {
     var ending: String {
         guard let status else { return "still running" }
         if status < 0 { return "lost (waitpid)" }
-        return status & 0x7f == 0 ? "exit status \((status >> 8) & 0xff)" : "killed by signal \(status & 0x7f)"
+        return describeWaitStatus(status)
     }
 
     func kill() { _ = Glibc.kill(pid, SIGKILL) }

@@ -2,6 +2,7 @@
 // mask, because a child started from a test thread otherwise inherits blocked signals
 // (shared/FACTS.md); stopped with SIGKILL all the same.
 import Control
+import Spawn
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -69,31 +70,19 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// posix_spawn with an empty signal mask and default dispositions; output to /dev/null.
+/// Starts `args` (as camhost starts children: clean signal mask, default dispositions); output
+/// to /dev/null when `quiet`.
 func spawn(_ args: [String], quiet: Bool = true) throws -> pid_t {
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var empty = sigset_t()
-    sigemptyset(&empty)
-    posix_spawnattr_setsigmask(&attributes, &empty)
-    var all = sigset_t()
-    sigfillset(&all)
-    posix_spawnattr_setsigdefault(&attributes, &all)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    if quiet {
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    do {
+        return try spawnChild(args) { actions in
+            if quiet {
+                posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+                posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+            }
+        }
+    } catch {
+        throw TestFailure("\(error)")
     }
-    var cArgs = args.map { strdup($0) } + [nil]
-    defer { cArgs.forEach { free($0) } }
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, args[0], &actions, &attributes, &cArgs, environ)
-    guard rc == 0 else { throw TestFailure("posix_spawn \(args[0]) failed: \(rc)") }
-    return pid
 }
 
 /// Runs a command to completion; returns its exit status.

@@ -1,3 +1,4 @@
+import Spawn
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -5,7 +6,7 @@ import Glibc
 /// A process started by a test, with an empty signal mask and default signal handlers.
 ///
 /// Foundation's `Process` started from a test thread inherits that thread's blocked signals and
-/// ignores SIGTERM (shared FACTS), so tests spawn through here. Output goes to files in a
+/// ignores SIGTERM (shared FACTS), so tests spawn through here (`spawnChild`, as camhost does). Output goes to files in a
 /// temporary directory, read back with `output()` / `errors()`.
 public final class TestProcess: @unchecked Sendable {
     public let pid: pid_t
@@ -20,44 +21,22 @@ public final class TestProcess: @unchecked Sendable {
         self.scratch = scratch
         stdoutPath = scratch.path + "/stdout"
         stderrPath = scratch.path + "/stderr"
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        sigdelset(&defaults, SIGKILL)
-        sigdelset(&defaults, SIGSTOP)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        if let stdin {
-            let inputPath = scratch.path + "/stdin"
-            try writeFile(inputPath, stdin)
-            posix_spawn_file_actions_addopen(&actions, 0, inputPath, O_RDONLY, 0)
-        } else {
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        }
-        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let inputPath = scratch.path + "/stdin"
+        if let stdin { try writeFile(inputPath, stdin) }
         var command: [String] = [executable] + arguments
         if let directory { command = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory] + command }
-        var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) }
-        argv.append(nil)
-        defer { argv.forEach { free($0) } }
         let pairs: [String] = (environment ?? TestEnvironment.current).map { "\($0.key)=\($0.value)" }
-        var environmentList: [UnsafeMutablePointer<CChar>?] = pairs.map { strdup($0) }
-        environmentList.append(nil)
-        defer { environmentList.forEach { free($0) } }
-        var child: pid_t = 0
-        let rc = command[0].contains("/")
-            ? posix_spawn(&child, command[0], &actions, &attributes, argv, environmentList)
-            : posix_spawnp(&child, command[0], &actions, &attributes, argv, environmentList)
-        guard rc == 0 else { throw TestFailure("cannot start \(executable): \(String(cString: strerror(rc)))") }
+        let (stdoutPath, stderrPath) = (self.stdoutPath, self.stderrPath)
+        let child: pid_t
+        do {
+            child = try spawnChild(command, environment: pairs, searchPath: !command[0].contains("/")) { actions in
+                posix_spawn_file_actions_addopen(&actions, 0, stdin == nil ? "/dev/null" : inputPath, O_RDONLY, 0)
+                posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+                posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            }
+        } catch {
+            throw TestFailure("cannot start \(executable): \(String(cString: strerror(error.code)))")
+        }
         pid = child
     }
 
