@@ -93,19 +93,9 @@ public struct Cleanup: Sendable {
         let startedAt = try store.read { try $0.scalar("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", as: String.self) } ?? ""
         var report = CleanupReport(dryRun: options.dryRun)
         let lockPath = options.lockPath ?? store.path + ".cleanup-lock"
-        let lockFD: Int32
-        switch FileOps.lock(lockPath) {
-        case .success(let fd): lockFD = fd
-        case .failure(.wouldBlock): throw CleanupError.busy(lockPath: lockPath)
-        case .failure(let code): throw CleanupError.lockFailed(lockPath: lockPath, errno: code.code)
-        }
-        defer { FileOps.unlock(lockFD) }
-        let rootFD: Int32
-        switch FileOps.openRoot(index.root) {
-        case .success(let fd): rootFD = fd
-        case .failure(let error): throw CleanupError.rootUnavailable(error)
-        }
-        defer { FileOps.close(rootFD) }
+        let hold = try CleanupHold(lockPath: lockPath, root: index.root)
+        defer { hold.release() }
+        let rootFD = hold.rootFD
         if let root = FileOps.canonical(index.root), let directory = FileOps.canonical(parentDirectory(store.path)),
            directory == root || directory.starts(with: root + [0x2F]) {
             throw CleanupError.databaseInsideRoot(database: store.path, root: index.root)
@@ -550,4 +540,31 @@ public struct Cleanup: Sendable {
 func parentDirectory(_ path: String) -> String {
     guard let slash = path.lastIndex(of: "/") else { return "." }
     return slash == path.startIndex ? "/" : String(path[..<slash])
+}
+
+/// The cleanup lock and the open recordings root: every run that deletes (retention, a user's
+/// "delete selected") holds both from start to end, so two never interleave and none follows
+/// a root that was swapped for a symbolic link half-way.
+struct CleanupHold {
+    let lockFD: Int32
+    let rootFD: Int32
+
+    init(lockPath: String, root: String) throws(CleanupError) {
+        switch FileOps.lock(lockPath) {
+        case .success(let fd): lockFD = fd
+        case .failure(.wouldBlock): throw CleanupError.busy(lockPath: lockPath)
+        case .failure(let code): throw CleanupError.lockFailed(lockPath: lockPath, errno: code.code)
+        }
+        switch FileOps.openRoot(root) {
+        case .success(let fd): rootFD = fd
+        case .failure(let error):
+            FileOps.unlock(lockFD)
+            throw CleanupError.rootUnavailable(error)
+        }
+    }
+
+    func release() {
+        FileOps.close(rootFD)
+        FileOps.unlock(lockFD)
+    }
 }

@@ -12,6 +12,16 @@ public struct PathError: Sendable, Equatable {
     init(_ error: FileError) {
         self.init(path: RecordingPath.display(error.path), error: error.description)
     }
+
+    /// What a walk of the recordings root says about an entry it will not touch.
+    static func symbolicLink(_ path: [UInt8]) -> PathError {
+        PathError(path: RecordingPath.display(path),
+                  error: "symbolic link: not followed, not registered, not deleted (camhost never leaves the recordings root)")
+    }
+
+    static func notRegular(_ path: [UInt8]) -> PathError {
+        PathError(path: RecordingPath.display(path), error: "not a regular file or directory (FIFO, socket or device): left alone")
+    }
 }
 
 /// What one cleanup run did (or, for a dry run, would do). Its JSON form is a contract shared

@@ -94,11 +94,9 @@ final class IndexScan {
             case .directory:
                 subdirectories.append(name)
             case .symlink:
-                report.errors.append(PathError(path: RecordingPath.display(child),
-                    error: "symbolic link: not followed, not registered, not deleted (camhost never leaves the recordings root)"))
+                report.errors.append(.symbolicLink(child))
             default:
-                report.errors.append(PathError(path: RecordingPath.display(child),
-                    error: "not a regular file or directory (FIFO, socket or device): left alone"))
+                report.errors.append(.notRegular(child))
             }
         }
         if let code {
@@ -141,12 +139,10 @@ final class IndexScan {
             case .file: report.filesSeen += 1
             case .directory: subdirectories.append(name)
             case .symlink:
-                report.errors.append(PathError(path: RecordingPath.display(RecordingPath.join(path, name)),
-                    error: "symbolic link: not followed, not registered, not deleted (camhost never leaves the recordings root)"))
+                report.errors.append(.symbolicLink(RecordingPath.join(path, name)))
             case nil: break
             default:
-                report.errors.append(PathError(path: RecordingPath.display(RecordingPath.join(path, name)),
-                    error: "not a regular file or directory (FIFO, socket or device): left alone"))
+                report.errors.append(.notRegular(RecordingPath.join(path, name)))
             }
         }
         if let code { report.errors.append(PathError(FileError(operation: "read directory", path: path, errno: code.code))) }

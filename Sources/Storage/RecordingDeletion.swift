@@ -8,19 +8,9 @@ extension Cleanup {
         let started = FileOps.monotonicMilliseconds()
         var report = CleanupReport(dryRun: false)
         let lockPath = store.path + ".cleanup-lock"
-        let lockFD: Int32
-        switch FileOps.lock(lockPath) {
-        case .success(let fd): lockFD = fd
-        case .failure(.wouldBlock): throw CleanupError.busy(lockPath: lockPath)
-        case .failure(let code): throw CleanupError.lockFailed(lockPath: lockPath, errno: code.code)
-        }
-        defer { FileOps.unlock(lockFD) }
-        let rootFD: Int32
-        switch FileOps.openRoot(index.root) {
-        case .success(let fd): rootFD = fd
-        case .failure(let error): throw CleanupError.rootUnavailable(error)
-        }
-        defer { FileOps.close(rootFD) }
+        let hold = try CleanupHold(lockPath: lockPath, root: index.root)
+        defer { hold.release() }
+        let rootFD = hold.rootFD
         report.databaseBytesBefore = try store.sizeInBytes()
         let wanted = Array(Set(ids)).sorted()
         let queued = try store.write { db -> [Int64] in

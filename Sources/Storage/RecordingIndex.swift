@@ -195,11 +195,9 @@ public struct RecordingIndex: Sendable {
                     case .directory:
                         subdirectories.append(name)
                     case .symlink:
-                        report.errors.append(PathError(path: RecordingPath.display(child),
-                            error: "symbolic link: not followed, not registered, not deleted (camhost never leaves the recordings root)"))
+                        report.errors.append(.symbolicLink(child))
                     default:
-                        report.errors.append(PathError(path: RecordingPath.display(child),
-                            error: "not a regular file or directory (FIFO, socket or device): left alone"))
+                        report.errors.append(.notRegular(child))
                     }
                 }
                 if let code {
