@@ -2,7 +2,7 @@
 # Camera control benchmark (issue 5), release build, one real Mosquitto on loopback.
 #
 #   scripts/bench-control.sh                         # COMMANDS=10000 CAMERAS=100 STATUS_CAMERAS=1000
-#   CAMHOST_BIN=.build/release/camhost scripts/bench-control.sh
+#   CAMHOST_BIN=path/to/camhost scripts/bench-control.sh    # another build
 #
 # Measures:
 #   1. `camhost camera bench`: COMMANDS set-mode commands to CAMERAS simulated cameras (one
@@ -23,8 +23,13 @@ CAMERAS=${CAMERAS:-100}
 STATUS_CAMERAS=${STATUS_CAMERAS:-1000}
 BASELINE=${BASELINE:-300}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${CAMHOST_BIN:-$HERE/.build/release/camhost}
-[ -z "${CAMHOST_BIN:-}" ] && (cd "$HERE" && swift build -c release >/dev/null)
+# The binary scripts/run.sh ships (static Swift runtime, -Osize), unless CAMHOST_BIN names one.
+if [ -z "${CAMHOST_BIN:-}" ]; then
+    (cd "$HERE" && swift build -c release --static-swift-stdlib -Xswiftc -Osize 2>&1 | grep -E 'error|warning: ' >&2 || true)
+    BIN="$(cd "$HERE" && swift build -c release --static-swift-stdlib -Xswiftc -Osize --show-bin-path)/camhost"
+else
+    BIN=$CAMHOST_BIN
+fi
 unset CAMHOST_BIN  # camhost warns about CAMHOST_* variables it does not know
 
 WORK=$(mktemp -d /tmp/bench-control.XXXXXX)

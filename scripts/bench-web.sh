@@ -6,7 +6,8 @@
 #
 # Endpoints: /api/v1/recordings (100 rows from SQLite, with a valid bearer token) and /healthz.
 # wrk, 50 connections, 2 threads. Then a load run of 200 connections on camhost's API for
-# LOAD_SECONDS (default 60): only 2xx or 429 allowed, RSS growth reported.
+# LOAD_SECONDS (default 60): only 2xx or 429 allowed; RSS before, at its peak during the load,
+# as wrk exits and 2 s later (growth = what stays once the connections are closed).
 # Needs: wrk, python3-venv (pip installs flask gunicorn gevent into a throwaway virtualenv),
 # a release build of camhost (built if missing). CAMHOST_RATE_LIMIT_API_RPS=0 for the run.
 set -euo pipefail
@@ -24,8 +25,14 @@ cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; w
 trap cleanup EXIT
 trap 'echo "bench-web: failed at line $LINENO" >&2; tail -n 5 "$WORK"/gunicorn.out "$WORK"/camhost.out >&2' ERR
 
-BIN=.build/release/camhost
-[ -x "$BIN" ] || swift build -c release --product camhost >/dev/null
+# The binary scripts/run.sh ships (static Swift runtime, -Osize), unless CAMHOST_BIN names one.
+if [ -z "${CAMHOST_BIN:-}" ]; then
+    swift build -c release --static-swift-stdlib -Xswiftc -Osize 2>&1 | grep -E 'error|warning: ' >&2 || true
+    BIN="$(swift build -c release --static-swift-stdlib -Xswiftc -Osize --show-bin-path)/camhost"
+else
+    BIN=$CAMHOST_BIN
+fi
+unset CAMHOST_BIN  # camhost warns about CAMHOST_* variables it does not know
 command -v wrk >/dev/null || { echo "bench-web: wrk is missing (apt-get install wrk)"; exit 1; }
 
 echo "== setting up: $WORK (cores: $CORES, gunicorn workers: $WORKERS)"
@@ -114,8 +121,19 @@ echo "RSS after the runs: camhost $(( $(rss_camhost) / 1024 )) MB; gunicorn (mas
 echo
 echo "== load: camhost API, 200 connections, ${LOAD}s"
 BEFORE=$(rss_camhost)
+# RSS sampled every 0.5 s during the load (its peak: 200 connections' buffers and TLS state),
+# at the moment wrk exits (connections still closing), and 2 s later (settled: what stays).
+(peak=0; while kill -0 "$CAMHOST_PID" 2>/dev/null && [ ! -e "$WORK/load.done" ]; do
+    r=$(rss_camhost); [ "$r" -gt "$peak" ] && peak=$r; echo "$peak" > "$WORK/load.peak"; sleep 0.5; done) &
+SAMPLER=$!
 LOADOUT=$(wrk -t2 -c200 -d"${LOAD}s" --latency -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$CAMHOST_PORT/api/v1/recordings" 2>&1)
-AFTER=$(rss_camhost)
+AT_EXIT=$(rss_camhost)
+touch "$WORK/load.done"; wait "$SAMPLER" 2>/dev/null || true
+sleep 2
+SETTLED=$(rss_camhost)
+PEAK=$(cat "$WORK/load.peak")
 grep -E "Requests/sec|99%|Non-2xx|Socket errors|requests in" <<<"$LOADOUT" | sed 's/^/   /'
-echo "   RSS before ${BEFORE} kB, after ${AFTER} kB: growth $(( (AFTER - BEFORE) * 100 / BEFORE )) %"
+echo "   RSS before ${BEFORE} kB; peak during the load ${PEAK} kB (+$(( (PEAK - BEFORE) * 100 / BEFORE )) %);" \
+     "as wrk exits ${AT_EXIT} kB (+$(( (AT_EXIT - BEFORE) * 100 / BEFORE )) %); 2 s later ${SETTLED} kB:" \
+     "growth $(( (SETTLED - BEFORE) * 100 / BEFORE )) %"
 kill -0 "$CAMHOST_PID" && echo "   camhost still running"
