@@ -184,11 +184,11 @@ public enum JSONValue: Sendable, Equatable {
             throw fail("unterminated string")
         }
 
-        /// Four hex digits at `at` (after `\u`).
-        func hex4(at at: Int) throws(JSONParseError) -> UInt32 {
-            guard at + 4 <= bytes.count else { throw fail("bad \\u escape") }
+        /// Four hex digits at `offset` (after `\u`).
+        func hex4(at offset: Int) throws(JSONParseError) -> UInt32 {
+            guard offset + 4 <= bytes.count else { throw fail("bad \\u escape") }
             var value: UInt32 = 0
-            for b in bytes[at..<at + 4] {
+            for b in bytes[offset..<offset + 4] {
                 let digit: UInt8
                 switch b {
                 case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = b - UInt8(ascii: "0")
