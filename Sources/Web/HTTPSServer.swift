@@ -292,7 +292,22 @@ private func queue(_ response: HTTPResponse, for state: RequestState, on connect
         _ = MHD_add_response_header(made, header.name, header.value)
     }
     state.status = status
+    cork(connection, true)
     return MHD_queue_response(connection, UInt32(status), made)
+}
+
+/// Holds a response's TLS records in the socket until the whole response is written, then sends
+/// them together (TCP_CORK, tcp(7)). libmicrohttpd writes the header record and each 16 KB body
+/// record with its own send and pushes each, so a 32 KB answer reached the client as three
+/// segments and woke it three times; corked, it is one segment and one wake-up (API req/s on
+/// 2 cores: ~12,300 -> ~15,100, alternating runs). libmicrohttpd pushes with its final send;
+/// the request-completed callback (called on every path, errors included) uncorks as well, so
+/// no answer can wait for the kernel's 200 ms cork ceiling.
+private func cork(_ connection: OpaquePointer, _ on: Bool) {
+    let fd = cmicrohttpd_connection_fd(connection)
+    guard fd >= 0 else { return }
+    var value: Int32 = on ? 1 : 0
+    _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_CORK, &value, socklen_t(MemoryLayout<Int32>.size))
 }
 
 private let releaseSharedBytes: MHD_ContentReaderFreeCallback = { cls in
@@ -315,7 +330,8 @@ private let connectionChanged: MHD_NotifyConnectionCallback = { cls, _, _, code 
     }
 }
 
-private let requestCompleted: MHD_RequestCompletedCallback = { cls, _, conCls, _ in
+private let requestCompleted: MHD_RequestCompletedCallback = { cls, connection, conCls, _ in
+    if let connection { cork(connection, false) }
     guard let cls, let conCls, let existing = conCls.pointee else { return }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
     let state = Unmanaged<RequestState>.fromOpaque(existing).takeRetainedValue()

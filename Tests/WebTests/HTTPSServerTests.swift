@@ -53,6 +53,30 @@ struct HTTPSServerTests {
         #expect(result.stdout.split(separator: "\n") == ["1", "0", "0", "0", "0"])
     }
 
+    /// Responses are corked while libmicrohttpd writes their TLS records and uncorked when the
+    /// request completes. A response left corked would wait for the kernel's 200 ms ceiling:
+    /// every size, and error answers, must arrive at once on a kept-alive connection.
+    @Test func corkedResponsesArriveWithoutTheCorkDelay() throws {
+        let fixture = try ServerFixture { request in
+            switch request.path {
+            case "/small": return .json(#"{"ok":true}"#)
+            case "/big": return HTTPResponse(status: 200, contentType: "application/octet-stream", body: [UInt8](repeating: 0x61, count: 32 * 1024))
+            case "/huge": return HTTPResponse(status: 200, contentType: "application/octet-stream", body: [UInt8](repeating: 0x62, count: 300 * 1024))
+            default: return .json(#"{"error":"not found"}"#, status: 404)
+            }
+        }
+        let paths = ["/small", "/big", "/small", "/huge", "/missing", "/big", "/small", "/missing"]
+        let result = try fixture.curl(["-w", "%{http_code} %{size_download} %{num_connects} %{time_total}\n"]
+                                      + paths.flatMap { ["-o", "/dev/null", "\(fixture.base)\($0)"] })
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map { $0.split(separator: " ") }
+        try #require(lines.count == paths.count)
+        #expect(lines.map { "\($0[0]) \($0[1])" } == ["200 11", "200 32768", "200 11", "200 307200", "404 21", "200 32768", "200 11", "404 21"])
+        #expect(lines.dropFirst().allSatisfy { $0[2] == "0" }, "one kept-alive connection")
+        let slowest = lines.compactMap { Double($0[3]) }.max() ?? 1
+        #expect(slowest < 0.15, "a response waited \(slowest) s: left corked?")
+    }
+
     @Test func refusesTLS11AndAcceptsTLS12And13() throws {
         let fixture = try ServerFixture()
         let old = try fixture.curl(["--tlsv1.1", "--tls-max", "1.1", "\(fixture.base)/"])
