@@ -51,12 +51,13 @@ let package = Package(
         .target(name: "Capture", dependencies: ["CPcap", "Wire", "JSONText"], swiftSettings: strict),
         .target(name: "Control", dependencies: [
             "CMosquitto",
+            "Spawn",
             "JSONText",
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "Web", dependencies: ["CMicroHTTPD", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
-        .target(name: "Dashboard", dependencies: ["Web", "Storage", "Security", "Control", "Capture", "Wire"], swiftSettings: strict),
+        .target(name: "Dashboard", dependencies: ["Web", "Storage", "Security", "Control", "Capture", "Wire", "Spawn"], swiftSettings: strict),
         .target(name: "Appliance", dependencies: [
             "Dashboard", "Web", "Storage", "Security", "Wire", "Capture", "Control", "JSONText", "Spawn",
             .product(name: "TOMLKit", package: "TOMLKit"),

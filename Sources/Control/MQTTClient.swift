@@ -1,5 +1,6 @@
 import CMosquitto
 import Logging
+import Spawn
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -623,24 +624,6 @@ private final class Core: MosquittoLoop.Client {
 /// freed in `Core.deinit`.
 struct MosquittoHandle: @unchecked Sendable {
     let pointer: OpaquePointer
-}
-
-/// Runs blocking C work on a fresh thread so it never occupies the Swift concurrency pool.
-func runOnOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        let work = ThreadWork { continuation.resume(returning: body()) }
-        let raw = Unmanaged.passRetained(work).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            Unmanaged<ThreadWork>.fromOpaque(raw!).takeRetainedValue().run()
-            return nil
-        }, raw)
-        if rc == 0 {
-            pthread_detach(thread)
-        } else {
-            Unmanaged<ThreadWork>.fromOpaque(raw).takeRetainedValue().run()
-        }
-    }
 }
 
 /// A detached OS thread for blocking work that should not wait on anybody.

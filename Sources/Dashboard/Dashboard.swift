@@ -24,9 +24,20 @@ public final class Dashboard: Sendable {
 
     /// Answers one request; never throws, every failure is a response.
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
-        var response = route(request)
-        SecurityPolicy.apply(to: &response, path: request.path)
-        if request.method == "HEAD" { response.body = .bytes([]) }
+        let response = route(request)
+        if case .deferred(let work) = response.body {
+            // Computed later (a camera command waiting for its ack): finish it the same way then.
+            let path = request.path, head = request.method == "HEAD"
+            return .later { Dashboard.finish(await work(), path: path, head: head) }
+        }
+        return Dashboard.finish(response, path: request.path, head: request.method == "HEAD")
+    }
+
+    /// Security headers on every answer; no body for HEAD.
+    private static func finish(_ response: HTTPResponse, path: String, head: Bool) -> HTTPResponse {
+        var response = response
+        SecurityPolicy.apply(to: &response, path: path)
+        if head { response.body = .bytes([]) }
         return response
     }
 
@@ -221,28 +232,3 @@ enum Form {
     }
 }
 
-/// Runs async work (a camera command waiting for its ack) from a libmicrohttpd thread, which
-/// is not one of the Swift concurrency threads, and waits for it there.
-enum Blocking {
-    static func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-        let box = Box<T>()
-        Task.detached { do { box.finish(.success(try await body())) } catch { box.finish(.failure(error)) } }
-        return try box.wait().get()
-    }
-
-    private final class Box<T: Sendable>: @unchecked Sendable {
-        // A POSIX semaphore must not move: it lives on the heap for the box's lifetime.
-        private let semaphore = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
-        private let result = Mutex<Result<T, any Error>?>(nil)
-        init() { sem_init(semaphore, 0, 0) }
-        deinit { sem_destroy(semaphore); semaphore.deallocate() }
-        func finish(_ value: Result<T, any Error>) {
-            result.withLock { $0 = value }
-            sem_post(semaphore)
-        }
-        func wait() -> Result<T, any Error> {
-            while sem_wait(semaphore) != 0 {}
-            return result.withLock { $0! }
-        }
-    }
-}

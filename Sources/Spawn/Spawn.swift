@@ -65,3 +65,28 @@ public func describeWaitStatus(_ status: Int32) -> String {
     let signal = status & 0x7f
     return signal == 0 ? "exited with status \((status >> 8) & 0xff)" : "killed by signal \(signal)"
 }
+
+/// Runs blocking work (a C call that waits on the network, a packet capture of N seconds) on a
+/// fresh OS thread and awaits its result, so it never occupies one of the Swift concurrency
+/// pool's threads (two on this kind of machine: blocking one starves everything else).
+public func runOnOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        let work = OwnThreadWork { continuation.resume(returning: body()) }
+        let raw = Unmanaged.passRetained(work).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { raw in
+            Unmanaged<OwnThreadWork>.fromOpaque(raw!).takeRetainedValue().run()
+            return nil
+        }, raw)
+        if rc == 0 {
+            pthread_detach(thread)
+        } else {
+            Unmanaged<OwnThreadWork>.fromOpaque(raw).takeRetainedValue().run()
+        }
+    }
+}
+
+private final class OwnThreadWork: Sendable {
+    let run: @Sendable () -> Void
+    init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+}

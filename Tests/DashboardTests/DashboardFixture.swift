@@ -58,10 +58,12 @@ final class FakeAuth: DashboardAuth, Sendable {
 
 struct NoBroker: Error, CustomStringConvertible { var description: String { "no broker in this test" } }
 
-/// No cameras: `cam-1` acks everything, `cam-2` is offline and times out.
+/// No broker: every command fails with `NoBroker`; to `slow-cam` only after 2 s (a camera
+/// that does not answer before its time-out).
 struct FakeCameras: DashboardCameras {
     func snapshot() -> [CameraStatus] { [] }
     func send(_ command: CameraCommand, to camera: CameraID, actor: String) async throws -> CommandResult {
+        if camera.rawValue == "slow-cam" { try await Task.sleep(for: .seconds(2)) }
         throw NoBroker()
     }
     func modes(of camera: CameraID) -> [String] { ["day", "night"] }

@@ -114,6 +114,34 @@ struct DashboardHTTPSTests {
         #expect(sent.body.contains("no broker in this test"))
     }
 
+    /// A camera command waits for the camera (seconds, up to its time-out) without holding one
+    /// of the server's threads: with more slow commands in flight than the server has threads,
+    /// other requests are still answered at once.
+    @Test func slowCameraCommandsDoNotHoldServerThreads() throws {
+        let f = try DashboardFixture()
+        let slow = try (0..<3).map { n in
+            try TestProcess("curl", ["-sS", "--cacert", f.certificate, "-o", f.directory.file("slow-\(n)"), "-w", "%{http_code} %{time_total}",
+                                     "-X", "POST", "-H", "Authorization: Bearer commands-token", "-H", "Content-Type: application/json",
+                                     "--data-binary", #"{"command":"reboot"}"#, f.base + "/api/v1/cameras/slow-cam/commands"])
+        }
+        usleep(500_000)  // the three commands are waiting for the camera now
+        let started = ContinuousClock.now
+        let health = try f.request("/healthz")
+        let page = try f.request("/api/v1/recordings", token: "read-token")
+        #expect(health.code == 200 && page.code == 200)
+        #expect(ContinuousClock.now - started < .seconds(1), "requests waited behind the slow commands")
+        for (n, process) in slow.enumerated() {
+            #expect(process.wait(timeout: .seconds(10)) == 0)
+            let parts = process.output().split(separator: " ")
+            #expect(parts.first == "502", "\(process.output())")
+            #expect((Double(parts.last ?? "") ?? 0) >= 1.9, "answered only when the camera gave up")
+            #expect(((try? readFile(f.directory.file("slow-\(n)"))) ?? "").contains("no broker in this test"))
+        }
+        // The deferred answers carry the same security headers as every other answer.
+        let late = try f.request("/api/v1/cameras/slow-cam/commands", method: "POST", token: "commands-token", json: #"{"command":"reboot"}"#)
+        #expect(late.code == 502 && late.headers.contains("Content-Security-Policy:") && late.headers.contains("Strict-Transport-Security:"))
+    }
+
     @Test func recordingFilesServeRangesAndRefuseTraversal() throws {
         let f = try DashboardFixture()
         let full = try f.request("/api/v1/recordings/2/media", token: "read-token")

@@ -1,6 +1,7 @@
 import Capture
 import Control
 import FoundationEssentials
+import Spawn
 import Storage
 import Synchronization
 import Web
@@ -38,8 +39,19 @@ struct API: Sendable {
         case ("POST", 3, "cameras") where segments[2] == "commands":
             try require(principal, .commands, "sending camera commands")
             let body = try decode(CommandBody.self, request)
-            let result = try sendCommand(camera: segments[1], body: body, actor: principal.actor)
-            return json(status: result.status) { $0.raw(result.json) }
+            let camera = segments[1], actor = principal.actor
+            // The camera's answer can take seconds (time-out 5 s): wait for it without holding
+            // one of the server's threads, or two slow cameras would stall the whole dashboard.
+            return .later {
+                do {
+                    let result = try await sendCommand(camera: camera, body: body, actor: actor)
+                    return json(status: result.status) { $0.raw(result.json) }
+                } catch let error as APIError {
+                    return error.response
+                } catch {
+                    return APIError(500, "internal", "\(error)").response
+                }
+            }
         case ("GET", 1, "recordings"): return try recordingsList(request)
         case ("POST", 2, "recordings") where segments[1] == "delete":
             try require(principal, .admin, "deleting recordings")
@@ -103,8 +115,15 @@ struct API: Sendable {
         case ("POST", 1, "diagnostics"):
             try require(principal, .commands, "running a capture")
             let body = try decode(DiagnosisBody.self, request)
-            let diagnosis = try runDiagnosis(body, actor: principal.actor)
-            return HTTPResponse(status: 200, contentType: "application/json", body: Array(diagnosis.json.utf8))
+            let actor = principal.actor
+            // A capture lasts its N seconds: on its own thread, answered later (see above).
+            return .later {
+                switch await runDiagnosisOffThread(body, actor: actor) {
+                case .success(let diagnosis): HTTPResponse(status: 200, contentType: "application/json", body: Array(diagnosis.json.utf8))
+                case .failure(let error as APIError): error.response
+                case .failure(let error): APIError(500, "internal", "\(error)").response
+                }
+            }
         case ("GET", 1, "health"):
             return HTTPResponse(status: 200, contentType: "application/json", body: environment.health())
         case ("GET", 1, "alarms"): return json { alarmsJSON(&$0) }
@@ -136,7 +155,7 @@ struct API: Sendable {
 
     // MARK: Bodies
 
-    struct CommandBody: Decodable { var command: String; var mode: String? }
+    struct CommandBody: Decodable, Sendable { var command: String; var mode: String? }
     struct DeleteBody: Decodable { var ids: [Int64] }
     struct CleanupBody: Decodable {
         var olderThanDays: Int
@@ -182,7 +201,7 @@ struct API: Sendable {
 
     struct CommandAnswer { var status: Int; var json: String; var success: Bool; var text: String }
 
-    func sendCommand(camera id: String, body: CommandBody, actor: String) throws -> CommandAnswer {
+    func sendCommand(camera id: String, body: CommandBody, actor: String) async throws -> CommandAnswer {
         guard let cameras = environment.cameras else { throw APIError(503, "unavailable", "camera control is not running") }
         guard let camera = CameraID(id) else { throw APIError.badRequest("camera id \"\(id)\" is not valid") }
         let command: CameraCommand
@@ -197,7 +216,7 @@ struct API: Sendable {
             throw APIError.badRequest("command must be one of reboot, set-mode, get-status, stop-stream (streams start from the stream manager)")
         }
         do {
-            let result = try Blocking.run { try await cameras.send(command, to: camera, actor: actor) }
+            let result = try await cameras.send(command, to: camera, actor: actor)
             let seconds = result.latencyMilliseconds / 1000
             metrics.commandFinished(command: command.kind.rawValue, outcome: result.outcome.name, seconds: result.outcome == .timedOut ? nil : seconds)
             var w = JSONWriter()
@@ -307,6 +326,11 @@ struct API: Sendable {
     }
 
     // MARK: Diagnostics, alarms, overview
+
+    /// `runDiagnosis` on an OS thread of its own: the capture blocks for its whole duration.
+    func runDiagnosisOffThread(_ body: DiagnosisBody, actor: String) async -> Result<RTCPDiagnosis, any Error> {
+        await runOnOwnThread { Result { try runDiagnosis(body, actor: actor) } }
+    }
 
     func runDiagnosis(_ body: DiagnosisBody, actor: String) throws -> RTCPDiagnosis {
         guard let address = IPAddress(body.camera) else { throw APIError.badRequest("camera: give the camera's IP address, e.g. 192.0.2.10") }

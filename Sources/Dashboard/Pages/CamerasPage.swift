@@ -70,13 +70,17 @@ extension Pages {
 
     func command(_ id: String, form: [String: String], principal: DashboardPrincipal) -> HTTPResponse {
         guard principal.permission >= .commands else { return problem(403, "Viewers cannot send camera commands.", principal: principal) }
-        do {
-            let answer = try api.sendCommand(camera: id, body: .init(command: form["command"] ?? "", mode: form["mode"]), actor: principal.actor)
-            return cameras(principal, message: ("Camera \(id): " + answer.text, answer.success))
-        } catch let error as APIError {
-            return cameras(principal, message: ("Camera \(id): " + error.message, false))
-        } catch {
-            return cameras(principal, message: ("Camera \(id): \(error)", false))
+        let body = API.CommandBody(command: form["command"] ?? "", mode: form["mode"])
+        // Waits for the camera's answer without holding a server thread (see API.dispatch).
+        return .later {
+            do {
+                let answer = try await api.sendCommand(camera: id, body: body, actor: principal.actor)
+                return cameras(principal, message: ("Camera \(id): " + answer.text, answer.success))
+            } catch let error as APIError {
+                return cameras(principal, message: ("Camera \(id): " + error.message, false))
+            } catch {
+                return cameras(principal, message: ("Camera \(id): \(error)", false))
+            }
         }
     }
 }

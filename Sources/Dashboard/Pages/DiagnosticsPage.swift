@@ -37,12 +37,13 @@ extension Pages {
     func runDiagnostics(_ form: [String: String], principal: DashboardPrincipal) -> HTTPResponse {
         guard principal.permission >= .commands else { return problem(403, "Viewers cannot start a capture.", principal: principal) }
         let body = API.DiagnosisBody(camera: form["camera"] ?? "", seconds: Int(form["seconds"] ?? ""), interface: form["interface"])
-        do {
-            return diagnostics(principal, form: form, result: .success(try api.runDiagnosis(body, actor: principal.actor)))
-        } catch let error as APIError {
-            return diagnostics(principal, form: form, result: .failure(error))
-        } catch {
-            return diagnostics(principal, form: form, result: .failure(APIError(500, "internal", "\(error)")))
+        // The capture lasts its N seconds: on its own thread, without holding a server thread.
+        return .later {
+            switch await api.runDiagnosisOffThread(body, actor: principal.actor) {
+            case .success(let diagnosis): diagnostics(principal, form: form, result: .success(diagnosis))
+            case .failure(let error as APIError): diagnostics(principal, form: form, result: .failure(error))
+            case .failure(let error): diagnostics(principal, form: form, result: .failure(APIError(500, "internal", "\(error)")))
+            }
         }
     }
 
