@@ -374,7 +374,7 @@ private final class Core: MosquittoLoop.Client {
     /// to the loop; again with a longer wait on failure; give up only when closed.
     private func startReconnecting() {
         let handle = self.handle
-        Thread.detached { [self] in
+        startDetachedThread { [self] in
             while true {
                 let attempt = state.withLock { s -> Int in defer { s.reconnectAttempt += 1 }; return s.reconnectAttempt }
                 let deadline = ContinuousClock.now + backoff(attempt)
@@ -624,23 +624,4 @@ private final class Core: MosquittoLoop.Client {
 /// freed in `Core.deinit`.
 struct MosquittoHandle: @unchecked Sendable {
     let pointer: OpaquePointer
-}
-
-/// A detached OS thread for blocking work that should not wait on anybody.
-enum Thread {
-    static func detached(_ body: @escaping @Sendable () -> Void) {
-        let work = ThreadWork(body)
-        let raw = Unmanaged.passRetained(work).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            Unmanaged<ThreadWork>.fromOpaque(raw!).takeRetainedValue().run()
-            return nil
-        }, raw)
-        if rc == 0 { pthread_detach(thread) } else { Unmanaged<ThreadWork>.fromOpaque(raw).takeRetainedValue().run() }
-    }
-}
-
-private final class ThreadWork: Sendable {
-    let run: @Sendable () -> Void
-    init(_ run: @escaping @Sendable () -> Void) { self.run = run }
 }

@@ -66,23 +66,25 @@ public func describeWaitStatus(_ status: Int32) -> String {
     return signal == 0 ? "exited with status \((status >> 8) & 0xff)" : "killed by signal \(signal)"
 }
 
+/// Starts a detached OS thread for blocking work that waits on nobody (a reconnect loop). When
+/// no thread can be made, the work runs on the caller's thread rather than being lost.
+public func startDetachedThread(_ body: @escaping @Sendable () -> Void) {
+    let work = OwnThreadWork(body)
+    let raw = Unmanaged.passRetained(work).toOpaque()
+    var thread = pthread_t()
+    let rc = pthread_create(&thread, nil, { raw in
+        Unmanaged<OwnThreadWork>.fromOpaque(raw!).takeRetainedValue().run()
+        return nil
+    }, raw)
+    if rc == 0 { pthread_detach(thread) } else { Unmanaged<OwnThreadWork>.fromOpaque(raw).takeRetainedValue().run() }
+}
+
 /// Runs blocking work (a C call that waits on the network, a packet capture of N seconds) on a
 /// fresh OS thread and awaits its result, so it never occupies one of the Swift concurrency
 /// pool's threads (two on this kind of machine: blocking one starves everything else).
 public func runOnOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
     await withCheckedContinuation { continuation in
-        let work = OwnThreadWork { continuation.resume(returning: body()) }
-        let raw = Unmanaged.passRetained(work).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            Unmanaged<OwnThreadWork>.fromOpaque(raw!).takeRetainedValue().run()
-            return nil
-        }, raw)
-        if rc == 0 {
-            pthread_detach(thread)
-        } else {
-            Unmanaged<OwnThreadWork>.fromOpaque(raw).takeRetainedValue().run()
-        }
+        startDetachedThread { continuation.resume(returning: body()) }
     }
 }
 

@@ -47,4 +47,18 @@ import Glibc
         #expect(error?.code == ENOENT)
         #expect(error?.description == "cannot start /nonexistent/camhost-tool: No such file or directory")
     }
+
+    /// Blocking work on threads of its own: more sleepers than the concurrency pool has threads
+    /// still run side by side, and each result comes back.
+    @Test func blockingWorkRunsOnItsOwnThreads() async {
+        let started = ContinuousClock.now
+        let results = await withTaskGroup(of: Int.self) { group in
+            for n in 0..<6 { group.addTask { await runOnOwnThread { usleep(300_000); return n * n } } }
+            var all: [Int] = []
+            for await value in group { all.append(value) }
+            return all.sorted()
+        }
+        #expect(results == [0, 1, 4, 9, 16, 25])
+        #expect(ContinuousClock.now - started < .seconds(1.2), "six 0.3 s sleeps should overlap")
+    }
 }
