@@ -42,6 +42,8 @@ let package = Package(
         system("CSQLite", pkgConfig: "sqlite3", apt: "libsqlite3-dev"),
         system("CMosquitto", pkgConfig: "libmosquitto", apt: "libmosquitto-dev"),
         system("CPcap", pkgConfig: "libpcap", apt: "libpcap-dev"),
+        // Kernel headers Glibc's module leaves out (epoll); no library behind it.
+        .systemLibrary(name: "CLinux", path: "CModules/CLinux"),
 
         .target(name: "Wire", swiftSettings: strict),
         .target(name: "JSONText", swiftSettings: strict),
@@ -51,6 +53,7 @@ let package = Package(
         .target(name: "Capture", dependencies: ["CPcap", "Wire", "JSONText"], swiftSettings: strict),
         .target(name: "Control", dependencies: [
             "CMosquitto",
+            "CLinux",
             "Spawn",
             "JSONText",
             .product(name: "TOMLKit", package: "TOMLKit"),

@@ -1,9 +1,6 @@
 #ifndef CAMHOST_CMOSQUITTO_SHIM_H
 #define CAMHOST_CMOSQUITTO_SHIM_H
 #include <mosquitto.h>
-/* The loop that drives every client (Sources/Control/MosquittoLoop.swift) waits with epoll,
-   which Swift's Glibc module does not export. */
-#include <sys/epoll.h>
 
 /* LIBMOSQUITTO_VERSION_NUMBER is a macro computed from three others. */
 static inline int cmosquitto_header_version_number(void) { return LIBMOSQUITTO_VERSION_NUMBER; }

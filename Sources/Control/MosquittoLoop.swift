@@ -1,3 +1,4 @@
+import CLinux
 import CMosquitto
 import Synchronization
 #if canImport(Glibc)
