@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "Spawn", swiftSettings: strict),
         .target(name: "Storage", dependencies: ["CSQLite", "JSONText", "Spawn"], swiftSettings: strict),
         .target(name: "Security", dependencies: ["CGnuTLS"], swiftSettings: strict),
-        .target(name: "Capture", dependencies: ["CPcap", "Wire", "JSONText"], swiftSettings: strict),
+        .target(name: "Capture", dependencies: ["CPcap", "Wire", "JSONText", "Spawn"], swiftSettings: strict),
         .target(name: "Control", dependencies: [
             "CMosquitto",
             "CLinux",
@@ -74,7 +74,7 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["Spawn"], path: "Tests/TestSupport", swiftSettings: testing),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: testing),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: testing),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Spawn"], swiftSettings: testing),
         .testTarget(name: "SecurityTests", dependencies: ["Security"], swiftSettings: testing),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"], swiftSettings: testing),
         .testTarget(name: "ControlTests", dependencies: ["Control", "TestSupport", "Spawn", .product(name: "Logging", package: "swift-log")], swiftSettings: testing),

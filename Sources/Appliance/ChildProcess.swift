@@ -58,24 +58,3 @@ final class ChildProcess: Sendable {
         return describeWaitStatus(status)
     }
 }
-
-/// A named OS thread for blocking work (process waits, capture loops): the Swift concurrency
-/// pool has only two threads here, and blocking one starves everything else.
-enum OSThread {
-    final class Body { let run: () -> Void; init(_ run: @escaping () -> Void) { self.run = run } }
-
-    @discardableResult
-    static func start(name: String, _ body: @escaping @Sendable () -> Void) -> pthread_t {
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(Body(body)).toOpaque()
-        let rc = pthread_create(&thread, nil, { raw in
-            let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
-            body.run()
-            return nil
-        }, box)
-        precondition(rc == 0, "pthread_create failed: \(rc)")
-        return thread
-    }
-
-    static func join(_ thread: pthread_t) { pthread_join(thread, nil) }
-}

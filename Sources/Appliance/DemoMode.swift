@@ -3,6 +3,7 @@ import Dashboard
 import Logging
 import Storage
 import Synchronization
+import Spawn
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,7 +32,7 @@ final class DemoMode: Sendable {
 
     func start() {
         // Rendering sample videos takes seconds: on its own thread, so serve answers at once.
-        _ = OSThread.start(name: "camhost-demo") { [self] in makeRecordings() }
+        startDetachedThread { [self] in makeRecordings() }
         guard let control else {
             logger.warning("demo: camera control is off, so no simulated cameras")
             return

@@ -1,5 +1,6 @@
 import Logging
 import Synchronization
+import Spawn
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -59,7 +60,7 @@ public final class ManagedBroker: Sendable {
         logger.info("managed MQTT broker started", metadata: ["pid": "\(first.pid)", "listen": "127.0.0.1:\(port)", "log": "\(logPath)"])
         // The supervising thread both spawns and waits: PR_SET_PDEATHSIG is tied to the thread
         // that spawned the child, so it must be a thread that lives as long as the broker.
-        let spawned = OSThread.start(name: "camhost-broker") { [self] in
+        let spawned = startThread { [self] in
             supervise(first: first, configPath: configPath)
         }
         thread.withLock { $0 = spawned }
@@ -198,7 +199,7 @@ public final class ManagedBroker: Sendable {
             if state.withLock({ $0.pid != nil }) { kill(pid, SIGKILL) }
         }
         if let spawned = thread.withLock({ value -> pthread_t? in let t = value; value = nil; return t }) {
-            OSThread.join(spawned)
+            joinThread(spawned)
         }
         if let directory = privateDirectory.withLock({ value -> String? in let d = value; value = nil; return d }) {
             FileSystem.remove(joinPath(directory, "mosquitto.conf"))

@@ -1,6 +1,7 @@
 import Logging
 import Storage
 import Synchronization
+import Spawn
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -57,7 +58,7 @@ public final class RetentionSchedule: Sendable {
             logger.info("retention schedule off (retention.schedule_interval_hours = 0)")
             return
         }
-        let handle = OSThread.start(name: "camhost-retention") { [self] in loop() }
+        let handle = startThread { [self] in loop() }
         thread.withLock { $0 = handle }
     }
 
@@ -65,7 +66,7 @@ public final class RetentionSchedule: Sendable {
     /// crash-safe, but finishing keeps the report whole).
     public func stop() {
         stopping.store(true, ordering: .relaxed)
-        if let handle = thread.withLock({ $0.take() }) { OSThread.join(handle) }
+        if let handle = thread.withLock({ $0.take() }) { joinThread(handle) }
     }
 
     private func loop() {

@@ -5,6 +5,7 @@ import Security
 import Storage
 import Synchronization
 import Web
+import Spawn
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -139,7 +140,7 @@ public final class Service: Sendable {
         updateHealth(checker)
         let notifier = SystemdNotifier(environment: options.environment)
         let stopping = Atomic<Bool>(false)
-        let healthThread = OSThread.start(name: "camhost-health") { [self] in
+        let healthThread = startThread { [self] in
             var lastWatchdog = ContinuousClock.now
             var lastCheck = ContinuousClock.now
             while !stopping.load(ordering: .relaxed) {
@@ -170,7 +171,7 @@ public final class Service: Sendable {
         notifier.notify("STOPPING=1")
         stopping.store(true, ordering: .relaxed)
         server.stop(grace: .seconds(10))
-        OSThread.join(healthThread)
+        joinThread(healthThread)
         retention.stop()
         rtcpWatch.stop()
         demo?.stop()

@@ -1,4 +1,5 @@
 import CPcap
+import Spawn
 import Synchronization
 import Wire
 #if canImport(Glibc)
@@ -73,7 +74,7 @@ public final class LiveCapture: Sendable {
     /// Starts one capture thread per interface; `handler` is called on those threads.
     public func start(_ handler: @escaping @Sendable (CaptureEvent) -> Void) {
         for device in devices {
-            let thread = CaptureThread.start { [self] in self.run(device, handler) }
+            let thread = startThread { [self] in self.run(device, handler) }
             threads.withLock { $0.append(thread) }
         }
     }
@@ -132,7 +133,7 @@ public final class LiveCapture: Sendable {
             list.removeAll()
             return copy
         }
-        for thread in started { pthread_join(thread, nil) }
+        for thread in started { joinThread(thread) }
         writerLock.withLock { _ in
             writer?.flush()
             writer = nil
@@ -140,23 +141,4 @@ public final class LiveCapture: Sendable {
     }
 
     deinit { stop() }
-}
-
-/// A plain pthread for a blocking capture loop.
-enum CaptureThread {
-    final class Body {
-        let run: () -> Void
-        init(_ run: @escaping () -> Void) { self.run = run }
-    }
-
-    static func start(_ body: @escaping @Sendable () -> Void) -> pthread_t {
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(Body(body)).toOpaque()
-        let rc = pthread_create(&thread, nil, { raw in
-            Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue().run()
-            return nil
-        }, box)
-        precondition(rc == 0, "pthread_create failed: \(rc)")
-        return thread
-    }
 }

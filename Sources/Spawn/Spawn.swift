@@ -66,17 +66,38 @@ public func describeWaitStatus(_ status: Int32) -> String {
     return signal == 0 ? "exited with status \((status >> 8) & 0xff)" : "killed by signal \(signal)"
 }
 
+/// Starts a joinable OS thread (a capture loop, a health or retention schedule): for work that
+/// blocks, which must not sit on one of the Swift concurrency pool's threads. Join it with
+/// `joinThread`.
+public func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
+    guard let thread = createThread(body) else { fatalError("cannot start a thread: \(String(cString: strerror(errno)))") }
+    return thread
+}
+
+/// Waits for a thread from `startThread` to return.
+public func joinThread(_ thread: pthread_t) {
+    pthread_join(thread, nil)
+}
+
 /// Starts a detached OS thread for blocking work that waits on nobody (a reconnect loop). When
 /// no thread can be made, the work runs on the caller's thread rather than being lost.
 public func startDetachedThread(_ body: @escaping @Sendable () -> Void) {
-    let work = OwnThreadWork(body)
-    let raw = Unmanaged.passRetained(work).toOpaque()
+    if let thread = createThread(body) { pthread_detach(thread) } else { body() }
+}
+
+private func createThread(_ body: @escaping @Sendable () -> Void) -> pthread_t? {
+    let raw = Unmanaged.passRetained(OwnThreadWork(body)).toOpaque()
     var thread = pthread_t()
     let rc = pthread_create(&thread, nil, { raw in
         Unmanaged<OwnThreadWork>.fromOpaque(raw!).takeRetainedValue().run()
         return nil
     }, raw)
-    if rc == 0 { pthread_detach(thread) } else { Unmanaged<OwnThreadWork>.fromOpaque(raw).takeRetainedValue().run() }
+    guard rc == 0 else {
+        Unmanaged<OwnThreadWork>.fromOpaque(raw).release()
+        errno = rc
+        return nil
+    }
+    return thread
 }
 
 /// Runs blocking work (a C call that waits on the network, a packet capture of N seconds) on a
