@@ -16,9 +16,7 @@ public struct CameraCommandAudit: Sendable {
             throw ServiceError(.cannotCreate, "cannot create the directory for the database \(path): \(error)")
         }
         do {
-            var options = Database.Options()
-            options.busyTimeout = .milliseconds(configuration.integer("storage.busy_timeout_ms"))
-            log = AuditLog(store: try Store(path: path, options: options, migrator: CamhostSchema.migrator))
+            log = AuditLog(store: try configuration.openStore())
         } catch {
             throw ServiceError(.io, "cannot open the database \(path): \(error)")
         }

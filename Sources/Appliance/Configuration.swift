@@ -1,3 +1,4 @@
+import Storage
 import TOMLKit
 
 /// Where an effective configuration value came from.
@@ -120,4 +121,14 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
 func joinPath(_ base: String, _ relative: String) -> String {
     if relative.hasPrefix("/") { return relative }
     return base.hasSuffix("/") ? base + relative : base + "/" + relative
+}
+
+extension Configuration {
+    /// The configured database (`storage.database`), migrated, with `storage.busy_timeout_ms`:
+    /// how `serve`, the audit log of CLI commands and the account and recordings commands open it.
+    public func openStore() throws -> Store {
+        var options = Database.Options()
+        options.busyTimeout = .milliseconds(integer("storage.busy_timeout_ms"))
+        return try Store(path: databasePath, options: options, migrator: CamhostSchema.migrator)
+    }
 }

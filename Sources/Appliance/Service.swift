@@ -268,11 +268,8 @@ public final class Service: Sendable {
     }
 
     private func openDatabase() throws(ServiceError) -> Store {
-        let path = configuration.databasePath
         do {
-            var options = Database.Options()
-            options.busyTimeout = .milliseconds(configuration.integer("storage.busy_timeout_ms"))
-            return try Store(path: path, options: options, migrator: CamhostSchema.migrator)
+            return try configuration.openStore()
         } catch {
             throw ServiceError(.io, "cannot open the database: \(error)")
         }

@@ -332,9 +332,7 @@ struct RecordingsContext {
         media = configuration.mediaTools
         let path = configuration.databasePath
         do {
-            var databaseOptions = Database.Options()
-            databaseOptions.busyTimeout = .milliseconds(configuration.integer("storage.busy_timeout_ms"))
-            store = try Store(path: path, options: databaseOptions, migrator: CamhostSchema.migrator)
+            store = try configuration.openStore()
         } catch {
             printError("camhost: cannot open the database \(path): \(error)")
             printError("camhost: nothing was changed or deleted")

@@ -113,9 +113,7 @@ struct AccountsContext {
         if access(directory, F_OK) != 0 { _ = mkdir(directory, 0o750) }
         let path = configuration.databasePath
         do {
-            var databaseOptions = Database.Options()
-            databaseOptions.busyTimeout = .milliseconds(configuration.integer("storage.busy_timeout_ms"))
-            store = try Store(path: path, options: databaseOptions, migrator: CamhostSchema.migrator)
+            store = try configuration.openStore()
         } catch {
             printError("camhost: cannot open the database \(path): \(error)")
             throw ExitCode(74)
