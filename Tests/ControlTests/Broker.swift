@@ -3,6 +3,7 @@
 // (shared/FACTS.md); stopped with SIGKILL all the same.
 import Control
 import Spawn
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,7 +17,7 @@ final class Broker: @unchecked Sendable {
 
     /// `config` is the body of a mosquitto.conf (without `listener`); nil means `mosquitto -p PORT`.
     init(port: Int? = nil, config: String? = nil, directory: String? = nil) throws {
-        self.port = port ?? freeLoopbackPort()
+        self.port = port ?? Int(Loopback.freePort())
         if let config {
             let dir = directory ?? makeTemporaryDirectory()
             let path = "\(dir)/mosquitto.conf"
@@ -116,16 +117,3 @@ func eventually(_ timeout: Duration = .seconds(5), _ condition: () async -> Bool
     return await condition()
 }
 
-/// A port nobody listens on a moment ago (bind to 0 and read it back). A random pick collides
-/// with the ephemeral ports of the many clients other tests hold open.
-func freeLoopbackPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
-}

@@ -2,20 +2,26 @@
 import Glibc
 #endif
 
-/// Loopback TCP helpers for tests.
+/// Loopback socket helpers for tests.
 public enum Loopback {
     /// A TCP port on 127.0.0.1 that was free a moment ago (bind to 0, read it back, close).
     public static func freePort() -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
+        let (fd, port) = bind(type: SOCK_STREAM)
+        close(fd)
+        return port
+    }
+
+    /// A socket of `type` bound to 127.0.0.1 on a port the kernel chose, and that port.
+    public static func bind(type: __socket_type) -> (fd: Int32, port: UInt16) {
+        let fd = socket(AF_INET, Int32(type.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return UInt16(bigEndian: address.sin_port)
+        return (fd, UInt16(bigEndian: address.sin_port))
     }
 
     /// Whether something accepts TCP connections on 127.0.0.1:port.
