@@ -1,11 +1,12 @@
+import JSONText
 import Storage
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// What `/healthz` answers: overall status and one entry per dependency.
-struct HealthReport: Encodable, Sendable {
-    struct Check: Encodable, Sendable {
+struct HealthReport: Sendable {
+    struct Check: Sendable {
         var ok: Bool
         var detail: String
     }
@@ -13,6 +14,26 @@ struct HealthReport: Encodable, Sendable {
     var version: String
     var uptime_seconds: Int
     var checks: [String: Check]
+
+    /// The `/healthz` body: keys sorted, slashes not escaped (JSONText, not Foundation's
+    /// JSONEncoder, whose generic code would be paged in every few seconds for this alone).
+    var json: String {
+        var out = "{\"checks\":{"
+        for (index, name) in checks.keys.sorted().enumerated() {
+            let check = checks[name]!
+            if index > 0 { out += "," }
+            jsonQuote(name, into: &out)
+            out += ":{\"detail\":"
+            jsonQuote(check.detail, into: &out)
+            out += ",\"ok\":\(check.ok)}"
+        }
+        out += "},\"status\":"
+        jsonQuote(status, into: &out)
+        out += ",\"uptime_seconds\":\(uptime_seconds),\"version\":"
+        jsonQuote(version, into: &out)
+        out += "}"
+        return out
+    }
 }
 
 /// Checks the database, the managed broker and the certificate; run every few seconds so

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Dashboard
 import Logging
 import Security
@@ -197,12 +196,8 @@ public final class Service: Sendable {
     private func updateHealth(_ checker: HealthChecker) {
         let uptime = ContinuousClock.now - startedAt
         let report = checker.check(uptimeSeconds: Int(uptime.components.seconds))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        if let data = try? encoder.encode(report) {
-            let bytes = Array(data)
-            health.withLock { $0 = bytes }
-        }
+        let bytes = Array(report.json.utf8)
+        health.withLock { $0 = bytes }
     }
 
     private func waitForStopSignal() -> String {
