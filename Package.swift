@@ -21,7 +21,18 @@ let testing: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 //   .dynstr and .gnu.hash).
 // Together: idle RSS -1.3 MB, stripped binary -1.7 MB. lld is not an option: it keeps the
 // Swift metadata sections alive under --gc-sections, and with them all of ICU (+44 MB).
-let releaseLinking = ["-use-ld=bfd", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"]
+// - scripts/link/order.ld: the code a profiled `serve` executed, packed at the start of the text
+//   (made by scripts/link-order.sh; effective with -function-sections, which
+//   scripts/build-release.sh passes). The kernel maps file pages in whole folios of up to
+//   hundreds of KB, so scattered code made most of the 11 MB text resident.
+// - scripts/link/libstdc++.so: a linker script that makes `-lstdc++` the static archive, so the
+//   shared libstdc++ (1.4 MB resident, iostream set-up) is not mapped.
+// docs/footprint.md has the measurements.
+let linkDirectory = "\(Context.packageDirectory)/scripts/link"
+let releaseLinking = [
+    "-use-ld=bfd", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic",
+    "-Xlinker", "-T", "-Xlinker", "\(linkDirectory)/order.ld", "-L", linkDirectory,
+]
 
 func system(_ name: String, pkgConfig: String, apt: String) -> Target {
     .systemLibrary(name: name, path: "CModules/\(name)", pkgConfig: pkgConfig, providers: [.apt([apt])])

@@ -25,8 +25,7 @@ BASELINE=${BASELINE:-300}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 # The binary scripts/run.sh ships (static Swift runtime, -Osize), unless CAMHOST_BIN names one.
 if [ -z "${CAMHOST_BIN:-}" ]; then
-    (cd "$HERE" && swift build -c release --static-swift-stdlib -Xswiftc -Osize 2>&1 | grep -E 'error|warning: ' >&2 || true)
-    BIN="$(cd "$HERE" && swift build -c release --static-swift-stdlib -Xswiftc -Osize --show-bin-path)/camhost"
+    BIN="$("$HERE/scripts/build-release.sh")"
 else
     BIN=$CAMHOST_BIN
 fi

@@ -8,8 +8,7 @@ cd "$(dirname "$0")/.."
 duration="${1:-10}"
 scripts/install-deps.sh --bench
 
-swift build -c release --static-swift-stdlib -Xswiftc -Osize 2>&1 | grep -E 'error|warning: ' || true
-bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/camhost"
+bin="$(scripts/build-release.sh)"   # the binary scripts/run.sh ships
 work="$(mktemp -d /tmp/camhost-bench-XXXXXX)"
 cleanup() { [[ -n "${pid:-}" ]] && kill "$pid" 2>/dev/null; [[ -n "${nginx_pid:-}" ]] && kill "$nginx_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT

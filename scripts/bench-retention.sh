@@ -17,8 +17,6 @@ N=${N:-100000}
 ORPHANS=${ORPHANS:-5000}
 CAMERAS=${CAMERAS:-10}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
-SCRATCH=${SCRATCH:-/tmp/build-retention-release}
-BIN=${CAMHOST_BIN:-$SCRATCH/release/camhost}
 
 # The generated files are not real media: measure the index walk, not 100k failing ffprobe runs.
 export CAMHOST_MEDIA_FFPROBE=${CAMHOST_MEDIA_FFPROBE:-off} CAMHOST_MEDIA_FFMPEG=${CAMHOST_MEDIA_FFMPEG:-off}
@@ -27,9 +25,8 @@ if [ ! -x /usr/bin/time ]; then
     echo "installing GNU time for peak RSS" >&2
     apt-get install -y time >/dev/null
 fi
-if [ -z "${CAMHOST_BIN:-}" ]; then
-    (cd "$HERE" && swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" >/dev/null)
-fi
+# The binary scripts/run.sh ships, unless CAMHOST_BIN names one.
+BIN=${CAMHOST_BIN:-$("$HERE/scripts/build-release.sh")}
 
 WORK=$(mktemp -d /tmp/bench-retention.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT

@@ -27,8 +27,7 @@ trap 'echo "bench-web: failed at line $LINENO" >&2; tail -n 5 "$WORK"/gunicorn.o
 
 # The binary scripts/run.sh ships (static Swift runtime, -Osize), unless CAMHOST_BIN names one.
 if [ -z "${CAMHOST_BIN:-}" ]; then
-    swift build -c release --static-swift-stdlib -Xswiftc -Osize 2>&1 | grep -E 'error|warning: ' >&2 || true
-    BIN="$(swift build -c release --static-swift-stdlib -Xswiftc -Osize --show-bin-path)/camhost"
+    BIN="$(scripts/build-release.sh)"
 else
     BIN=$CAMHOST_BIN
 fi

@@ -6,7 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 echo "run: building a release binary (the first build takes a few minutes)" >&2
-swift build -c release --static-swift-stdlib -Xswiftc -Osize 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' >&2 || true
-binary="$(swift build -c release --static-swift-stdlib --show-bin-path)/camhost"
-[[ -x "$binary" ]] || { echo "run: the build failed; see the messages above" >&2; exit 1; }
+binary="$(scripts/build-release.sh)"
 exec "$binary" serve "$@"
