@@ -14,7 +14,7 @@ public enum Digest {
     }
 
     /// SHA-256 of the UTF-8 bytes of `text`.
-    public static func sha256(_ text: String) -> [UInt8] {
+    public static func sha256(_ text: some StringProtocol) -> [UInt8] {
         sha256(Array(text.utf8))
     }
 }

@@ -47,6 +47,30 @@ final class TestClock: Sendable {
 
 @Suite("Authenticator: sessions, CSRF, lock-outs, tokens, set-up")
 struct AuthenticatorTests {
+    @Test func bearerTokenIsReadFromTheAuthorizationValue() {
+        #expect(Authenticator.bearerToken("Bearer camhost_abc") == "camhost_abc")
+        #expect(Authenticator.bearerToken("bearer camhost_abc") == "camhost_abc")
+        #expect(Authenticator.bearerToken("BEARER   camhost_abc  ") == "camhost_abc")
+        #expect(Authenticator.bearerToken("  Bearer camhost_abc") == "camhost_abc")
+        #expect(Authenticator.bearerToken("Bearer camhost_ab c") == nil)
+        #expect(Authenticator.bearerToken("Bearer ") == nil)
+        #expect(Authenticator.bearerToken("Bearer") == nil)
+        #expect(Authenticator.bearerToken("Bearercamhost_abc") == nil)
+        #expect(Authenticator.bearerToken("Basic Y2FtaG9zdDpw") == nil)
+        #expect(Authenticator.bearerToken("Béarer camhost_abc") == nil)
+        #expect(Authenticator.bearerToken("") == nil)
+        #expect(Authenticator.bearerToken("Bearer camhost_é") == "camhost_é")
+    }
+
+    @Test func pathSegmentsSplitOnSlashesAndDropEmptyOnes() {
+        #expect(Dashboard.pathSegments("/api/v1/recordings") == ["api", "v1", "recordings"])
+        #expect(Dashboard.pathSegments("//api//v1/") == ["api", "v1"])
+        #expect(Dashboard.pathSegments("/") == [])
+        #expect(Dashboard.pathSegments("") == [])
+        #expect(Dashboard.pathSegments("healthz") == ["healthz"])
+        #expect(Dashboard.pathSegments("/recordings/caméra/1") == ["recordings", "caméra", "1"])
+    }
+
     @Test func loginGivesASessionWithASecureCookie() throws {
         let f = try AuthFixture()
         try f.auth.accounts.addUser(name: "alice", role: .admin, password: "correct horse battery", actor: "test")

@@ -61,10 +61,8 @@ public final class Authenticator: Sendable {
     }
 
     func authenticateToken(_ authorization: String) -> Principal? {
-        let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let secret = String(parts[1]).filter { $0 != " " }
-        guard secret.hasPrefix(Accounts.tokenPrefix), secret.utf8.count <= 128 else { return nil }
+        guard let secret = Self.bearerToken(authorization),
+              secret.hasPrefix(Accounts.tokenPrefix), secret.utf8.count <= 128 else { return nil }
         let hash = Digest.sha256(secret)
         let time = now()
         var token = tokenCache.withLock { cache -> APIToken? in
@@ -89,6 +87,27 @@ public final class Authenticator: Sendable {
         }
         return Principal(name: "token:\(token.name)", role: token.scope == .admin ? .admin : .viewer, kind: .token,
                          scope: token.scope, tokenID: token.id)
+    }
+
+    /// The token of an `Authorization: Bearer TOKEN` value: the scheme in any case, spaces around
+    /// the token ignored; nil for another scheme, no token, or a token with a space inside.
+    /// Read on UTF-8 bytes (this runs on every API request; splitting and filtering Characters
+    /// was half of the cost of authenticating).
+    static func bearerToken(_ authorization: String) -> Substring? {
+        let bytes = authorization.utf8
+        let space = UInt8(ascii: " ")
+        var index = bytes.startIndex
+        while index != bytes.endIndex, bytes[index] == space { index = bytes.index(after: index) }
+        for expected in "bearer".utf8 {
+            guard index != bytes.endIndex, bytes[index] | 0x20 == expected else { return nil }
+            index = bytes.index(after: index)
+        }
+        guard index != bytes.endIndex, bytes[index] == space else { return nil }
+        while index != bytes.endIndex, bytes[index] == space { index = bytes.index(after: index) }
+        var end = bytes.endIndex
+        while end != index, bytes[bytes.index(before: end)] == space { end = bytes.index(before: end) }
+        guard index != end, !bytes[index..<end].contains(space) else { return nil }
+        return authorization[index..<end]
     }
 
     func authenticateSession(_ id: String) -> Principal? {
