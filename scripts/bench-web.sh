@@ -2,10 +2,12 @@
 # Benchmark: camhost's dashboard API against the old stack (Flask under Gunicorn, gevent workers),
 # side by side in one run, over HTTPS with the same certificate and the same SQLite data.
 #
-#   scripts/bench-web.sh [DURATION_SECONDS] [LOAD_SECONDS]
+#   scripts/bench-web.sh [DURATION_SECONDS] [LOAD_SECONDS]      (ROUNDS=3 in the environment)
 #
 # Endpoints: /api/v1/recordings (100 rows from SQLite, with a valid bearer token) and /healthz.
-# wrk, 50 connections, 2 threads. Then a load run of 200 connections on camhost's API for
+# wrk, 50 connections, 2 threads, on the same cores as the servers: one run's req/s moves by
+# +-15 %, so each endpoint is measured ROUNDS times, camhost and Flask alternating, and the
+# ratio is taken of the medians. Then a load run of 200 connections on camhost's API for
 # LOAD_SECONDS (default 60): only 2xx or 429 allowed; RSS before, at its peak during the load,
 # as wrk exits and 2 s later (growth = what stays once the connections are closed).
 # Needs: wrk, python3-venv (pip installs flask gunicorn gevent into a throwaway virtualenv),
@@ -14,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-15}
 LOAD=${2:-60}
+ROUNDS=${ROUNDS:-3}
 CORES=$(nproc)
 WORKERS=$((2 * CORES + 1))
 WORK=$(mktemp -d /tmp/bench-web.XXXXXX)
@@ -96,7 +99,7 @@ for port in $CAMHOST_PORT $FLASK_PORT; do
   curl -sk -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$port/api/v1/recordings" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["recordings"]) == 100, d; print("   port", sys.argv[1], "rows", len(d["recordings"]), "total", d["total"])' $port
 done
 
-run() { # name port path -> "req/s p99_ms errors"
+run() { # name port path -> prints a row; appends "req/s p99" to $WORK/NAME-PATH.runs
   local out
   out=$(wrk -t2 -c50 -d"${DURATION}s" --latency -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$2$3" 2>&1)
   local rps p99 non2xx errors
@@ -105,14 +108,28 @@ run() { # name port path -> "req/s p99_ms errors"
   non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out"); non2xx=${non2xx:-0}
   errors=$(awk '/Socket errors/ {print $0}' <<<"$out")
   printf "%-9s %-22s %12s %10s %8s %s\n" "$1" "$3" "$rps" "$p99" "$non2xx" "$errors"
+  echo "$rps $p99" >> "$WORK/$1-${3//\//_}.runs"
 }
+median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+# p99 in ms whatever unit wrk printed (us, ms, s).
+p99ms() { awk '{v = $2; if (v ~ /us$/) {sub(/us$/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms$/, "", v)} else if (v ~ /s$/) {sub(/s$/, "", v); v *= 1000}; print v}'; }
 
 echo
-echo "== wrk -t2 -c50 -d${DURATION}s over HTTPS (both servers up, run one after the other)"
+echo "== wrk -t2 -c50 -d${DURATION}s over HTTPS, $ROUNDS rounds, camhost and flask alternating (both servers up)"
 printf "%-9s %-22s %12s %10s %8s\n" server endpoint "req/s" "p99" "non-2xx"
 for path in /api/v1/recordings /healthz; do
-  run camhost $CAMHOST_PORT $path
-  run flask $FLASK_PORT $path
+  for _ in $(seq "$ROUNDS"); do
+    run camhost $CAMHOST_PORT $path
+    run flask $FLASK_PORT $path
+  done
+done
+echo
+echo "== medians of $ROUNDS rounds"
+for path in /api/v1/recordings /healthz; do
+  key=${path//\//_}
+  c=$(awk '{print $1}' "$WORK/camhost-$key.runs" | median); f=$(awk '{print $1}' "$WORK/flask-$key.runs" | median)
+  cp=$(p99ms < "$WORK/camhost-$key.runs" | median); fp=$(p99ms < "$WORK/flask-$key.runs" | median)
+  printf "%-22s camhost %10.0f req/s (p99 %.2f ms)   flask %8.0f req/s (p99 %.1f ms)   ratio %.1fx\n" "$path" "$c" "$cp" "$f" "$fp" "$(awk -v a="$c" -v b="$f" 'BEGIN {print a / b}')"
 done
 echo
 echo "RSS after the runs: camhost $(( $(rss_camhost) / 1024 )) MB; gunicorn (master + $WORKERS workers) $(( $(rss_gunicorn) / 1024 )) MB"
