@@ -99,16 +99,30 @@ for port in $CAMHOST_PORT $FLASK_PORT; do
   curl -sk -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$port/api/v1/recordings" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["recordings"]) == 100, d; print("   port", sys.argv[1], "rows", len(d["recordings"]), "total", d["total"])' $port
 done
 
-run() { # name port path -> prints a row; appends "req/s p99" to $WORK/NAME-PATH.runs
-  local out
+# CPU time (clock ticks, user + system) of a server: camhost, or Gunicorn's master and workers.
+cpu_ticks() {
+  local pids=$CAMHOST_PID total=0
+  [ "$1" = flask ] && pids="$GUNICORN_MASTER $(pgrep -P "$GUNICORN_MASTER")"
+  for pid in $pids; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+  echo $total
+}
+TICKS=$(getconf CLK_TCK)
+run() { # name port path -> prints a row; appends "req/s p99 cpu_us_per_request" to $WORK/NAME-PATH.runs
+  local out before after
+  before=$(cpu_ticks "$1")
   out=$(wrk -t2 -c50 -d"${DURATION}s" --latency -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$2$3" 2>&1)
-  local rps p99 non2xx errors
+  after=$(cpu_ticks "$1")
+  local rps p99 non2xx errors requests cpu
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  # The server's CPU per answered request: what it costs whatever the client costs (wrk shares
+  # the cores, and decrypting camhost's answers is a good part of wrk's own work).
+  cpu=$(awk -v t=$((after - before)) -v hz="$TICKS" -v n="$requests" 'BEGIN {printf "%.0f", n ? t / hz / n * 1e6 : 0}')
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out"); non2xx=${non2xx:-0}
   errors=$(awk '/Socket errors/ {print $0}' <<<"$out")
-  printf "%-9s %-22s %12s %10s %8s %s\n" "$1" "$3" "$rps" "$p99" "$non2xx" "$errors"
-  echo "$rps $p99" >> "$WORK/$1-${3//\//_}.runs"
+  printf "%-9s %-22s %12s %10s %8s %10s %s\n" "$1" "$3" "$rps" "$p99" "$non2xx" "$cpu" "$errors"
+  echo "$rps $p99 $cpu" >> "$WORK/$1-${3//\//_}.runs"
 }
 median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 # p99 in ms whatever unit wrk printed (us, ms, s).
@@ -116,7 +130,7 @@ p99ms() { awk '{v = $2; if (v ~ /us$/) {sub(/us$/, "", v); v /= 1000} else if (v
 
 echo
 echo "== wrk -t2 -c50 -d${DURATION}s over HTTPS, $ROUNDS rounds, camhost and flask alternating (both servers up)"
-printf "%-9s %-22s %12s %10s %8s\n" server endpoint "req/s" "p99" "non-2xx"
+printf "%-9s %-22s %12s %10s %8s %10s\n" server endpoint "req/s" "p99" "non-2xx" "cpu us/req"
 for path in /api/v1/recordings /healthz; do
   for _ in $(seq "$ROUNDS"); do
     run camhost $CAMHOST_PORT $path
@@ -129,7 +143,9 @@ for path in /api/v1/recordings /healthz; do
   key=${path//\//_}
   c=$(awk '{print $1}' "$WORK/camhost-$key.runs" | median); f=$(awk '{print $1}' "$WORK/flask-$key.runs" | median)
   cp=$(p99ms < "$WORK/camhost-$key.runs" | median); fp=$(p99ms < "$WORK/flask-$key.runs" | median)
+  cc=$(awk '{print $3}' "$WORK/camhost-$key.runs" | median); fc=$(awk '{print $3}' "$WORK/flask-$key.runs" | median)
   printf "%-22s camhost %10.0f req/s (p99 %.2f ms)   flask %8.0f req/s (p99 %.1f ms)   ratio %.1fx\n" "$path" "$c" "$cp" "$f" "$fp" "$(awk -v a="$c" -v b="$f" 'BEGIN {print a / b}')"
+  printf "%-22s server CPU per request: camhost %.0f us, flask %.0f us (%.0fx less)\n" "" "$cc" "$fc" "$(awk -v a="$cc" -v b="$fc" 'BEGIN {print a ? b / a : 0}')"
 done
 echo
 echo "RSS after the runs: camhost $(( $(rss_camhost) / 1024 )) MB; gunicorn (master + $WORKERS workers) $(( $(rss_gunicorn) / 1024 )) MB"
