@@ -62,7 +62,7 @@ public final class Authenticator: Sendable {
 
     func authenticateToken(_ authorization: String) -> Principal? {
         guard let secret = Self.bearerToken(authorization),
-              secret.hasPrefix(Accounts.tokenPrefix), secret.utf8.count <= 128 else { return nil }
+              secret.utf8.starts(with: Accounts.tokenPrefix.utf8), secret.utf8.count <= 128 else { return nil }
         let hash = Digest.sha256(secret)
         let time = now()
         var token = tokenCache.withLock { cache -> APIToken? in
