@@ -86,7 +86,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Spawn"], path: "Tests/TestSupport", swiftSettings: testing),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: testing),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Spawn"], swiftSettings: testing),
-        .testTarget(name: "SecurityTests", dependencies: ["Security"], swiftSettings: testing),
+        .testTarget(name: "SecurityTests", dependencies: ["Security", "Spawn"], swiftSettings: testing),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"], swiftSettings: testing),
         .testTarget(name: "ControlTests", dependencies: ["Control", "TestSupport", "Spawn", .product(name: "Logging", package: "swift-log")], swiftSettings: testing),
         .testTarget(name: "WebTests", dependencies: ["Web", "Security", "TestSupport"], swiftSettings: testing),

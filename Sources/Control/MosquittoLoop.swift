@@ -1,5 +1,6 @@
 import CLinux
 import CMosquitto
+import Spawn
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -59,16 +60,11 @@ final class MosquittoLoop: Sendable {
         wakeRead = ends[0]
         wakeWrite = ends[1]
         MosquittoLoop.raiseDescriptorLimit()
-        let raw = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            let loop = Unmanaged<MosquittoLoop>.fromOpaque(raw!).takeRetainedValue()
-            loop.loopThread.store(pthread_self(), ordering: .relaxed)
-            loop.run()
-            return nil
-        }, raw)
-        precondition(rc == 0, "cannot start the MQTT loop thread: \(String(cString: strerror(rc)))")
-        pthread_detach(thread)
+        // The loop lives as long as the process (the shared instance): never joined.
+        pthread_detach(startThread { [self] in
+            loopThread.store(pthread_self(), ordering: .relaxed)
+            run()
+        })
     }
 
     /// Starts driving `client`, whose socket `mosquitto_connect`/`_reconnect` just opened.

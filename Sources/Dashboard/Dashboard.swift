@@ -49,7 +49,7 @@ public final class Dashboard: Sendable {
 
     private func route(_ request: HTTPRequest) -> HTTPResponse {
         let path = request.path
-        let segments = Dashboard.pathSegments(path)
+        let segments = request.pathSegments
         let method = request.method == "HEAD" ? "GET" : request.method
 
         // Open to everyone (log-in is rate limited strictest, /metrics by its own class).
@@ -118,34 +118,16 @@ public final class Dashboard: Sendable {
     }
 
     /// The route a path belongs to, with ids replaced, so metrics labels stay few.
-    /// The non-empty segments between slashes, split on UTF-8 bytes (Character-wise splitting was
-    /// a tenth of the routing cost of every request).
-    static func pathSegments(_ path: String) -> [String] {
-        var segments: [String] = []
-        let bytes = path.utf8
-        var start = bytes.startIndex
-        var index = start
-        while true {
-            if index == bytes.endIndex || bytes[index] == UInt8(ascii: "/") {
-                if start != index { segments.append(String(path[start..<index])) }
-                if index == bytes.endIndex { break }
-                start = bytes.index(after: index)
-            }
-            index = bytes.index(after: index)
-        }
-        return segments
-    }
-
     static func routeTemplate(_ path: String) -> String {
         if isOwnTemplate(path) { return path }
-        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        let segments = HTTPRequest.segments(of: path)
         if segments.isEmpty { return "/" }
         let known = knownRouteSegments
-        guard known.contains(segments[0]) else { return "other" }
+        guard known.contains(Substring(segments[0])) else { return "other" }
         if segments[0] == "assets" { return "/assets/:file" }
-        var parts: [Substring] = []
+        var parts: [String] = []
         for (index, segment) in segments.prefix(6).enumerated() {
-            if known.contains(segment) { parts.append(segment) } else { parts.append(index > 0 && segments[index - 1] == "cameras" ? ":camera" : ":id") }
+            if known.contains(Substring(segment)) { parts.append(segment) } else { parts.append(index > 0 && segments[index - 1] == "cameras" ? ":camera" : ":id") }
         }
         return "/" + parts.joined(separator: "/")
     }

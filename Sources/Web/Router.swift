@@ -85,7 +85,7 @@ public struct Router: Sendable {
 
     /// The route for `method` and `path`, with its captured parameters, or why there is none.
     func match(method: String, path: String) -> Result<(Route, RouteParameters), MatchFailure> {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let parts = HTTPRequest.segments(of: path)
         // Dot segments and NULs never reach a handler (path traversal through a parameter).
         if parts.contains(where: { $0 == "." || $0 == ".." || $0.contains("\0") }) { return .failure(.notFound) }
         var allowed: [String] = []

@@ -62,15 +62,6 @@ struct AuthenticatorTests {
         #expect(Authenticator.bearerToken("Bearer camhost_é") == "camhost_é")
     }
 
-    @Test func pathSegmentsSplitOnSlashesAndDropEmptyOnes() {
-        #expect(Dashboard.pathSegments("/api/v1/recordings") == ["api", "v1", "recordings"])
-        #expect(Dashboard.pathSegments("//api//v1/") == ["api", "v1"])
-        #expect(Dashboard.pathSegments("/") == [])
-        #expect(Dashboard.pathSegments("") == [])
-        #expect(Dashboard.pathSegments("healthz") == ["healthz"])
-        #expect(Dashboard.pathSegments("/recordings/caméra/1") == ["recordings", "caméra", "1"])
-    }
-
     @Test func loginGivesASessionWithASecureCookie() throws {
         let f = try AuthFixture()
         try f.auth.accounts.addUser(name: "alice", role: .admin, password: "correct horse battery", actor: "test")

@@ -14,6 +14,15 @@ struct RouterTests {
         return router
     }
 
+    @Test func pathSegmentsSplitOnSlashesAndDropEmptyOnes() {
+        #expect(HTTPRequest.segments(of: "/api/v1/recordings") == ["api", "v1", "recordings"])
+        #expect(HTTPRequest.segments(of: "//api//v1/") == ["api", "v1"])
+        #expect(HTTPRequest.segments(of: "/") == [])
+        #expect(HTTPRequest.segments(of: "") == [])
+        #expect(HTTPRequest.segments(of: "healthz") == ["healthz"])
+        #expect(HTTPRequest.segments(of: "/recordings/caméra/1") == ["recordings", "caméra", "1"])
+    }
+
     @Test func matchesParametersAndRest() {
         let r = router()
         #expect(String(decoding: r.handle(HTTPRequest(method: "GET", path: "/api/v1/cameras/gate")).bodyBytes, as: UTF8.self) == #"{"id":"gate"}"#)

@@ -1,3 +1,4 @@
+import Spawn
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,8 +6,8 @@ import Musl
 #endif
 
 // Helpers for the Security tests: temporary directories and running real command line tools
-// (certtool, gnutls-serv, gnutls-cli). Processes are started with posix_spawn and a cleared
-// signal mask, not Foundation's Process, which inherits the test thread's blocked signals and
+// (certtool, gnutls-serv, gnutls-cli). Processes are started with Spawn's spawnChild (cleared
+// signal mask), not Foundation's Process, which inherits the test thread's blocked signals and
 // cannot be stopped (see FACTS.md).
 
 /// A fresh directory under /tmp, removed by `remove()`.
@@ -63,32 +64,18 @@ func run(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
     return ProcessResult(status: exitStatus, output: String(decoding: output, as: UTF8.self))
 }
 
-/// Starts `executable` with stdout and stderr going to `outputFD`, stdin from /dev/null.
+/// Starts `executable` with stdout and stderr going to `outputFD`, stdin from /dev/null (as
+/// camhost starts children: `spawnChild`, clean signal mask, default dispositions).
 func spawn(_ executable: String, _ arguments: [String], outputFD: Int32) throws -> pid_t {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_adddup2(&actions, outputFD, 1)
-    posix_spawn_file_actions_adddup2(&actions, outputFD, 2)
-
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var noSignals = sigset_t()
-    sigemptyset(&noSignals)
-    var allSignals = sigset_t()
-    sigfillset(&allSignals)
-    posix_spawnattr_setsigmask(&attributes, &noSignals)
-    posix_spawnattr_setsigdefault(&attributes, &allSignals)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-    let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    var pid: pid_t = 0
-    let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-    guard result == 0 else { throw ScratchError("posix_spawn \(executable) failed: errno \(result)") }
-    return pid
+    do {
+        return try spawnChild([executable] + arguments) { actions in
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_adddup2(&actions, outputFD, 1)
+            posix_spawn_file_actions_adddup2(&actions, outputFD, 2)
+        }
+    } catch {
+        throw ScratchError("posix_spawn \(executable) failed: errno \(error.code)")
+    }
 }
 
 /// The text of a NUL-terminated C character array.
