@@ -16,8 +16,9 @@ import sys
 callgrind_path, binary, map_path, out_path = sys.argv[1:5]
 binary_name = binary.rsplit("/", 1)[-1]
 
-# 1. Executed instruction addresses in the binary (callgrind's addresses are where valgrind
-#    loaded it), with the function callgrind names for each, to find the load address.
+# 1. Executed instruction addresses in the binary, with the function callgrind names for each.
+#    callgrind 3.19 gives a PIE's addresses relative to the file (offset 0); the offset is
+#    measured from functions of unique name rather than assumed.
 executed, first_address = set(), {}
 in_binary, function = False, None
 for line in open(callgrind_path, errors="replace"):

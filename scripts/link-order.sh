@@ -5,7 +5,8 @@
 # sections holding the code that ran so the next link packs them together.
 # Run it after larger changes to the code `serve` runs (stale entries only cost footprint),
 # then rebuild (scripts/build-release.sh relinks when order.ld is newer than the binary).
-# Sends only to loopback; takes a few minutes.
+# Sends only to loopback; takes a few minutes. KEEP=1 keeps the work directory (the profile,
+# the link map, the logs) for a look afterwards.
 #   scripts/link-order.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,14 +14,17 @@ command -v valgrind >/dev/null || { echo "link-order: installing valgrind" >&2; 
 
 work="$(mktemp -d /tmp/camhost-link-order-XXXXXX)"
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; if [[ -n "${KEEP:-}" ]]; then echo "link-order: kept $work" >&2; else rm -rf "$work"; fi; }
-trap cleanup EXIT
-
 # Profile a binary linked without an order: code in the ordered output section (.text.ordered)
-# is outside .text, where valgrind does not look for functions.
+# is outside .text, where valgrind does not look for functions. On any exit before the new list
+# is written, the previous one is put back.
 cp scripts/link/order.ld "$work/order.ld.before"
-restore() { [[ -s scripts/link/order.ld && $(wc -l < scripts/link/order.ld) -gt 5 ]] || cp "$work/order.ld.before" scripts/link/order.ld; }
-trap 'restore; cleanup' EXIT
+cleanup() {
+    [[ $(wc -l < scripts/link/order.ld) -gt 5 ]] || cp "$work/order.ld.before" scripts/link/order.ld
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    if [[ -n "${KEEP:-}" ]]; then echo "link-order: kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
 printf '/* empty while scripts/link-order.sh profiles */\nSECTIONS\n{\n  .text.ordered : { }\n}\nINSERT BEFORE .text;\n' > scripts/link/order.ld
 bin="$(scripts/build-release.sh -Xlinker -Map="$work/camhost.map")"
 cp "$bin" "$work/camhost"
