@@ -39,4 +39,13 @@ cmicrohttpd_connection_count(struct MHD_Daemon *daemon) {
         MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
     return info ? info->num_connections : 0;
 }
+/* Headers, cookies and query arguments in one pass (the iterator receives each value's kind):
+   one walk of the connection's value list per request instead of three. */
+static inline int
+cmicrohttpd_request_values(struct MHD_Connection *connection,
+                           MHD_KeyValueIterator iterator, void *cls) {
+    return MHD_get_connection_values(connection,
+        (enum MHD_ValueKind) (MHD_HEADER_KIND | MHD_COOKIE_KIND | MHD_GET_ARGUMENT_KIND),
+        iterator, cls);
+}
 #endif

@@ -119,7 +119,7 @@ public final class Dashboard: Sendable {
 
     /// The route a path belongs to, with ids replaced, so metrics labels stay few.
     static func routeTemplate(_ path: String) -> String {
-        if isOwnTemplate(path) { return path }
+        if commonTemplates.contains(path) || isOwnTemplate(path) { return path }
         let segments = HTTPRequest.segments(of: path)
         if segments.isEmpty { return "/" }
         let known = knownRouteSegments
@@ -154,6 +154,10 @@ public final class Dashboard: Sendable {
         }
     }
 
+    /// The routes asked for most, each its own template (one hash answers them).
+    static let commonTemplates: Set<String> = ["/healthz", "/metrics", "/api/v1/recordings", "/api/v1/cameras", "/api/v1/health",
+                                                       "/recordings", "/cameras", "/overview", "/health", "/login", "/logout"]
+
     /// Built once (it was rebuilt, 24 hashes and an allocation, on every request).
     private static let knownRouteSegments: Set<Substring> = ["healthz", "metrics", "login", "logout", "setup", "assets", "favicon.ico", "cameras", "recordings",
                                      "diagnostics", "health", "audit", "api", "v1", "commands", "media", "thumbnail", "cleanup",
@@ -165,10 +169,17 @@ enum SecurityPolicy {
     static let contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
         + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+    /// Adds each policy header the response does not set itself (a handler may set its own).
     static func apply(to response: inout HTTPResponse, path: String) {
+        var setByHandler = 0  // bit i: the handler set headers[i]
+        for own in response.headers {
+            for index in headers.indices where HTTPResponse.sameHeaderName(own.name, headers[index].name) {
+                setByHandler |= 1 << index
+            }
+        }
         response.headers.reserveCapacity(response.headers.count + headers.count)
-        for header in headers where !response.headers.contains(where: { HTTPResponse.sameHeaderName($0.name, header.name) }) {
-            response.headers.append(header)
+        for index in headers.indices where setByHandler & (1 << index) == 0 {
+            response.headers.append(headers[index])
         }
     }
 

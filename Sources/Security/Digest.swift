@@ -4,18 +4,33 @@ import CGnuTLS
 public enum Digest {
     /// SHA-256 of `bytes` (32 bytes), e.g. for storing API tokens hashed.
     public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.withUnsafeBytes { sha256($0) }
+    }
+
+    /// SHA-256 of the bytes in `input`.
+    public static func sha256(_ input: UnsafeRawBufferPointer) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
-        let result = bytes.withUnsafeBytes { input in
-            gnutls_hash_fast(GNUTLS_DIG_SHA256, input.baseAddress, input.count, &out)
-        }
+        let result = gnutls_hash_fast(GNUTLS_DIG_SHA256, input.baseAddress, input.count, &out)
         // SHA-256 is always compiled in; failure means a broken library, not bad input.
         precondition(result >= 0, "\(TLSError(code: result, operation: "gnutls_hash_fast(SHA-256)"))")
         return out
     }
 
     /// SHA-256 of the UTF-8 bytes of `text`.
-    public static func sha256(_ text: some StringProtocol) -> [UInt8] {
-        sha256(Array(text.utf8))
+    public static func sha256(_ text: String) -> [UInt8] {
+        var text = text
+        return text.withUTF8 { sha256(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// SHA-256 of the UTF-8 bytes of `text` (a token cut from a header), without copying them
+    /// when they are contiguous. Not generic: this runs on every API request, and a generic
+    /// call across modules went through witness tables for each step.
+    public static func sha256(_ text: Substring) -> [UInt8] {
+        var base = text.base
+        let utf8 = base.utf8
+        let start = utf8.distance(from: utf8.startIndex, to: text.startIndex)
+        let end = utf8.distance(from: utf8.startIndex, to: text.endIndex)
+        return base.withUTF8 { sha256(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: $0[start..<end]))) }
     }
 }
 

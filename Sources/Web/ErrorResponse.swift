@@ -21,6 +21,8 @@ extension HTTPResponse {
     /// allocating: this runs several times per response.
     @inlinable
     public static func sameHeaderName(_ a: String, _ b: String) -> Bool {
+        // Most pairs differ in length: answered without touching the bytes.
+        guard a.utf8.count == b.utf8.count else { return false }
         var a = a, b = b
         return a.withUTF8 { x in
             b.withUTF8 { y in

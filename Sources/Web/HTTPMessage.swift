@@ -24,7 +24,10 @@ public struct HTTPRequest: Sendable {
         self.clientAddress = clientAddress
     }
 
-    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+    /// The header `name` in any case (callers mostly pass it lower-cased already).
+    public func header(_ name: String) -> String? {
+        headers[name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? name.lowercased() : name]
+    }
 
     /// The path's non-empty segments between slashes (`/api//v1/` → `api`, `v1`).
     public var pathSegments: [String] { Self.segments(of: path) }
@@ -33,19 +36,17 @@ public struct HTTPRequest: Sendable {
     /// every request (routing, the metrics label), and splitting Characters was a tenth of the
     /// routing cost.
     public static func segments(of path: String) -> [String] {
-        var segments: [String] = []
-        let bytes = path.utf8
-        var start = bytes.startIndex
-        var index = start
-        while true {
-            if index == bytes.endIndex || bytes[index] == UInt8(ascii: "/") {
-                if start != index { segments.append(String(path[start..<index])) }
-                if index == bytes.endIndex { break }
-                start = bytes.index(after: index)
+        var path = path
+        return path.withUTF8 { bytes in
+            var segments: [String] = []
+            segments.reserveCapacity(6)
+            var start = 0
+            for index in 0...bytes.count where index == bytes.count || bytes[index] == UInt8(ascii: "/") {
+                if index > start { segments.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)) }
+                start = index + 1
             }
-            index = bytes.index(after: index)
+            return segments
         }
-        return segments
     }
 }
 

@@ -173,12 +173,13 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
 
     guard let existing = conCls.pointee else {
         // First call: headers are complete; store state and answer later (keep-alive).
+        let values = RequestValues(connection)
         let request = HTTPRequest(
             method: method.map { String(cString: $0) } ?? "GET",
             path: url.map { String(cString: $0) } ?? "/",
-            query: values(connection, .GET_ARGUMENT_KIND),
-            headers: values(connection, .HEADER_KIND, lowercased: true),
-            cookies: values(connection, .COOKIE_KIND),
+            query: values.query,
+            headers: values.headers,
+            cookies: values.cookies,
             clientAddress: ListenSocket.text(of: cmicrohttpd_client_address(connection)))
         context.inFlight.add(1, ordering: .relaxed)
         let state = RequestState(request: request)
@@ -289,7 +290,9 @@ private func queue(_ response: HTTPResponse, for state: RequestState, on connect
     guard let made else { return .NO }
     defer { MHD_destroy_response(made) }
     for header in response.headers {
-        _ = MHD_add_response_header(made, header.name, header.value)
+        // withCString hands over a native string's own bytes; passing the Strings directly made
+        // a null-terminated copy of each name and value (two allocations per header).
+        _ = header.name.withCString { name in header.value.withCString { value in MHD_add_response_header(made, name, value) } }
     }
     state.status = status
     cork(connection, true)
@@ -340,17 +343,40 @@ private let requestCompleted: MHD_RequestCompletedCallback = { cls, connection, 
     context.onCompleted?(state.request, state.status, ContinuousClock.now - state.started)
 }
 
-/// Collects one kind of connection values (headers, query arguments, cookies).
-private func values(_ connection: OpaquePointer, _ kind: MHD_ValueKind, lowercased: Bool = false) -> [String: String] {
-    final class Box { var values: [String: String] = [:]; var lowercased = false }
-    let box = Box()
-    box.lowercased = lowercased
-    _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
-        guard let cls, let key else { return .YES }
-        let box = Unmanaged<Box>.fromOpaque(cls).takeUnretainedValue()
-        let name = String(cString: key)
-        box.values[box.lowercased ? name.lowercased() : name] = value.map { String(cString: $0) } ?? ""
-        return .YES
-    }, Unmanaged.passUnretained(box).toOpaque())
-    return box.values
+/// A request's headers (names lower-cased), cookies and query arguments, collected in one walk
+/// of libmicrohttpd's list.
+private final class RequestValues {
+    var headers: [String: String] = Dictionary(minimumCapacity: 8)
+    var cookies: [String: String] = [:]
+    var query: [String: String] = [:]
+
+    init(_ connection: OpaquePointer) {
+        _ = cmicrohttpd_request_values(connection, { cls, kind, key, value in
+            guard let cls, let key else { return .YES }
+            let values = Unmanaged<RequestValues>.fromOpaque(cls).takeUnretainedValue()
+            let text = value.map { String(cString: $0) } ?? ""
+            switch kind {
+            case .HEADER_KIND: values.headers[lowercasedASCII(key)] = text
+            case .COOKIE_KIND: values.cookies[String(cString: key)] = text
+            case .GET_ARGUMENT_KIND: values.query[String(cString: key)] = text
+            default: break
+            }
+            return .YES
+        }, Unmanaged.passUnretained(self).toOpaque())
+    }
+}
+
+/// A header name with ASCII letters lower-cased (field names are ASCII tokens, RFC 9110 5.1;
+/// any other byte is kept as it is). On bytes: String.lowercased() is Unicode's full mapping.
+func lowercasedASCII(_ name: UnsafePointer<CChar>) -> String {
+    let count = strlen(name)
+    return String(unsafeUninitializedCapacity: count) { buffer in
+        name.withMemoryRebound(to: UInt8.self, capacity: count) { bytes in
+            for index in 0..<count {
+                let byte = bytes[index]
+                buffer[index] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            }
+        }
+        return count
+    }
 }

@@ -66,21 +66,39 @@ struct ListenSocket {
     /// The numeric text of a socket address libmicrohttpd reports for a client.
     static func text(of address: UnsafePointer<sockaddr>?) -> String {
         guard let address else { return "unknown" }
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
-        switch Int32(address.pointee.sa_family) {
-        case AF_INET:
-            return address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
-                var addr = sin.pointee.sin_addr
-                return inet_ntop(AF_INET, &addr, &buffer, socklen_t(buffer.count)).map { String(cString: $0) } ?? "unknown"
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN) + 1) { buffer in
+            let size = socklen_t(buffer.count)
+            switch Int32(address.pointee.sa_family) {
+            case AF_INET:
+                return address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                    dottedQuad(UInt32(bigEndian: sin.pointee.sin_addr.s_addr))
+                }
+            case AF_INET6:
+                return address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+                    var addr = sin6.pointee.sin6_addr
+                    let text = inet_ntop(AF_INET6, &addr, buffer.baseAddress, size).map { String(cString: $0) } ?? "unknown"
+                    return text.hasPrefix("::ffff:") && text.contains(".") ? String(text.dropFirst(7)) : text
+                }
+            default:
+                return "unknown"
             }
-        case AF_INET6:
-            return address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
-                var addr = sin6.pointee.sin6_addr
-                let text = inet_ntop(AF_INET6, &addr, &buffer, socklen_t(buffer.count)).map { String(cString: $0) } ?? "unknown"
-                return text.hasPrefix("::ffff:") && text.contains(".") ? String(text.dropFirst(7)) : text
+        }
+    }
+
+    /// `a.b.c.d` for an IPv4 address (host byte order): what inet_ntop writes, without its
+    /// sprintf (this runs for every request).
+    static func dottedQuad(_ address: UInt32) -> String {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { buffer in
+            var count = 0
+            for shift in stride(from: 24, through: 0, by: -8) {
+                if shift != 24 { buffer[count] = UInt8(ascii: "."); count += 1 }
+                let octet = UInt8(truncatingIfNeeded: address >> UInt32(shift))
+                if octet >= 100 { buffer[count] = UInt8(ascii: "0") + octet / 100; count += 1 }
+                if octet >= 10 { buffer[count] = UInt8(ascii: "0") + octet / 10 % 10; count += 1 }
+                buffer[count] = UInt8(ascii: "0") + octet % 10
+                count += 1
             }
-        default:
-            return "unknown"
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[..<count]), as: UTF8.self)
         }
     }
 }

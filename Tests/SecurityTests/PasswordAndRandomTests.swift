@@ -65,6 +65,10 @@ private func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
     // FIPS 180-2 appendix B.1.
     #expect(hex(Digest.sha256("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     #expect(hex(Digest.sha256([])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    // A slice of a header (what API tokens are hashed from) hashes its own bytes only.
+    let header = "Bearer abc "
+    #expect(Digest.sha256(header.dropFirst(7).dropLast()) == Digest.sha256("abc"))
+    #expect(Digest.sha256(Array("abc".utf8)) == Digest.sha256("abc"))
 }
 
 @Test func constantTimeComparison() {

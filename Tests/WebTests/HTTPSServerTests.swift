@@ -43,6 +43,34 @@ struct HTTPSServerTests {
         #expect(result.stdout == #"{"path":"/hello","method":"GET","body_bytes":0}"#)
     }
 
+    /// Headers (names lower-cased, ASCII only), query arguments and cookies, collected in one
+    /// walk of libmicrohttpd's list, each in its own dictionary.
+    @Test func handsTheHandlerHeadersQueryAndCookies() throws {
+        let fixture = try ServerFixture { request in
+            let fields = [request.headers["x-camera-name"], request.header("X-Camera-Name"), request.query["camera"], request.query["day"],
+                          request.cookies["theme"], request.cookies["X-Camera-Name"], request.headers["X-Camera-Name"], request.headers["cookie"] == nil ? "no-cookie-header" : "cookie-header"]
+            return .text(fields.map { $0 ?? "-" }.joined(separator: "|"))
+        }
+        let result = try fixture.curl(["-H", "X-Camera-NAME: Front Door", "-b", "theme=dark", "\(fixture.base)/r?camera=cam-1&day=2026-01-31"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "Front Door|Front Door|cam-1|2026-01-31|dark|-|-|cookie-header")
+        #expect(lowercasedASCII("Content-TYPE") == "content-type")
+        #expect(lowercasedASCII("X-\u{C9}t\u{C9}") == "x-\u{C9}t\u{C9}", "non-ASCII bytes are kept as they are")
+    }
+
+    /// The client address text written without inet_ntop agrees with it.
+    @Test func formatsIPv4ClientAddressesLikeInetNtop() {
+        var addresses: [UInt32] = [0, 0xFFFF_FFFF, 0x7F00_0001, 0x0A00_0009, 0xC0A8_0164, 0x0102_0304, 0x6463_0A00]
+        var generator = SystemRandomNumberGenerator()
+        addresses += (0..<200).map { _ in UInt32.random(in: .min ... .max, using: &generator) }
+        for address in addresses {
+            var addr = in_addr(s_addr: address.bigEndian)
+            var buffer = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+            let expected = String(cString: inet_ntop(AF_INET, &addr, &buffer, socklen_t(buffer.count))!)
+            #expect(ListenSocket.dottedQuad(address) == expected)
+        }
+    }
+
     @Test func keepsTheConnectionAliveAcrossRequests() throws {
         let fixture = try ServerFixture()
         // curl reuses one connection for several URLs when the server keeps it; %{num_connects}

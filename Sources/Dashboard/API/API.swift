@@ -282,10 +282,11 @@ struct API: Sendable {
     }
 
     func recordingsList(_ request: HTTPRequest) throws -> HTTPResponse {
-        let filter = try filter(request.query)
+        // The plain list (no query: what dashboards and scripts poll) skips parsing and the key.
+        let filter = request.query.isEmpty ? RecordingsService.Filter() : try filter(request.query)
         // Lists are read far more often than recordings change: the rendered page is kept until
         // the database changes (any write, here or by another process).
-        let key = "\(filter.camera ?? "")\u{0}\(filter.from ?? "")\u{0}\(filter.to ?? "")\u{0}\(filter.limit)\u{0}\(filter.offset)"
+        let key = request.query.isEmpty ? Self.plainListKey : Self.listKey(filter)
         let version = try recordings.databaseVersion()
         let body: SharedBytes
         if let cached = listCache.lookup(key, version: version) {
@@ -296,6 +297,12 @@ struct API: Sendable {
         }
         return HTTPResponse(status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: .shared(body))
     }
+
+    static func listKey(_ filter: RecordingsService.Filter) -> String {
+        "\(filter.camera ?? "")\u{0}\(filter.from ?? "")\u{0}\(filter.to ?? "")\u{0}\(filter.limit)\u{0}\(filter.offset)"
+    }
+
+    static let plainListKey = listKey(RecordingsService.Filter())
 
     private func renderRecordingsList(_ filter: RecordingsService.Filter) throws -> [UInt8] {
         let (rows, total) = try recordings.list(filter)

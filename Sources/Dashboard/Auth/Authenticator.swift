@@ -28,6 +28,8 @@ public final class Authenticator: Sendable {
 
     struct CachedToken {
         let token: APIToken
+        /// What the token authenticates as, made once per fetch rather than per request.
+        let principal: Principal
         let fetchedAt: Int64
     }
 
@@ -65,28 +67,33 @@ public final class Authenticator: Sendable {
               secret.utf8.starts(with: Accounts.tokenPrefix.utf8), secret.utf8.count <= 128 else { return nil }
         let hash = Digest.sha256(secret)
         let time = now()
-        var token = tokenCache.withLock { cache -> APIToken? in
+        var cached = tokenCache.withLock { cache -> CachedToken? in
             guard let entry = cache[hash], time - entry.fetchedAt < Self.tokenCacheSeconds, time >= entry.fetchedAt else { return nil }
-            return entry.token
+            return entry
         }
-        if token == nil {
+        if cached == nil {
             guard let row = try? store.read({ try $0.query("SELECT * FROM api_tokens WHERE token_hash = ?", hash).first }),
                   let stored = row["token_hash"].flatMap([UInt8].decode(from:)), constantTimeEqual(stored, hash),
-                  let loaded = try? Accounts.token(from: row)
+                  let token = try? Accounts.token(from: row)
             else { return nil }
-            token = loaded
+            let entry = CachedToken(token: token, principal: Self.principal(of: token), fetchedAt: time)
+            cached = entry
             tokenCache.withLock { cache in
                 if cache.count >= 1024 { cache.removeAll() }
-                cache[hash] = CachedToken(token: loaded, fetchedAt: time)
+                cache[hash] = entry
             }
         }
-        guard let token, token.isUsable(at: time) else { return nil }
-        if (token.lastUsedAt ?? 0) + Self.touchInterval <= time {
-            _ = try? store.write { try $0.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", time, token.id) }
+        guard let cached, cached.token.isUsable(at: time) else { return nil }
+        if (cached.token.lastUsedAt ?? 0) + Self.touchInterval <= time {
+            _ = try? store.write { try $0.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", time, cached.token.id) }
             tokenCache.withLock { $0[hash] = nil }
         }
-        return Principal(name: "token:\(token.name)", role: token.scope == .admin ? .admin : .viewer, kind: .token,
-                         scope: token.scope, tokenID: token.id)
+        return cached.principal
+    }
+
+    static func principal(of token: APIToken) -> Principal {
+        Principal(name: "token:\(token.name)", role: token.scope == .admin ? .admin : .viewer, kind: .token,
+                  scope: token.scope, tokenID: token.id)
     }
 
     /// The token of an `Authorization: Bearer TOKEN` value: the scheme in any case, spaces around
@@ -94,20 +101,25 @@ public final class Authenticator: Sendable {
     /// Read on UTF-8 bytes (this runs on every API request; splitting and filtering Characters
     /// was half of the cost of authenticating).
     static func bearerToken(_ authorization: String) -> Substring? {
-        let bytes = authorization.utf8
-        let space = UInt8(ascii: " ")
-        var index = bytes.startIndex
-        while index != bytes.endIndex, bytes[index] == space { index = bytes.index(after: index) }
-        for expected in "bearer".utf8 {
-            guard index != bytes.endIndex, bytes[index] | 0x20 == expected else { return nil }
-            index = bytes.index(after: index)
+        var text = authorization
+        let bounds: (Int, Int)? = text.withUTF8 { bytes in
+            let space = UInt8(ascii: " ")
+            var index = 0
+            while index < bytes.count, bytes[index] == space { index += 1 }
+            for expected in "bearer".utf8 {
+                guard index < bytes.count, bytes[index] | 0x20 == expected else { return nil }
+                index += 1
+            }
+            guard index < bytes.count, bytes[index] == space else { return nil }
+            while index < bytes.count, bytes[index] == space { index += 1 }
+            var end = bytes.count
+            while end > index, bytes[end - 1] == space { end -= 1 }
+            guard index < end, !bytes[index..<end].contains(space) else { return nil }
+            return (index, end)
         }
-        guard index != bytes.endIndex, bytes[index] == space else { return nil }
-        while index != bytes.endIndex, bytes[index] == space { index = bytes.index(after: index) }
-        var end = bytes.endIndex
-        while end != index, bytes[bytes.index(before: end)] == space { end = bytes.index(before: end) }
-        guard index != end, !bytes[index..<end].contains(space) else { return nil }
-        return authorization[index..<end]
+        guard let (start, end) = bounds else { return nil }
+        let utf8 = authorization.utf8
+        return authorization[utf8.index(utf8.startIndex, offsetBy: start)..<utf8.index(utf8.startIndex, offsetBy: end)]
     }
 
     func authenticateSession(_ id: String) -> Principal? {

@@ -1,0 +1,40 @@
+import Testing
+@testable import Dashboard
+import Web
+
+@Suite("Metrics route labels")
+struct RouteTemplateTests {
+    @Test func idsAreReplacedAndUnknownPathsGrouped() {
+        #expect(Dashboard.routeTemplate("/") == "/")
+        #expect(Dashboard.routeTemplate("/healthz") == "/healthz")
+        #expect(Dashboard.routeTemplate("/api/v1/recordings") == "/api/v1/recordings")
+        #expect(Dashboard.routeTemplate("/api/v1/recordings/42/media") == "/api/v1/recordings/:id/media")
+        #expect(Dashboard.routeTemplate("/api/v1/cameras/cam-7/commands") == "/api/v1/cameras/:camera/commands")
+        #expect(Dashboard.routeTemplate("/assets/app.js") == "/assets/:file")
+        #expect(Dashboard.routeTemplate("/wp-admin/setup.php") == "other")
+        #expect(Dashboard.routeTemplate("/api/v1/recordings/") == "/api/v1/recordings")
+    }
+
+    /// The set that answers the common routes with one hash must agree with the general rule.
+    @Test func commonTemplatesAreTheirOwnTemplates() {
+        for path in Dashboard.commonTemplates {
+            #expect(Dashboard.isOwnTemplate(path), "\(path)")
+        }
+    }
+}
+
+@Suite("Security headers on every answer")
+struct SecurityPolicyTests {
+    @Test func policyHeadersAreAddedOnceAndAHandlersOwnValueWins() {
+        var response = HTTPResponse(status: 200, headers: [("Content-Type", "text/html"), ("x-frame-options", "SAMEORIGIN")])
+        SecurityPolicy.apply(to: &response, path: "/")
+        #expect(response.headers.count == 2 + SecurityPolicy.headers.count - 1)
+        #expect(response.header("X-Frame-Options") == "SAMEORIGIN")
+        #expect(response.headers.filter { HTTPResponse.sameHeaderName($0.name, "X-Frame-Options") }.count == 1)
+        for header in SecurityPolicy.headers where header.name != "X-Frame-Options" {
+            #expect(response.header(header.name) == header.value)
+        }
+        SecurityPolicy.apply(to: &response, path: "/")
+        #expect(response.headers.count == 2 + SecurityPolicy.headers.count - 1, "applying twice adds nothing")
+    }
+}
