@@ -5,9 +5,15 @@
 #   scripts/bench-web.sh [DURATION_SECONDS] [LOAD_SECONDS]      (ROUNDS=3 in the environment)
 #
 # Endpoints: /api/v1/recordings (100 rows from SQLite, with a valid bearer token) and /healthz.
-# wrk, 50 connections, 2 threads, on the same cores as the servers: one run's req/s moves by
-# +-15 %, so each endpoint is measured ROUNDS times, camhost and Flask alternating, and the
-# ratio is taken of the medians. Then a load run of 200 connections on camhost's API for
+# wrk, 50 connections, 2 threads. Where the load generator runs (PLACEMENT):
+#   pinned (default with 2 or more cores): wrk on CPU 0, both servers on the other CPUs, so each
+#          server's req/s is its own capacity; on a 2-core machine each server gets one core.
+#   shared: wrk and the servers on all cores. wrk then spends ~37 us of CPU on each camhost
+#          answer (decrypting 32 KB) beside camhost's ~45 us, and camhost's req/s measures the
+#          client as much as the server (Flask's ~1,800 us per request hardly notices).
+# Each server's CPU per request is reported too: it does not depend on placement. One run's
+# req/s moves by +-15 %, so each endpoint is measured ROUNDS times, camhost and Flask
+# alternating, and the ratio is taken of the medians. Then a load run of 200 connections on camhost's API for
 # LOAD_SECONDS (default 60): only 2xx or 429 allowed; RSS before, at its peak during the load,
 # as wrk exits and 2 s later (growth = what stays once the connections are closed).
 # Needs: wrk, python3-venv (pip installs flask gunicorn gevent into a throwaway virtualenv),
@@ -19,6 +25,13 @@ LOAD=${2:-60}
 ROUNDS=${ROUNDS:-3}
 CORES=$(nproc)
 WORKERS=$((2 * CORES + 1))
+PLACEMENT=${PLACEMENT:-pinned}
+[ "$CORES" -ge 2 ] || PLACEMENT=shared
+if [ "$PLACEMENT" = pinned ]; then
+  CLIENT=(taskset -c 0); SERVER=(taskset -c "1-$((CORES - 1))")
+else
+  CLIENT=(); SERVER=()
+fi
 WORK=$(mktemp -d /tmp/bench-web.XXXXXX)
 CAMHOST_PORT=18600
 FLASK_PORT=18601
@@ -37,14 +50,14 @@ fi
 unset CAMHOST_BIN  # camhost warns about CAMHOST_* variables it does not know
 command -v wrk >/dev/null || { echo "bench-web: wrk is missing (apt-get install wrk)"; exit 1; }
 
-echo "== setting up: $WORK (cores: $CORES, gunicorn workers: $WORKERS)"
+echo "== setting up: $WORK (cores: $CORES, gunicorn workers: $WORKERS, placement: $PLACEMENT${SERVER:+, servers on CPU ${SERVER[2]}, wrk on CPU ${CLIENT[2]}})"
 python3 -m venv "$WORK/venv"
 "$WORK/venv/bin/pip" install -q flask gunicorn gevent packaging
 
 # camhost: data directory, database (migrated by serve), 100+ recordings, a read token.
 DATA="$WORK/camhost"
 CAMHOST_RATE_LIMIT_API_RPS=0 CAMHOST_MQTT_MANAGED_BROKER_PORT=$BROKER_PORT CAMHOST_LOG_LEVEL=warning \
-  "$BIN" serve --listen 127.0.0.1:$CAMHOST_PORT --data-dir "$DATA" >"$WORK/camhost.out" 2>&1 &
+  "${SERVER[@]}" "$BIN" serve --listen 127.0.0.1:$CAMHOST_PORT --data-dir "$DATA" >"$WORK/camhost.out" 2>&1 &
 CAMHOST_PID=$!
 PIDS+=("$CAMHOST_PID")
 for _ in $(seq 100); do curl -sk -o /dev/null "https://127.0.0.1:$CAMHOST_PORT/healthz" && break; sleep 0.1; done
@@ -85,7 +98,7 @@ def recordings():
              codec=r[7], protected=bool(r[8]), has_thumbnail=r[9] is not None, media_url=f"/api/v1/recordings/{r[0]}/media",
              thumbnail_url=f"/api/v1/recordings/{r[0]}/thumbnail") for r in rows])
 PY
-(cd "$WORK" && BENCH_DB="$DATA/camhost.db" BENCH_TOKEN="$TOKEN" exec "$WORK/venv/bin/gunicorn" -k gevent -w $WORKERS \
+(cd "$WORK" && BENCH_DB="$DATA/camhost.db" BENCH_TOKEN="$TOKEN" exec "${SERVER[@]}" "$WORK/venv/bin/gunicorn" -k gevent -w $WORKERS \
    --pid "$WORK/gunicorn.pid" --certfile "$DATA/tls/cert.pem" --keyfile "$DATA/tls/key.pem" -b 127.0.0.1:$FLASK_PORT --log-level warning app:app >"$WORK/gunicorn.out" 2>&1) &
 PIDS+=("$!")
 for _ in $(seq 300); do curl -sk -o /dev/null "https://127.0.0.1:$FLASK_PORT/healthz" && break; sleep 0.1; done
@@ -110,7 +123,7 @@ TICKS=$(getconf CLK_TCK)
 run() { # name port path -> prints a row; appends "req/s p99 cpu_us_per_request" to $WORK/NAME-PATH.runs
   local out before after
   before=$(cpu_ticks "$1")
-  out=$(wrk -t2 -c50 -d"${DURATION}s" --latency -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$2$3" 2>&1)
+  out=$("${CLIENT[@]}" wrk -t2 -c50 -d"${DURATION}s" --latency -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$2$3" 2>&1)
   after=$(cpu_ticks "$1")
   local rps p99 non2xx errors requests cpu
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
@@ -129,7 +142,7 @@ median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (
 p99ms() { awk '{v = $2; if (v ~ /us$/) {sub(/us$/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms$/, "", v)} else if (v ~ /s$/) {sub(/s$/, "", v); v *= 1000}; print v}'; }
 
 echo
-echo "== wrk -t2 -c50 -d${DURATION}s over HTTPS, $ROUNDS rounds, camhost and flask alternating (both servers up)"
+echo "== wrk -t2 -c50 -d${DURATION}s over HTTPS, $ROUNDS rounds, camhost and flask alternating (both servers up; placement $PLACEMENT)"
 printf "%-9s %-22s %12s %10s %8s %10s\n" server endpoint "req/s" "p99" "non-2xx" "cpu us/req"
 for path in /api/v1/recordings /healthz; do
   for _ in $(seq "$ROUNDS"); do
@@ -158,7 +171,7 @@ BEFORE=$(rss_camhost)
 (peak=0; while kill -0 "$CAMHOST_PID" 2>/dev/null && [ ! -e "$WORK/load.done" ]; do
     r=$(rss_camhost); [ "$r" -gt "$peak" ] && peak=$r; echo "$peak" > "$WORK/load.peak"; sleep 0.5; done) &
 SAMPLER=$!
-LOADOUT=$(wrk -t2 -c200 -d"${LOAD}s" --latency -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$CAMHOST_PORT/api/v1/recordings" 2>&1)
+LOADOUT=$("${CLIENT[@]}" wrk -t2 -c200 -d"${LOAD}s" --latency -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$CAMHOST_PORT/api/v1/recordings" 2>&1)
 AT_EXIT=$(rss_camhost)
 touch "$WORK/load.done"; wait "$SAMPLER" 2>/dev/null || true
 sleep 2
