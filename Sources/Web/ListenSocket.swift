@@ -66,22 +66,21 @@ struct ListenSocket {
     /// The numeric text of a socket address libmicrohttpd reports for a client.
     static func text(of address: UnsafePointer<sockaddr>?) -> String {
         guard let address else { return "unknown" }
-        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN) + 1) { buffer in
-            let size = socklen_t(buffer.count)
-            switch Int32(address.pointee.sa_family) {
-            case AF_INET:
-                return address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
-                    dottedQuad(UInt32(bigEndian: sin.pointee.sin_addr.s_addr))
-                }
-            case AF_INET6:
-                return address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
-                    var addr = sin6.pointee.sin6_addr
-                    let text = inet_ntop(AF_INET6, &addr, buffer.baseAddress, size).map { String(cString: $0) } ?? "unknown"
-                    return text.hasPrefix("::ffff:") && text.contains(".") ? String(text.dropFirst(7)) : text
-                }
-            default:
-                return "unknown"
+        switch Int32(address.pointee.sa_family) {
+        case AF_INET:
+            return address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                dottedQuad(UInt32(bigEndian: sin.pointee.sin_addr.s_addr))
             }
+        case AF_INET6:
+            return address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+                var addr = sin6.pointee.sin6_addr
+                let text = withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN) + 1) { buffer in
+                    inet_ntop(AF_INET6, &addr, buffer.baseAddress, socklen_t(buffer.count)).map { String(cString: $0) } ?? "unknown"
+                }
+                return text.hasPrefix("::ffff:") && text.contains(".") ? String(text.dropFirst(7)) : text
+            }
+        default:
+            return "unknown"
         }
     }
 
