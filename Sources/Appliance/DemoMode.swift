@@ -31,6 +31,10 @@ final class DemoMode: Sendable {
     }
 
     func start() {
+        // The recordings directory now, before serve starts its retention schedule: its first run
+        // (at start) then finds the store and shows in the audit log, instead of racing this
+        // thread and skipping with "no recordings yet" now and then.
+        _ = FileSystem.makeDirectories(configuration.recordingsPath, mode: 0o750)
         // Rendering sample videos takes seconds: on its own thread, so serve answers at once.
         startDetachedThread { [self] in makeRecordings() }
         guard let control else {
