@@ -17,6 +17,7 @@ struct DashboardHTTPSTests {
             let r = try f.request(path)
             #expect(r.code == 401, "\(path): \(r.code)")
             #expect(r.body.contains(#"{"error":{"code":"unauthorized","message":"#), "\(path): \(r.body)")
+            #expect(r.headers.lowercased().contains(#"www-authenticate: bearer realm="camhost""#), "\(path): a 401 carries its challenge")
         }
         for (method, path) in [("POST", "/api/v1/recordings/delete"), ("DELETE", "/api/v1/recordings/1"), ("POST", "/api/v1/cameras/cam-1/commands"), ("POST", "/recordings/delete")] {
             let r = try f.request(path, method: method, json: #"{"ids":[1]}"#)

@@ -15,7 +15,12 @@ struct APIError: Error, Sendable {
 
     static func notFound(_ what: String = "no such resource") -> APIError { APIError(404, "not-found", what) }
     static func badRequest(_ message: String) -> APIError { APIError(400, "bad-request", message) }
-    static let unauthorized = APIError(401, "unauthorized", "sign in, or send Authorization: Bearer TOKEN (camhost token create)")
+    /// With the challenge every 401 must carry (RFC 9110 section 11.6.1; Bearer: RFC 6750).
+    static let unauthorized = {
+        var error = APIError(401, "unauthorized", "sign in, or send Authorization: Bearer TOKEN (camhost token create)")
+        error.headers = [("WWW-Authenticate", #"Bearer realm="camhost""#)]
+        return error
+    }()
     static func forbidden(_ message: String) -> APIError { APIError(403, "forbidden", message) }
     static let csrf = APIError(403, "csrf", "missing or wrong CSRF token: reload the page and try again")
     static func methodNotAllowed(_ allowed: String) -> APIError {
