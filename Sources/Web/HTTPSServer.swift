@@ -161,6 +161,9 @@ final class RequestState {
     var answered = false
     /// Set while a deferred answer is computed; `pending` receives it on another thread.
     var suspended = false
+    /// The body is over the limit: it is read and dropped, then answered with 413.
+    var tooLarge = false
+    var discardedBytes = 0
     let pending = Mutex<HTTPResponse?>(nil)
     let started = ContinuousClock.now
 
@@ -185,9 +188,15 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
         let state = RequestState(request: request)
         conCls.pointee = Unmanaged.passRetained(state).toOpaque()
         if let declared = request.headers["content-length"].flatMap(Int.init), declared > context.maximumBodyBytes {
-            // Refuse before the client sends the body (and before any 100 Continue).
-            state.answered = true
-            return queue(tooLarge(context), for: state, on: connection)
+            // A client waiting for 100 Continue has sent no body yet: refuse now. One that sent
+            // it along would see a connection reset instead of the 413 if the server closed
+            // with its body unread (RFC 9112 section 9.6): read and drop it, then answer.
+            let waits = request.headers["expect"].map { $0.lowercased() == "100-continue" } ?? false
+            if waits || declared > discardLimit {
+                state.answered = true
+                return queue(tooLarge(context), for: state, on: connection)
+            }
+            state.tooLarge = true
         }
         return .YES
     }
@@ -206,12 +215,24 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
         uploadDataSize.pointee = 0
         return .YES
     }
+    if state.tooLarge {
+        // Dropping an oversized body; answered once it is all read (or past the discard limit).
+        state.discardedBytes += uploadDataSize.pointee
+        let done = uploadDataSize.pointee == 0 || state.discardedBytes > discardLimit
+        uploadDataSize.pointee = 0
+        guard done else { return .YES }
+        state.answered = true
+        return queue(tooLarge(context), for: state, on: connection)
+    }
     if uploadDataSize.pointee > 0 {
         let count = uploadDataSize.pointee
         if state.request.body.count + count > context.maximumBodyBytes {
-            state.answered = true
+            // Over the limit mid-body (chunked, or more than declared): drop from here on.
+            state.tooLarge = true
+            state.discardedBytes = state.request.body.count + count
+            state.request.body = []
             uploadDataSize.pointee = 0
-            return queue(tooLarge(context), for: state, on: connection)
+            return .YES
         }
         if let uploadData {
             uploadData.withMemoryRebound(to: UInt8.self, capacity: count) { bytes in
@@ -249,6 +270,10 @@ private struct SuspendedConnection: @unchecked Sendable {
         MHD_resume_connection(connection)
     }
 }
+
+/// How much of an oversized body is read and dropped before the 413 goes out anyway (a client
+/// streaming without end then sees the reset; everyone else sees the answer).
+let discardLimit = 32 << 20
 
 private func tooLarge(_ context: ServerContext) -> HTTPResponse {
     var response = HTTPResponse.json(#"{"error":{"code":"payload-too-large","message":"request body is larger than \#(context.maximumBodyBytes) bytes"}}"#, status: 413)
