@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Security
 import Storage
 import Synchronization
@@ -31,11 +34,30 @@ final class AuthFixture: @unchecked Sendable {
         return session
     }
 
-    func request(_ method: String = "GET", cookie: String? = nil, bearer: String? = nil, headers: [String: String] = [:], body: String = "") -> HTTPRequest {
+    func request(_ method: String = "GET", _ path: String = "/api/v1/recordings", cookie: String? = nil, bearer: String? = nil,
+                 headers: [String: String] = [:], body: String = "") -> HTTPRequest {
         var all = headers
         if let bearer { all["authorization"] = "Bearer \(bearer)" }
-        return HTTPRequest(method: method, path: "/api/v1/x", headers: all, cookies: cookie.map { [Authenticator.sessionCookie: $0] } ?? [:],
+        return HTTPRequest(method: method, path: path, headers: all, cookies: cookie.map { [Authenticator.sessionCookie: $0] } ?? [:],
                            body: Array(body.utf8), clientAddress: "10.0.0.9")
+    }
+
+    /// The product's request path (Dashboard.handle) over this authenticator, as serve wires it.
+    lazy var dashboard: Dashboard = {
+        _ = mkdir(directory.file("recordings"), 0o750)
+        return Dashboard(environment: DashboardEnvironment(
+            store: store, recordingsRoot: directory.file("recordings"), auth: AuthenticatorAuth(auth), cameras: nil,
+            health: { Array(#"{"status":"ok"}"#.utf8) },
+            retentionPolicy: RetentionPolicy(maxAgeDays: 30, minAgeDays: 0, freeSpaceFloorPercent: 0, safetyMaxSharePercent: 100, orphanGraceMinutes: 0, settleSeconds: 0),
+            certificateExpiry: 1_900_000_000, metricsAccess: MetricsAccess()))
+    }()
+
+    /// The status the dashboard answers; 0 when the request passed every check and its answer
+    /// is deferred (a camera command waiting for the camera).
+    func status(_ request: HTTPRequest) -> Int {
+        let response = dashboard.handle(request)
+        if case .deferred = response.body { return 0 }
+        return response.status
     }
 }
 
@@ -111,40 +133,48 @@ struct AuthenticatorTests {
         #expect(f.auth.authenticate(f.request(cookie: fourth.id)) == nil)
     }
 
+    /// Through Dashboard.handle, the path serve runs: a dry-run cleanup is a state-changing
+    /// request any session may make, with the CSRF token.
     @Test func csrfIsRequiredForStateChangesWithASession() throws {
         let f = try AuthFixture()
         let session = try f.session()
-        var router = Router()
-        router.post("/api/v1/x", .api, f.auth.guarded(.read) { _, _, _ in .json("{}") })
-        router.get("/api/v1/x", .api, f.auth.guarded(.read) { _, _, _ in .json("{}") })
-        #expect(router.handle(f.request("GET", cookie: session.id)).status == 200)
-        let missing = router.handle(f.request("POST", cookie: session.id))
+        let cleanup = "/api/v1/recordings/cleanup", json = ["content-type": "application/json"], body = #"{"older_than_days":30}"#
+        func post(_ headers: [String: String], _ body: String = body) -> HTTPRequest {
+            f.request("POST", cleanup, cookie: session.id, headers: headers, body: body)
+        }
+        #expect(f.status(f.request("GET", cookie: session.id)) == 200)
+        let missing = f.dashboard.handle(post(json))
         #expect(missing.status == 403)
         #expect(String(decoding: missing.bodyBytes, as: UTF8.self).contains(#""code":"csrf""#))
-        #expect(router.handle(f.request("POST", cookie: session.id, headers: ["x-csrf-token": "wrong"])).status == 403)
-        #expect(router.handle(f.request("POST", cookie: session.id, headers: ["x-csrf-token": session.csrfToken])).status == 200)
+        #expect(f.status(post(json.merging(["x-csrf-token": "wrong"]) { $1 })) == 403)
+        #expect(f.status(post(json.merging(["x-csrf-token": session.csrfToken]) { $1 })) == 200)
+        // A form carries the token as a field.
         let form = ["content-type": "application/x-www-form-urlencoded"]
-        #expect(router.handle(f.request("POST", cookie: session.id, headers: form, body: "csrf=\(FormData.encode(session.csrfToken))")).status == 200)
-        #expect(router.handle(f.request("POST", cookie: session.id, headers: form, body: "csrf=nope")).status == 403)
+        #expect(f.status(post(form, "older_than_days=30&csrf=\(FormData.encode(session.csrfToken))")) == 200)
+        #expect(f.status(post(form, "older_than_days=30&csrf=nope")) == 403)
         // Right token, foreign origin.
-        #expect(router.handle(f.request("POST", cookie: session.id, headers: ["x-csrf-token": session.csrfToken, "origin": "https://evil.example", "host": "cam:5000"])).status == 403)
-        #expect(router.handle(f.request("POST", cookie: session.id, headers: ["x-csrf-token": session.csrfToken, "origin": "https://cam:5000", "host": "cam:5000"])).status == 200)
+        #expect(f.status(post(json.merging(["x-csrf-token": session.csrfToken, "origin": "https://evil.example", "host": "cam:5000"]) { $1 })) == 403)
+        #expect(f.status(post(json.merging(["x-csrf-token": session.csrfToken, "origin": "https://cam:5000", "host": "cam:5000"]) { $1 })) == 200)
         // Bearer tokens need none.
         let (_, secret) = try f.auth.accounts.createToken(scope: .read, name: "script", expiresInSeconds: nil, actor: "test")
-        #expect(router.handle(f.request("POST", bearer: secret)).status == 200)
+        #expect(f.status(f.request("POST", cleanup, bearer: secret, headers: json, body: body)) == 200)
     }
 
     @Test func unauthenticatedRequestsGet401OrARedirect() throws {
         let f = try AuthFixture()
-        var router = Router()
-        router.get("/api/v1/x", .api, f.auth.guarded(.read) { _, _, _ in .json("{}") })
-        router.get("/cameras", .page, f.auth.guarded(.read, .page) { _, _, _ in .text("page") })
-        let api = router.handle(f.request())
+        try f.auth.accounts.addUser(name: "alice", role: .admin, password: "correct horse battery", actor: "test")
+        let api = f.dashboard.handle(f.request())
         #expect(api.status == 401)
         #expect(api.header("WWW-Authenticate") == #"Bearer realm="camhost""#)
-        let page = router.handle(HTTPRequest(method: "GET", path: "/cameras"))
+        #expect(String(decoding: api.bodyBytes, as: UTF8.self).hasPrefix(#"{"error":{"code":"unauthorized","message":"#))
+        let page = f.dashboard.handle(HTTPRequest(method: "GET", path: "/cameras"))
         #expect(page.status == 303)
-        #expect(page.header("Location") == "/login?next=%2Fcameras")
+        #expect(page.header("Location") == "/login?next=/cameras")
+        // Dot segments reach no file, with or without a session.
+        let traversal = f.request("GET", "/assets/../../etc/passwd")
+        #expect(f.status(traversal) == 303)
+        let session = try f.session("alice")
+        #expect(f.status(f.request("GET", "/assets/../../etc/passwd", cookie: session.id)) == 404)
     }
 
     @Test func lockOutAfterFailuresAndReleaseAfterTheBackOff() throws {
@@ -220,28 +250,28 @@ struct AuthenticatorTests {
         #expect(hashes.contains(Digest.sha256(readSecret)))
         #expect(try f.store.read { try $0.scalar("SELECT count(*) FROM api_tokens WHERE CAST(token_hash AS TEXT) LIKE '%camhost_%'", as: Int.self) } == 0)
 
-        var router = Router()
-        router.get("/api/v1/x", .api, f.auth.guarded(.read) { _, _, p in .text(p.name) })
-        router.post("/api/v1/x", .api, f.auth.guarded(.command) { _, _, _ in .text("sent") })
-        router.delete("/api/v1/x", .api, f.auth.guarded(.delete) { _, _, _ in .text("deleted") })
-        #expect(router.handle(f.request(bearer: readSecret)).status == 200)
-        #expect(router.handle(f.request("POST", bearer: readSecret)).status == 403)
-        #expect(router.handle(f.request("POST", bearer: commandSecret)).status == 200)
-        #expect(router.handle(f.request("DELETE", bearer: commandSecret)).status == 403)
-        #expect(router.handle(f.request(bearer: readSecret + "x")).status == 401)
-        #expect(router.handle(f.request(bearer: "camhost_" + SecureRandom.token())).status == 401)
+        // Through the product's request path: reading, commanding (deferred: it passed every
+        // check and waits for the camera), deleting.
+        let command = { (secret: String) in f.request("POST", "/api/v1/cameras/cam-1/commands", bearer: secret, headers: ["content-type": "application/json"], body: #"{"command":"get-status"}"#) }
+        let delete = { (secret: String) in f.request("DELETE", "/api/v1/recordings/1", bearer: secret) }
+        #expect(f.status(f.request(bearer: readSecret)) == 200)
+        #expect(f.status(command(readSecret)) == 403)
+        #expect(f.status(command(commandSecret)) == 0)
+        #expect(f.status(delete(commandSecret)) == 403)
+        #expect(f.status(f.request(bearer: readSecret + "x")) == 401)
+        #expect(f.status(f.request(bearer: "camhost_" + SecureRandom.token())) == 401)
         #expect(try f.auth.accounts.tokens().first { $0.id == readToken.id }?.lastUsedAt == f.clock.now())
 
         // Viewer sessions cannot command or delete either.
         let viewer = try f.session("victor", role: .viewer)
-        let csrf = ["x-csrf-token": viewer.csrfToken]
-        #expect(router.handle(f.request("POST", cookie: viewer.id, headers: csrf)).status == 403)
-        #expect(router.handle(f.request("DELETE", cookie: viewer.id, headers: csrf)).status == 403)
+        let csrf = ["x-csrf-token": viewer.csrfToken, "content-type": "application/json"]
+        #expect(f.status(f.request("POST", "/api/v1/cameras/cam-1/commands", cookie: viewer.id, headers: csrf, body: #"{"command":"get-status"}"#)) == 403)
+        #expect(f.status(f.request("DELETE", "/api/v1/recordings/1", cookie: viewer.id, headers: csrf)) == 403)
 
         f.advance(3601)
-        #expect(router.handle(f.request(bearer: readSecret)).status == 401, "expired")
+        #expect(f.status(f.request(bearer: readSecret)) == 401, "expired")
         try f.auth.revokeToken(id: 2, actor: "admin")
-        #expect(router.handle(f.request("POST", bearer: commandSecret)).status == 401, "revoked")
+        #expect(f.status(command(commandSecret)) == 401, "revoked")
     }
 
     @Test func firstStartSetUpCreatesTheAdminOnce() throws {

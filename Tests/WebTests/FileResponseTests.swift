@@ -21,13 +21,13 @@ struct FileResponseTests {
             try writeFile(file, String(repeating: "0123456789", count: 1000))
             self.directory = directory
             self.file = file
-            var router = Router()
-            router.get("/clip", .asset) { request, _ in FileResponse.make(path: file, request: request, contentType: "video/webm") }
-            router.get("/download", .asset) { request, _ in
-                FileResponse.make(path: file, request: request, contentType: "video/webm", downloadName: "gate 2025-11-01 \"x\".webm")
+            let handler: HTTPHandler = { request in
+                switch request.path {
+                case "/clip": FileResponse.make(path: file, request: request, contentType: "video/webm")
+                case "/download": FileResponse.make(path: file, request: request, contentType: "video/webm", downloadName: "gate 2025-11-01 \"x\".webm")
+                default: FileResponse.make(path: directory.file("none"), request: request, contentType: "video/webm")
+                }
             }
-            router.get("/missing", .asset) { request, _ in FileResponse.make(path: directory.file("none"), request: request, contentType: "video/webm") }
-            let handler = router.handle
             fixture = try ServerFixture(handler: handler)
         }
 
@@ -57,8 +57,6 @@ struct FileResponseTests {
         #expect(full.headers["content-length"] == "10000")
         #expect(full.headers["etag"]?.hasPrefix("\"2710-") == true)
         #expect(full.headers["last-modified"]?.hasSuffix(" GMT") == true)
-        #expect(full.headers["content-security-policy"] != nil)
-        #expect(full.headers["strict-transport-security"] != nil)
     }
 
     @Test func answersOneRangeWith206() throws {
@@ -118,18 +116,19 @@ struct FileResponseTests {
 
     @Test func deferredAnswersDoNotHoldAServerThread() async throws {
         // One server thread: while ten slow async answers wait, a quick request still gets through.
-        var router = Router()
-        router.addAsync("GET", "/slow", .api) { _, _ in
-            try? await Task.sleep(for: .milliseconds(800))
-            return .text("slow done")
+        let handler: HTTPHandler = { request in
+            guard request.path == "/slow" else { return .text("fast") }
+            return .later {
+                try? await Task.sleep(for: .milliseconds(800))
+                return .text("slow done")
+            }
         }
-        router.get("/fast", .api) { _, _ in .text("fast") }
         let directory = try TemporaryDirectory(prefix: "defer")
         let credentials = try TLSCredentials.ensure(keyPath: directory.file("k.pem"), certPath: directory.file("c.pem"))
         let server = try HTTPSServer(
             configuration: .init(host: "127.0.0.1", port: 0, keyPEM: credentials.keyPEM, certificatePEM: credentials.certPEM,
                                  priorities: TLSPolicy.serverPriorities, threads: 1),
-            handler: router.handle)
+            handler: handler)
         defer { server.stop(grace: .seconds(2)) }
         let base = "https://127.0.0.1:\(server.port)"
         let slow = try (0..<10).map { _ in try TestProcess("curl", ["-sS", "--cacert", directory.file("c.pem"), "\(base)/slow"]) }
