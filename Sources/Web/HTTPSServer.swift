@@ -26,9 +26,9 @@ public final class HTTPSServer: Sendable {
         public var threads: UInt32
         /// Each connection's memory pool: the request line and headers, the response headers
         /// and the body buffer. libmicrohttpd zeroes the used part of it between requests
-        /// (twice, ~4 % of an API request's CPU at its default of 32 KiB). 16 KiB halves that,
-        /// but WebTests' early-413 test then failed now and then (2 of ~6 runs; none of 5 at
-        /// 32 KiB): kept at libmicrohttpd's default until that is understood.
+        /// (~3 % of an API request's CPU at its default of 32 KiB). 16 KiB would halve that;
+        /// WebTests' early-413 test failed now and then with it, a race since fixed (oversized
+        /// bodies are drained before the 413), but the smaller pool has not been measured again.
         public var connectionMemoryBytes: Int
 
         public init(
