@@ -92,6 +92,15 @@ public struct HTTPResponse: Sendable {
         HTTPResponse(status: 0, body: .deferred(work))
     }
 
+    /// The body when it is held in memory (`bytes`, `shared`); empty for files and deferred answers.
+    public var bodyBytes: [UInt8] {
+        switch body {
+        case .bytes(let bytes): return bytes
+        case .shared(let shared): return shared.bytes
+        case .file, .deferred: return []
+        }
+    }
+
     public mutating func setHeader(_ name: String, _ value: String) {
         if headers.contains(where: { HTTPResponse.sameHeaderName($0.name, name) }) {
             headers.removeAll { HTTPResponse.sameHeaderName($0.name, name) }

@@ -316,13 +316,3 @@ extension Session {
 extension AccountError {
     static func ~= (pattern: AccountError, error: any Error) -> Bool { (error as? AccountError)?.code == pattern.code }
 }
-
-extension HTTPResponse {
-    var bodyBytes: [UInt8] {
-        switch body {
-        case .bytes(let bytes): return bytes
-        case .shared(let shared): return shared.bytes
-        default: return []
-        }
-    }
-}

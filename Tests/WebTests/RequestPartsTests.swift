@@ -106,13 +106,3 @@ struct RequestPartsTests {
         #expect(HTTPDate.format(epochSeconds: 1_709_164_800) == "Thu, 29 Feb 2024 00:00:00 GMT")
     }
 }
-
-extension HTTPResponse {
-    var bodyBytes: [UInt8] {
-        switch body {
-        case .bytes(let bytes): return bytes
-        case .shared(let shared): return shared.bytes
-        default: return []
-        }
-    }
-}
