@@ -90,7 +90,7 @@ public final class Dashboard: Sendable {
         guard let principal = environment.auth.authenticate(request) else {
             if isAPI { return APIError.unauthorized.response }
             if environment.auth.needsSetup { return Pages.redirect("/setup") }
-            return Pages.redirect("/login?next=" + Form.encode(path))
+            return Pages.redirect("/login?next=" + FormData.encode(path))
         }
         // Bodies: JSON for the API, urlencoded for forms (the CSRF token may be a field).
         let form = Form.parse(request)
@@ -193,53 +193,14 @@ enum SecurityPolicy {
     ]
 }
 
-/// application/x-www-form-urlencoded bodies and query strings.
+/// A form body's fields for the pages and the API: each name once, a repeated name's values
+/// joined with "," (checkbox lists such as `id`). Parsed by Web's `FormData`.
 enum Form {
     static func parse(_ request: HTTPRequest) -> [String: String] {
-        guard request.header("content-type")?.hasPrefix("application/x-www-form-urlencoded") == true else { return [:] }
-        return parse(String(decoding: request.body, as: UTF8.self))
-    }
-
-    /// Repeated names are joined with "," (checkbox lists such as `id`).
-    static func parse(_ text: String) -> [String: String] {
         var fields: [String: String] = [:]
-        for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = decode(parts[0])
-            let value = parts.count > 1 ? decode(parts[1]) : ""
+        for (name, value) in request.form.pairs {
             if let existing = fields[name] { fields[name] = existing + "," + value } else { fields[name] = value }
         }
         return fields
     }
-
-    static func decode(_ text: Substring) -> String {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            switch byte {
-            case UInt8(ascii: "+"): bytes.append(0x20)
-            case UInt8(ascii: "%"):
-                guard let high = iterator.next(), let low = iterator.next(),
-                      let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else { continue }
-                bytes.append(value)
-            default: bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    static func encode(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"), UInt8(ascii: "/"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
-            }
-        }
-        return out
-    }
 }
-

@@ -169,7 +169,7 @@ struct AuthenticatorTests {
         #expect(String(decoding: api.bodyBytes, as: UTF8.self).hasPrefix(#"{"error":{"code":"unauthorized","message":"#))
         let page = f.dashboard.handle(HTTPRequest(method: "GET", path: "/cameras"))
         #expect(page.status == 303)
-        #expect(page.header("Location") == "/login?next=/cameras")
+        #expect(page.header("Location") == "/login?next=%2Fcameras")
         // Dot segments reach no file, with or without a session.
         let traversal = f.request("GET", "/assets/../../etc/passwd")
         #expect(f.status(traversal) == 303)

@@ -47,16 +47,16 @@ extension Pages {
         let result = "result-" + id
         html.element("div", [("class", "row")]) { row in
             for (command, label) in [("get-status", "Status"), ("reboot", "Reboot")] {
-                row.element("form", [("method", "post"), ("action", "/cameras/\(Form.encode(id))/command"), ("class", "inline"),
-                                     ("data-command", command), ("data-api", "/api/v1/cameras/\(Form.encode(id))/commands"), ("data-result", result),
+                row.element("form", [("method", "post"), ("action", "/cameras/\(FormData.encode(id))/command"), ("class", "inline"),
+                                     ("data-command", command), ("data-api", "/api/v1/cameras/\(FormData.encode(id))/commands"), ("data-result", result),
                                      ("data-confirm", command == "reboot" ? "Reboot camera \(id)?" : nil)]) { f in
                     csrfField(&f, principal)
                     f.void("input", [("type", "hidden"), ("name", "command"), ("value", command)])
                     f.element("button", [("type", "submit"), ("class", command == "reboot" ? "danger" : "secondary")], text: label)
                 }
             }
-            row.element("form", [("method", "post"), ("action", "/cameras/\(Form.encode(id))/command"), ("class", "inline row"),
-                                 ("data-command", "set-mode"), ("data-api", "/api/v1/cameras/\(Form.encode(id))/commands"), ("data-result", result)]) { f in
+            row.element("form", [("method", "post"), ("action", "/cameras/\(FormData.encode(id))/command"), ("class", "inline row"),
+                                 ("data-command", "set-mode"), ("data-api", "/api/v1/cameras/\(FormData.encode(id))/commands"), ("data-result", result)]) { f in
                 csrfField(&f, principal)
                 f.void("input", [("type", "hidden"), ("name", "command"), ("value", "set-mode")])
                 f.element("select", [("name", "mode"), ("aria-label", "mode")]) { s in

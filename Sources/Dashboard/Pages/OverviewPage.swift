@@ -15,7 +15,7 @@ extension Pages {
                     a.element("strong", text: "RTCP loopback trap on camera \(alarm.camera). ")
                     a.text("Feedback goes to \(alarm.misroutedTo ?? "a local address") over loopback and none reaches the camera; it will drop the stream. ")
                     a.text("Fix the SDP offer's c= line (never 0.0.0.0), then check with ")
-                    a.element("a", [("href", "/diagnostics?camera=\(Form.encode(alarm.camera))")], text: "a diagnostic capture")
+                    a.element("a", [("href", "/diagnostics?camera=\(FormData.encode(alarm.camera))")], text: "a diagnostic capture")
                     a.text(".")
                 }
             }

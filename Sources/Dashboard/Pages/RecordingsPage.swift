@@ -75,7 +75,7 @@ extension Pages {
             }
             if total > 50 {
                 body.element("p", [("class", "row")]) { p in
-                    var base = "/recordings?camera=\(Form.encode(filter.camera ?? ""))&from=\(filter.from ?? "")&to=\(filter.to ?? "")&page="
+                    var base = "/recordings?camera=\(FormData.encode(filter.camera ?? ""))&from=\(filter.from ?? "")&to=\(filter.to ?? "")&page="
                     if page > 1 { p.element("a", [("href", base + String(page - 1))], text: "← Newer") }
                     if page * 50 < total { base += String(page + 1); p.element("a", [("href", base)], text: "Older →") }
                 }

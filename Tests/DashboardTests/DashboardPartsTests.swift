@@ -38,3 +38,14 @@ struct SecurityPolicyTests {
         #expect(response.headers.count == 2 + SecurityPolicy.headers.count - 1, "applying twice adds nothing")
     }
 }
+
+@Suite("Form fields for the pages")
+struct FormFieldsTests {
+    @Test func repeatedNamesAreJoinedAndOnlyFormBodiesCount() {
+        let form = HTTPRequest(method: "POST", path: "/recordings/delete", headers: ["content-type": "application/x-www-form-urlencoded"],
+                               body: Array("id=3&id=7&csrf=a%2Bb&note=two+words&bad=%zz".utf8))
+        #expect(Form.parse(form) == ["id": "3,7", "csrf": "a+b", "note": "two words", "bad": "%zz"])
+        let json = HTTPRequest(method: "POST", path: "/x", headers: ["content-type": "application/json"], body: Array("id=3".utf8))
+        #expect(Form.parse(json).isEmpty)
+    }
+}
