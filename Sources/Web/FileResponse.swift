@@ -9,13 +9,14 @@ public enum FileResponse {
     /// The response for `request` (GET or HEAD) to the regular file at `path`.
     ///
     /// `downloadName` adds `Content-Disposition: attachment` with that file name. The caller
-    /// decides which path is allowed; this only refuses what is not a regular file (404).
+    /// decides which path is allowed; this refuses a missing file (404) and anything but a
+    /// regular file (403), a symbolic link planted at the last component included (it is not
+    /// followed, here or when the server opens the file).
     public static func make(path: String, request: HTTPRequest, contentType: String,
                             downloadName: String? = nil, cacheControl: String = "private, no-cache") -> HTTPResponse {
         var info = stat()
-        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-            return .error(404, code: "not-found", message: "the file is gone")
-        }
+        guard lstat(path, &info) == 0 else { return .error(404, code: "not-found", message: "the file is gone") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { return .error(403, code: "forbidden", message: "not a regular file") }
         let size = UInt64(info.st_size)
         let modifiedSeconds = Int64(info.st_mtim.tv_sec)
         let etag = "\"\(String(size, radix: 16))-\(String(modifiedSeconds, radix: 16))\(String(info.st_mtim.tv_nsec, radix: 16))\""

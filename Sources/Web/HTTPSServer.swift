@@ -300,7 +300,7 @@ private func queue(_ response: HTTPResponse, for state: RequestState, on connect
         status = 500
         made = MHD_create_response_from_buffer(0, nil, .RESPMEM_PERSISTENT)
     case .file(let path, let offset, let length):
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         if fd >= 0 {
             made = MHD_create_response_from_fd_at_offset64(length, fd, offset)
             if made == nil { close(fd) }

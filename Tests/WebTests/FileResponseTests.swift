@@ -25,6 +25,7 @@ struct FileResponseTests {
                 switch request.path {
                 case "/clip": FileResponse.make(path: file, request: request, contentType: "video/webm")
                 case "/download": FileResponse.make(path: file, request: request, contentType: "video/webm", downloadName: "gate 2025-11-01 \"x\".webm")
+                case "/link": FileResponse.make(path: directory.file("link.webm"), request: request, contentType: "video/webm")
                 default: FileResponse.make(path: directory.file("none"), request: request, contentType: "video/webm")
                 }
             }
@@ -112,6 +113,11 @@ struct FileResponseTests {
         let missing = try site.get("/missing")
         #expect(missing.status == 404)
         #expect(missing.body.contains(#""code":"not-found""#))
+        // A symbolic link is not followed, even to a file that may be served.
+        #expect(symlink(site.file, site.directory.file("link.webm")) == 0)
+        let link = try site.get("/link")
+        #expect(link.status == 403)
+        #expect(link.body.contains(#""code":"forbidden""#) && !link.body.contains("0123456789"))
     }
 
     @Test func deferredAnswersDoNotHoldAServerThread() async throws {

@@ -96,11 +96,8 @@ struct API: Sendable {
         case ("GET", 3, "recordings") where segments[2] == "media":
             let row = try recordingRow(segments[1])
             guard let path = recordings.absolutePath(row.path) else { throw APIError.forbidden("the stored path leaves the recordings root") }
-            var response = MediaFile.response(path: path, contentType: row.contentType, request: request)
-            if request.query["download"] != nil {
-                response.setHeader("Content-Disposition", "attachment; filename=\"\(MediaFile.safeName(row.fileName))\"")
-            }
-            return response
+            return FileResponse.make(path: path, request: request, contentType: row.contentType,
+                                     downloadName: request.query["download"] != nil ? row.fileName : nil, cacheControl: MediaFile.cacheControl)
         case ("GET", 3, "recordings") where segments[2] == "thumbnail":
             let row = try recordingRow(segments[1])
             guard let thumbnail = row.thumbnail, let path = recordings.absolutePath(thumbnail) else {
@@ -109,7 +106,7 @@ struct API: Sendable {
                 return response
             }
             let type = MediaFile.imageType(path)
-            var response = MediaFile.response(path: path, contentType: type, request: request)
+            var response = FileResponse.make(path: path, request: request, contentType: type, cacheControl: MediaFile.cacheControl)
             if type == "image/svg+xml" { response.setHeader("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox") }
             return response
         case ("POST", 1, "diagnostics"):
