@@ -1,6 +1,4 @@
-import FoundationEssentials
-
-/// Request bodies: `application/x-www-form-urlencoded` (WHATWG URL, section 5.1) and JSON.
+/// Form bodies: `application/x-www-form-urlencoded` (WHATWG URL, section 5.1).
 public struct FormData: Sendable, Equatable {
     /// Name-value pairs in the order sent; a name may repeat (`id=1&id=2`).
     public var pairs: [(name: String, value: String)]
@@ -81,15 +79,6 @@ public struct FormData: Sendable, Equatable {
     }
 }
 
-/// Why a request body could not be read; `response` is the 400/415 to send back.
-public struct BodyError: Error, Sendable, CustomStringConvertible {
-    public let status: Int
-    public let code: String
-    public let message: String
-    public var description: String { message }
-    public var response: HTTPResponse { .error(status, code: code, message: message) }
-}
-
 extension HTTPRequest {
     /// The media type of the body without parameters, lower-cased (`application/json`).
     public var mediaType: String? {
@@ -101,18 +90,6 @@ extension HTTPRequest {
     /// The body as form fields when it is `application/x-www-form-urlencoded`; empty otherwise.
     public var form: FormData {
         mediaType == "application/x-www-form-urlencoded" ? FormData(parsing: body) : FormData()
-    }
-
-    /// Decodes a JSON body; throws `BodyError` (415 for another media type, 400 for bad JSON).
-    public func decodeJSON<T: Decodable>(_ type: T.Type = T.self) throws(BodyError) -> T {
-        guard mediaType == "application/json" else {
-            throw BodyError(status: 415, code: "unsupported-media-type", message: "send the body as application/json")
-        }
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(body))
-        } catch {
-            throw BodyError(status: 400, code: "bad-json", message: "the JSON body does not match what this endpoint expects: \(error)")
-        }
     }
 
     /// Whether the method changes state (RFC 9110 section 9.2.1: not safe).

@@ -65,16 +65,6 @@ struct RequestPartsTests {
         #expect(HTTPRequest(method: "POST", path: "/", body: Array("a=1".utf8)).form["a"] == nil)
     }
 
-    @Test func decodesJSONBodiesOrExplains() throws {
-        struct Body: Decodable { let name: String }
-        let good = HTTPRequest(method: "POST", path: "/", headers: ["content-type": "application/json"], body: Array(#"{"name":"x"}"#.utf8))
-        #expect(try good.decodeJSON(Body.self).name == "x")
-        let bad = HTTPRequest(method: "POST", path: "/", headers: ["content-type": "application/json"], body: Array("{".utf8))
-        #expect(throws: BodyError.self) { try bad.decodeJSON(Body.self) }
-        let form = HTTPRequest(method: "POST", path: "/", headers: ["content-type": "text/plain"], body: [])
-        do { _ = try form.decodeJSON(Body.self) } catch { #expect(error.status == 415) }
-    }
-
     @Test func cookiesCarryTheFixedAttributes() {
         #expect(Cookie.set("camhost_session", "abc") == "camhost_session=abc; Secure; HttpOnly; SameSite=Strict; Path=/")
         #expect(Cookie.set("s", "v", maxAge: 60).hasSuffix("; Max-Age=60"))
