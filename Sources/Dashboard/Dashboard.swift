@@ -119,7 +119,7 @@ public final class Dashboard: Sendable {
 
     /// The route a path belongs to, with ids replaced, so metrics labels stay few.
     static func routeTemplate(_ path: String) -> String {
-        if commonTemplates.contains(path) || isOwnTemplate(path) { return path }
+        if isOwnTemplate(path) { return path }
         let segments = HTTPRequest.segments(of: path)
         if segments.isEmpty { return "/" }
         let known = knownRouteSegments
@@ -153,10 +153,6 @@ public final class Dashboard: Sendable {
             return true
         }
     }
-
-    /// The routes asked for most, each its own template (one hash answers them).
-    static let commonTemplates: Set<String> = ["/healthz", "/metrics", "/api/v1/recordings", "/api/v1/cameras", "/api/v1/health",
-                                                       "/recordings", "/cameras", "/overview", "/health", "/login", "/logout"]
 
     /// Built once (it was rebuilt, 24 hashes and an allocation, on every request).
     private static let knownRouteSegments: Set<Substring> = ["healthz", "metrics", "login", "logout", "setup", "assets", "favicon.ico", "cameras", "recordings",

@@ -273,7 +273,7 @@ private struct SuspendedConnection: @unchecked Sendable {
 
 /// How much of an oversized body is read and dropped before the 413 goes out anyway (a client
 /// streaming without end then sees the reset; everyone else sees the answer).
-let discardLimit = 32 << 20
+private let discardLimit = 32 << 20
 
 private func tooLarge(_ context: ServerContext) -> HTTPResponse {
     var response = HTTPResponse.json(#"{"error":{"code":"payload-too-large","message":"request body is larger than \#(context.maximumBodyBytes) bytes"}}"#, status: 413)

@@ -15,10 +15,12 @@ struct RouteTemplateTests {
         #expect(Dashboard.routeTemplate("/api/v1/recordings/") == "/api/v1/recordings")
     }
 
-    /// The set that answers the common routes with one hash must agree with the general rule.
-    @Test func commonTemplatesAreTheirOwnTemplates() {
-        for path in Dashboard.commonTemplates {
+    /// The routes asked for most are their own labels.
+    @Test func commonRoutesAreTheirOwnTemplates() {
+        for path in ["/healthz", "/metrics", "/api/v1/recordings", "/api/v1/cameras", "/api/v1/health",
+                     "/recordings", "/cameras", "/overview", "/health", "/login", "/logout"] {
             #expect(Dashboard.isOwnTemplate(path), "\(path)")
+            #expect(Dashboard.routeTemplate(path) == path)
         }
     }
 }
@@ -47,5 +49,22 @@ struct FormFieldsTests {
         #expect(Form.parse(form) == ["id": "3,7", "csrf": "a+b", "note": "two words", "bad": "%zz"])
         let json = HTTPRequest(method: "POST", path: "/x", headers: ["content-type": "application/json"], body: Array("id=3".utf8))
         #expect(Form.parse(json).isEmpty)
+    }
+}
+
+@Suite("Recordings list cache")
+struct ResponseCacheTests {
+    @Test func keyedByFilterAndDatabaseVersion() {
+        let cache = ResponseCache(capacity: 4)
+        var plain = RecordingsService.Filter()
+        let body = SharedBytes(Array("[]".utf8))
+        cache.store(plain, version: 7, body: body)
+        #expect(cache.lookup(RecordingsService.Filter(), version: 7) === body)
+        #expect(cache.lookup(plain, version: 8) == nil, "another database version")
+        plain.camera = "cam-1"
+        #expect(cache.lookup(plain, version: 7) == nil, "another filter")
+        var page = RecordingsService.Filter()
+        page.offset = 100
+        #expect(cache.lookup(page, version: 7) == nil)
     }
 }

@@ -267,6 +267,7 @@ struct API: Sendable {
 
     func filter(_ query: [String: String]) throws -> RecordingsService.Filter {
         var filter = RecordingsService.Filter()
+        if query.isEmpty { return filter }  // the plain list, what dashboards and scripts poll
         filter.camera = query["camera"].flatMap { $0.isEmpty ? nil : $0 }
         for (key, value) in [("from", query["from"]), ("to", query["to"])] {
             guard let value, !value.isEmpty else { continue }
@@ -279,27 +280,19 @@ struct API: Sendable {
     }
 
     func recordingsList(_ request: HTTPRequest) throws -> HTTPResponse {
-        // The plain list (no query: what dashboards and scripts poll) skips parsing and the key.
-        let filter = request.query.isEmpty ? RecordingsService.Filter() : try filter(request.query)
+        let filter = try filter(request.query)
         // Lists are read far more often than recordings change: the rendered page is kept until
         // the database changes (any write, here or by another process).
-        let key = request.query.isEmpty ? Self.plainListKey : Self.listKey(filter)
         let version = try recordings.databaseVersion()
         let body: SharedBytes
-        if let cached = listCache.lookup(key, version: version) {
+        if let cached = listCache.lookup(filter, version: version) {
             body = cached
         } else {
             body = SharedBytes(try renderRecordingsList(filter))
-            listCache.store(key, version: version, body: body)
+            listCache.store(filter, version: version, body: body)
         }
         return HTTPResponse(status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: .shared(body))
     }
-
-    static func listKey(_ filter: RecordingsService.Filter) -> String {
-        "\(filter.camera ?? "")\u{0}\(filter.from ?? "")\u{0}\(filter.to ?? "")\u{0}\(filter.limit)\u{0}\(filter.offset)"
-    }
-
-    static let plainListKey = listKey(RecordingsService.Filter())
 
     private func renderRecordingsList(_ filter: RecordingsService.Filter) throws -> [UInt8] {
         let (rows, total) = try recordings.list(filter)
@@ -490,19 +483,21 @@ struct API: Sendable {
     }
 }
 
-/// Rendered responses keyed by request, valid while the database version they were made from holds.
+/// Rendered recordings lists keyed by their filter, valid while the database version they were
+/// made from holds.
 final class ResponseCache: Sendable {
+    typealias Key = RecordingsService.Filter
     private struct Entry: Sendable { var version: Int64; var body: SharedBytes }
-    private let entries = Mutex<[String: Entry]>([:])
+    private let entries = Mutex<[Key: Entry]>([:])
     private let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
 
-    func lookup(_ key: String, version: Int64) -> SharedBytes? {
+    func lookup(_ key: Key, version: Int64) -> SharedBytes? {
         entries.withLock { $0[key].flatMap { $0.version == version ? $0.body : nil } }
     }
 
-    func store(_ key: String, version: Int64, body: SharedBytes) {
+    func store(_ key: Key, version: Int64, body: SharedBytes) {
         entries.withLock { entries in
             if entries.count >= capacity, entries[key] == nil { entries.removeAll(keepingCapacity: true) }
             entries[key] = Entry(version: version, body: body)

@@ -26,7 +26,7 @@ extension Recording {
 /// The recordings as the pages and the API see them: filtered lists, files, usage, deletions
 /// and cleanups, over Storage's index (blocking SQLite and file calls, on server threads).
 struct RecordingsService: Sendable {
-    struct Filter: Sendable {
+    struct Filter: Sendable, Hashable {
         var camera: String?
         /// `YYYY-MM-DD` (UTC), inclusive.
         var from: String?
