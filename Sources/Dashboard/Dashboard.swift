@@ -123,11 +123,11 @@ public final class Dashboard: Sendable {
         let segments = HTTPRequest.segments(of: path)
         if segments.isEmpty { return "/" }
         let known = knownRouteSegments
-        guard known.contains(Substring(segments[0])) else { return "other" }
+        guard known.contains(segments[0]) else { return "other" }
         if segments[0] == "assets" { return "/assets/:file" }
         var parts: [String] = []
         for (index, segment) in segments.prefix(6).enumerated() {
-            if known.contains(Substring(segment)) { parts.append(segment) } else { parts.append(index > 0 && segments[index - 1] == "cameras" ? ":camera" : ":id") }
+            if known.contains(segment) { parts.append(segment) } else { parts.append(index > 0 && segments[index - 1] == "cameras" ? ":camera" : ":id") }
         }
         return "/" + parts.joined(separator: "/")
     }
@@ -147,7 +147,7 @@ public final class Dashboard: Sendable {
                 count += 1
                 guard count <= 6 else { return false }
                 let segment = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-                guard knownRouteSegments.contains(Substring(segment)), count > 1 || segment != "assets" else { return false }
+                guard knownRouteSegments.contains(segment), count > 1 || segment != "assets" else { return false }
                 start = index + 1
             }
             return true
@@ -155,7 +155,7 @@ public final class Dashboard: Sendable {
     }
 
     /// Built once (it was rebuilt, 24 hashes and an allocation, on every request).
-    private static let knownRouteSegments: Set<Substring> = ["healthz", "metrics", "login", "logout", "setup", "assets", "favicon.ico", "cameras", "recordings",
+    private static let knownRouteSegments: Set<String> = ["healthz", "metrics", "login", "logout", "setup", "assets", "favicon.ico", "cameras", "recordings",
                                      "diagnostics", "health", "audit", "api", "v1", "commands", "media", "thumbnail", "cleanup",
                                      "runs", "delete", "alarms", "overview", "command", "play"]
 }
