@@ -3,7 +3,7 @@ import Dashboard
 import Logging
 import Storage
 import Synchronization
-import Spawn
+import POSIX
 #if canImport(Glibc)
 import Glibc
 #endif

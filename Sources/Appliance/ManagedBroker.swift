@@ -1,6 +1,6 @@
 import Logging
 import Synchronization
-import Spawn
+import POSIX
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,7 +1,7 @@
 import Logging
 import Storage
 import Synchronization
-import Spawn
+import POSIX
 #if canImport(Glibc)
 import Glibc
 #endif

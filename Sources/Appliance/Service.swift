@@ -4,7 +4,7 @@ import Security
 import Storage
 import Synchronization
 import Web
-import Spawn
+import POSIX
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,5 @@
 import CPcap
-import Spawn
+import POSIX
 import Synchronization
 import Wire
 #if canImport(Glibc)

@@ -1,6 +1,6 @@
 import CMosquitto
 import Logging
-import Spawn
+import POSIX
 import Synchronization
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,6 @@
 import CLinux
 import CMosquitto
-import Spawn
+import POSIX
 import Synchronization
 #if canImport(Glibc)
 import Glibc

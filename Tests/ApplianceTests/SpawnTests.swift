@@ -1,4 +1,4 @@
-import Spawn
+import POSIX
 import Testing
 #if canImport(Glibc)
 import Glibc

@@ -2,7 +2,7 @@
 // mask, because a child started from a test thread otherwise inherits blocked signals
 // (shared/FACTS.md); stopped with SIGKILL all the same.
 import Control
-import Spawn
+import POSIX
 import TestSupport
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,5 @@
 import Glibc
-import Spawn
+import POSIX
 
 /// An OS thread for test code that must not depend on the Swift concurrency pool (two threads
 /// here): a lock holder that sleeps, a child-process waiter. `join()` blocks the calling thread.

@@ -1,7 +1,7 @@
 import Capture
 import Control
 import FoundationEssentials
-import Spawn
+import POSIX
 import Storage
 import Synchronization
 import Web

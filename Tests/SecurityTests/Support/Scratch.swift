@@ -1,4 +1,4 @@
-import Spawn
+import POSIX
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
