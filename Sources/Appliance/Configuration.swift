@@ -130,6 +130,6 @@ extension Configuration {
     public func openStore() throws -> Store {
         var options = Database.Options()
         options.busyTimeout = .milliseconds(integer("storage.busy_timeout_ms"))
-        return try Store(path: databasePath, options: options, migrator: CamhostSchema.migrator)
+        return try Store.open(databasePath, options: options)
     }
 }

@@ -97,7 +97,7 @@ struct RecordingsCommand: ParsableCommand {
             var cutoff: String?
             if let since {
                 if let seconds = parseAge(since) {
-                    cutoff = try context.store.read { try $0.scalar("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)", "-\(seconds) seconds", as: String.self) }
+                    cutoff = Timestamp.iso8601(secondsAgo: seconds)
                 } else if since.count >= 4, since.first?.isNumber == true {
                     cutoff = since
                 } else {
