@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "WebTests", dependencies: ["Web", "Security", "TestSupport"], swiftSettings: testing),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Web", "Storage", "Security", "Control", "Capture", "TestSupport"],
                     exclude: ["Fixtures/validate_openapi.py"], swiftSettings: testing),
-        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport", "POSIX"], swiftSettings: testing),
+        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport", "POSIX", "Control", "Storage", .product(name: "Logging", package: "swift-log")], swiftSettings: testing),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Wire", "TestSupport"], swiftSettings: testing),
         .testTarget(name: "ServiceTests", dependencies: ["TestSupport"], swiftSettings: testing),
         .testTarget(name: "CamhostTests", dependencies: ["TestSupport"], swiftSettings: testing),
