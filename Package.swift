@@ -97,6 +97,7 @@ let package = Package(
                     exclude: ["Fixtures/validate_openapi.py"], swiftSettings: testing),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport", "POSIX"], swiftSettings: testing),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Wire", "TestSupport"], swiftSettings: testing),
+        .testTarget(name: "ServiceTests", dependencies: ["TestSupport"], swiftSettings: testing),
         .testTarget(name: "CamhostTests", dependencies: ["TestSupport"], swiftSettings: testing),
     ]
 )

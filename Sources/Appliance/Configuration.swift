@@ -138,6 +138,6 @@ extension Configuration {
     public func openStore() throws -> Store {
         var options = Database.Options()
         options.busyTimeout = .milliseconds(self[Settings.storageBusyTimeoutMs])
-        return try Store(path: databasePath, options: options, migrator: CamhostSchema.migrator)
+        return try Store.open(databasePath, options: options)
     }
 }

@@ -46,8 +46,7 @@ struct HealthChecker: Sendable {
     func check(uptimeSeconds: Int) -> HealthReport {
         var checks: [String: HealthReport.Check] = [:]
         do {
-            let one = try store.read { db in try db.scalar("SELECT 1", as: Int.self) }
-            checks["database"] = .init(ok: one != nil, detail: "sqlite \(Storage.libraryVersion)")
+            checks["database"] = .init(ok: try store.ping(), detail: "sqlite \(Storage.libraryVersion)")
         } catch {
             checks["database"] = .init(ok: false, detail: "\(error)")
         }

@@ -60,13 +60,6 @@ struct LineHandler: LogHandler {
     }
 }
 
-/// The UTC time `seconds` ago, as stored in the recordings table (`2026-11-25T13:00:00.123Z`).
-public func utcTimestamp(secondsAgo seconds: Int64) -> String {
-    let now = Clock.now()
-    let milliseconds = now.seconds * 1000 + now.nanoseconds / 1_000_000 - seconds * 1000
-    return utcTimestamp(Int(milliseconds / 1000), milliseconds: Int(milliseconds % 1000))
-}
-
 /// ISO 8601 UTC with milliseconds, without Foundation's DateFormatter (which pulls ICU).
 func utcTimestamp(_ seconds: Int? = nil, milliseconds: Int? = nil) -> String {
     let now = Clock.now()

@@ -97,7 +97,7 @@ struct RecordingsCommand: ParsableCommand {
             let context = try RecordingsContext(options)
             var cutoff: String?
             switch since {
-            case .age(let age)?: cutoff = utcTimestamp(secondsAgo: age.seconds)
+            case .age(let age)?: cutoff = Timestamp.iso8601(secondsAgo: age.seconds)
             case .date(let date)?: cutoff = date
             case nil: break
             }
