@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "JSONText", swiftSettings: strict),
         .target(name: "POSIX", dependencies: ["CLinux"], swiftSettings: strict),
         .target(name: "Storage", dependencies: ["CSQLite", "JSONText", "POSIX"], swiftSettings: strict),
-        .target(name: "Security", dependencies: ["CGnuTLS"], swiftSettings: strict),
+        .target(name: "Security", dependencies: ["CGnuTLS", "POSIX"], swiftSettings: strict),
         .target(name: "Capture", dependencies: ["CPcap", "Wire", "JSONText", "POSIX"], swiftSettings: strict),
         .target(name: "Control", dependencies: [
             "CMosquitto",
@@ -70,8 +70,8 @@ let package = Package(
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
-        .target(name: "Web", dependencies: ["CMicroHTTPD", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
-        .target(name: "Media", dependencies: ["Wire", "POSIX", "Storage"], swiftSettings: strict),
+        .target(name: "Web", dependencies: ["CMicroHTTPD"], swiftSettings: strict),
+        .target(name: "Media", dependencies: ["Wire"], swiftSettings: strict),
         .target(name: "Dashboard", dependencies: ["Web", "Storage", "Security", "Control", "Capture", "Wire", "POSIX"], swiftSettings: strict),
         .target(name: "Appliance", dependencies: [
             "Dashboard", "Web", "Storage", "Security", "Wire", "Capture", "Control", "JSONText", "POSIX",
@@ -85,6 +85,8 @@ let package = Package(
         ], swiftSettings: strict, linkerSettings: [.unsafeFlags(releaseLinking, .when(platforms: [.linux], configuration: .release))]),
 
         .target(name: "TestSupport", dependencies: ["POSIX"], path: "Tests/TestSupport", swiftSettings: testing),
+        // The crash-safety tests' cleanup with its SIGKILL hooks: a test-only program, not in the shipped binary.
+        .executableTarget(name: "CrashHarness", dependencies: ["Appliance", "Storage", "POSIX"], path: "Tests/CrashHarness", swiftSettings: testing),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: testing),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "POSIX"], swiftSettings: testing),
         .testTarget(name: "SecurityTests", dependencies: ["Security", "POSIX"], swiftSettings: testing),
