@@ -19,8 +19,47 @@ struct RouteTemplateTests {
     @Test func commonRoutesAreTheirOwnTemplates() {
         for path in ["/healthz", "/metrics", "/api/v1/recordings", "/api/v1/cameras", "/api/v1/health",
                      "/recordings", "/cameras", "/overview", "/health", "/login", "/logout"] {
-            #expect(Dashboard.isOwnTemplate(path), "\(path)")
             #expect(Dashboard.routeTemplate(path) == path)
+        }
+    }
+}
+
+@Suite("Route table")
+struct RouteTableTests {
+    /// A path for each route, its parameter filled in.
+    static func example(_ route: Route) -> String {
+        route.template.replacing("{camera}", with: "cam-7").replacing("{id}", with: "42").replacing("{file}", with: "app.js")
+    }
+
+    @Test func eachRouteMatchesItsOwnPathsAndLabelsThemWithItsTemplate() {
+        for route in Routes.table.routes where route.method != .any {
+            let match = Routes.table.match(route.method, Self.example(route))
+            #expect(match.route?.template == route.template && match.route?.method == route.method, "\(route.template)")
+            #expect(Dashboard.routeTemplate(Self.example(route)) == route.label)
+            #expect(Dashboard.routeTemplate(Self.example(route) + "/") == route.label, "a trailing slash changes nothing")
+        }
+        #expect(Routes.table.match(.get, "/api/v1/recordings/42/media").parameter == "42")
+        #expect(Routes.table.match(.post, "/cameras/cam%207/command").parameter == "cam%207")
+        #expect(Routes.table.match(.get, "/api/v1/recordings/cleanup").route?.template == "/api/v1/recordings/{id}",
+                "GET has no cleanup endpoint: the id route answers (404, not a number)")
+        #expect(Routes.table.match(.post, "/api/v1/recordings/cleanup").route?.template == "/api/v1/recordings/cleanup")
+        #expect(Routes.table.match(.delete, "/api/v1/recordings").route == nil)
+        #expect(Routes.table.match(.get, "/api/v1/recordings/1/2/3/4/5/6/7/8/9").route == nil)
+        #expect(Routes.table.match(.delete, "/api/v1/cameras").route?.method == .any, "the 405 entry")
+    }
+
+    @Test func everyRouteStatesItsRulesConsistently() {
+        var seen = Set<String>()
+        for route in Routes.table.routes {
+            #expect(seen.insert(route.method.name + " " + route.template).inserted, "\(route.template) listed twice")
+            if route.isAPI { #expect(route.template.hasPrefix("/api/v1/") && route.rateClass == .api, "\(route.template)") }
+            switch route.access {
+            case .everyone:
+                guard case .open = route.handler else { Issue.record("\(route.template): open routes have open handlers"); continue }
+            case .signedIn(let permission):
+                if case .open = route.handler { Issue.record("\(route.template): signed-in routes have API or page handlers") }
+                #expect(permission == .read || route.refusal != nil, "\(route.template): a route that can refuse says why")
+            }
         }
     }
 }

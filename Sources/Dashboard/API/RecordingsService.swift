@@ -46,7 +46,7 @@ struct RecordingsService: Sendable {
         var startedAt: String
         var finishedAt: String
         var actor: String
-        var report: String
+        var report: CleanupReport
     }
 
     let store: Store
@@ -139,7 +139,7 @@ struct RecordingsService: Sendable {
     func cleanupRuns(limit: Int) throws -> [CleanupRun] {
         try store.read { db in
             try db.query("SELECT id, started_at, finished_at, actor, report FROM cleanup_runs ORDER BY id DESC LIMIT ?", limit).map {
-                CleanupRun(id: try $0.get(0), startedAt: try $0.get(1), finishedAt: try $0.get(2), actor: try $0.get(3), report: try $0.get(4))
+                CleanupRun(id: try $0.get(0), startedAt: try $0.get(1), finishedAt: try $0.get(2), actor: try $0.get(3), report: try CleanupReport(json: Array($0.get(4, as: String.self).utf8)))
             }
         }
     }
