@@ -1,5 +1,6 @@
 import Testing
 @testable import Dashboard
+import JSONText
 import Web
 
 @Suite("Metrics route labels")
@@ -105,5 +106,40 @@ struct ResponseCacheTests {
         var page = RecordingsService.Filter()
         page.offset = 100
         #expect(cache.lookup(page, version: 7) == nil)
+    }
+}
+
+@Suite("Request bodies")
+struct RequestBodyTests {
+    func cleanup(_ json: String) -> Result<API.CleanupBody, APIError> {
+        Result { () throws(APIError) in try API.CleanupBody(BodyFields(json: Array(json.utf8))) }
+    }
+
+    func message(_ result: Result<API.CleanupBody, APIError>) -> String? {
+        if case .failure(let error) = result { return error.status == 400 ? error.message : "status \(error.status)" }
+        return nil
+    }
+
+    @Test func fieldsAreReadAndEachMistakeNamed() throws {
+        let body = try cleanup(#"{"older_than_days": 30, "dry_run": false, "camera": "cam-1", "extra": [1]}"#).get()
+        #expect(body.olderThanDays == 30 && body.dryRun == false && body.camera == "cam-1")
+        #expect(try cleanup(#"{"older_than_days": 0, "camera": null}"#).get().camera == nil)
+        #expect(message(cleanup(#"{"dry_run": true}"#)) == #"the body lacks the field "older_than_days""#)
+        #expect(message(cleanup(#"{"older_than_days": "30"}"#)) == #"field "older_than_days" has the wrong type"#)
+        #expect(message(cleanup(#"{"older_than_days": 2.5}"#)) == #"field "older_than_days" has the wrong type"#)
+        #expect(message(cleanup(#"{"older_than_days": null}"#)) == #"field "older_than_days" has the wrong type"#)
+        #expect(message(cleanup(#"{"older_than_days": 3, "dry_run": "no"}"#)) == #"field "dry_run" has the wrong type"#)
+        #expect(message(cleanup(#"{"older_than_days": 3"#)) == "the body is not valid JSON")
+        #expect(message(cleanup("[30]")) == "the body is not a JSON object")
+        let ids = Result { () throws(APIError) in try API.DeleteBody(BodyFields(json: Array(#"{"ids": [1, "2"]}"#.utf8))) }
+        #expect(throws: APIError.self) { try ids.get() }
+    }
+
+    @Test func formsPostTheSameFields() throws {
+        let fields = BodyFields(form: ["id": "3,7,x", "older_than_days": "12", "dry_run": "true", "camera": "cam-1", "csrf": "t"])
+        #expect(try API.DeleteBody(fields).ids == [3, 7])
+        let body = try API.CleanupBody(fields)
+        #expect(body.olderThanDays == 12 && body.dryRun == true && body.camera == "cam-1")
+        #expect(fields.object["csrf"] == nil)
     }
 }
