@@ -1,12 +1,10 @@
 import Appliance
 import ArgumentParser
 import Control
-import FoundationEssentials
+import JSONText
 import Logging
+import POSIX
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct CameraCommandLine: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -241,7 +239,7 @@ struct CameraCommandLine: ParsableCommand {
                 return BenchReport(results: results, cameras: ids.count, concurrency: concurrency, elapsed: ContinuousClock.now - started)
             }
             if json {
-                printOut(try encodeJSON(report))
+                printOut(report.json)
             } else {
                 printOut("""
                     \(report.commands) commands to \(report.cameras) cameras, \(report.concurrency) in flight: \(report.ok) ok, \(report.failed) failed, \(report.timed_out) timed out
@@ -420,7 +418,7 @@ struct StatusOutput: Equatable, Sendable {
     }
 }
 
-struct BenchReport: Encodable, Sendable {
+struct BenchReport: Sendable {
     var commands: Int
     var cameras: Int
     var concurrency: Int
@@ -452,12 +450,18 @@ struct BenchReport: Encodable, Sendable {
         p99_ms = percentile(0.99)
         max_ms = latencies.last ?? 0
     }
-}
 
-func encodeJSON<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
+    /// `--json`: the fields above under their own names, milliseconds and seconds to three decimals.
+    var json: String {
+        var w = JSONWriter(capacity: 256)
+        w.object { w in
+            w.field("commands", commands); w.field("cameras", cameras); w.field("concurrency", concurrency)
+            w.field("ok", ok); w.field("failed", failed); w.field("timed_out", timed_out)
+            w.field("seconds", seconds); w.field("commands_per_second", commands_per_second)
+            w.field("p50_ms", p50_ms); w.field("p90_ms", p90_ms); w.field("p99_ms", p99_ms); w.field("max_ms", max_ms)
+        }
+        return w.text
+    }
 }
 
 /// Left-aligned columns, two spaces apart.
@@ -473,6 +477,5 @@ func table(_ header: [String], _ rows: [[String]]) -> String {
 
 /// The login name of the effective user, for audit rows.
 func currentUserName() -> String {
-    if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { return String(cString: name) }
-    return "uid\(geteuid())"
+    Users.name(of: Users.effectiveUserID) ?? "uid\(Users.effectiveUserID)"
 }
