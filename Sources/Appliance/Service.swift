@@ -23,7 +23,7 @@ public final class Service: Sendable {
     private let options: Options
     private let logger = Logger(label: "camhost")
     private let startedAt = ContinuousClock.now
-    private let health = Mutex<[UInt8]>(Array(#"{"status":"starting"}"#.utf8))
+    private let health = Mutex(HealthReport.starting(version: VersionInfo.camhost))
 
     public init(configuration: Configuration, options: Options) {
         self.configuration = configuration
@@ -191,8 +191,7 @@ public final class Service: Sendable {
     private func updateHealth(_ checker: HealthChecker) {
         let uptime = ContinuousClock.now - startedAt
         let report = checker.check(uptimeSeconds: Int(uptime.components.seconds))
-        let bytes = Array(report.json.utf8)
-        health.withLock { $0 = bytes }
+        health.withLock { $0 = report }
     }
 
     private func waitForStopSignal() -> String {
