@@ -115,6 +115,11 @@ public final class LiveCapture: Sendable {
         statistics.frames = frames.load(ordering: .relaxed)
         statistics.rtcpDatagrams = rtcp.load(ordering: .relaxed)
         for device in devices {
+            let type = LinkType(rawValue: UInt32(bitPattern: device.handle.linkType))
+            if !statistics.linkTypes.contains(type) { statistics.linkTypes.append(type) }
+            if device.isLoopback == nil && !PacketClassifier.linkTellsInterface(type) { statistics.interfaceKnown = false }
+        }
+        for device in devices {
             var stats = pcap_stat()
             if pcap_stats(device.handle.pointer, &stats) == 0 { statistics.dropped += Int(stats.ps_drop) }
         }

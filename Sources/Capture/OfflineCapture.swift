@@ -14,6 +14,8 @@ public enum OfflineCapture {
         let writer = try writePath.map { path throws(PcapError) in try CaptureWriter(path: path, linkType: handle.linkType) }
         var classifier = PacketClassifier(linkType: linkType, device: nil, deviceIsLoopback: nil, ports: Set(ports))
         var statistics = CaptureStatistics()
+        statistics.linkTypes = [linkType]
+        statistics.interfaceKnown = classifier.linkTellsInterface
         let nano = handle.nanosecondTimestamps
         while true {
             guard case .packet(let header, let data) = try handle.next() else { break }

@@ -19,9 +19,19 @@ struct PacketClassifier {
     private var lastMediaSource: MediaSource?
     /// Bound on remembered RTP sources, so memory stays flat on hostile traffic.
     static let mediaSourceLimit = 4096
+    /// Whether each frame's link header says if it crossed a loopback interface.
+    let linkTellsInterface: Bool
+
+    /// Only Linux cooked captures (v1 and v2) carry the interface's device type. BSD NULL/LOOP is
+    /// the link type of loopback *and* of tunnels (BSD and macOS utun, tun, gif), so it tells
+    /// nothing; Ethernet (Linux captures `lo` as Ethernet too) and raw IP tell nothing either.
+    static func linkTellsInterface(_ linkType: LinkType) -> Bool {
+        linkType == .linuxSLL || linkType == .linuxSLL2
+    }
 
     init(linkType: LinkType, device: String?, deviceIsLoopback: Bool?, ports: Set<UInt16>) {
         self.linkType = linkType
+        self.linkTellsInterface = Self.linkTellsInterface(linkType)
         self.device = device
         self.deviceIsLoopback = deviceIsLoopback
         self.ports = ports
@@ -70,7 +80,7 @@ struct PacketClassifier {
             for ssrc in rtcp.referencedSSRCs where ssrc != 0 && !referenced.contains(ssrc) { referenced.append(ssrc) }
         }
         let source = packet.ip.source, destination = packet.ip.destination
-        let loopback = packet.link.isLoopbackInterface ?? deviceIsLoopback
+        let loopback = (linkTellsInterface ? packet.link.isLoopbackInterface : nil) ?? deviceIsLoopback
             ?? (destination.isLoopback || destination.isUnspecified || source == destination)
         return RTCPObservation(
             time: time, interface: interfaceName(packet.link.interfaceIndex), onLoopback: loopback,
