@@ -100,12 +100,13 @@ public final class LiveCapture: Sendable {
             guard caplen > 0 else { continue }
             let frame = UnsafeRawBufferPointer(start: data, count: caplen)
             let time = header.pointee.nanoseconds(precisionIsNano: nano)
-            guard let event = classifier.classify(frame, time: time) else { continue }
-            if case .rtcp = event {
-                rtcp.add(1, ordering: .relaxed)
-                writerLock.withLock { _ in writer?.write(time: time, bytes: frame, originalLength: Int(header.pointee.len)) }
+            _ = classifier.classify(frame, time: time) { event in
+                if case .rtcp = event {
+                    rtcp.add(1, ordering: .relaxed)
+                    writerLock.withLock { _ in writer?.write(time: time, bytes: frame, originalLength: Int(header.pointee.len)) }
+                }
+                handler(event)
             }
-            handler(event)
         }
     }
 

@@ -37,28 +37,28 @@ struct PacketClassifier {
         self.ports = ports
     }
 
-    /// Frames that decoded as IP (the rest is counted by the caller as skipped).
-    private(set) var decodedFrames = 0
-
-    /// Classifies one frame; returns an event, or nil for everything that is not news.
-    mutating func classify(_ frame: UnsafeRawBufferPointer, time: Int64) -> CaptureEvent? {
-        guard let packet = try? CapturedPacket(decoding: frame, linkType: linkType) else { return nil }
-        decodedFrames += 1
-        guard case .udp(let udp) = packet.transport else { return nil }
-        if !ports.isEmpty && !ports.contains(udp.sourcePort) && !ports.contains(udp.destinationPort) { return nil }
+    /// Classifies one frame, handing what is news (an RTCP datagram, a new RTP source) to `report`;
+    /// returns whether the frame held RTCP. Nothing else is built for the common frame, RTP of the
+    /// source seen just before: no event, no optional of one to fill and destroy per packet.
+    mutating func classify(_ frame: UnsafeRawBufferPointer, time: Int64, report: (CaptureEvent) -> Void) -> Bool {
+        guard let packet = try? CapturedPacket(decoding: frame, linkType: linkType) else { return false }
+        guard case .udp(let udp) = packet.transport else { return false }
+        if !ports.isEmpty && !ports.contains(udp.sourcePort) && !ports.contains(udp.destinationPort) { return false }
         let payload = UnsafeRawBufferPointer(rebasing: frame[udp.payloadRange])
         if RTCPCompoundPacket.isLikelyRTCP(payload) {
-            guard let compound = try? RTCPCompoundPacket(validating: payload) else { return nil }
-            return .rtcp(observe(compound, packet: packet, udp: udp, time: time))
+            guard let compound = try? RTCPCompoundPacket(validating: payload) else { return false }
+            report(.rtcp(observe(compound, packet: packet, udp: udp, time: time)))
+            return true
         }
         // RTP (RFC 3550 section 5.1): version 2, SSRC at offset 8.
-        guard payload.count >= 12, payload[0] >> 6 == 2 else { return nil }
+        guard payload.count >= 12, payload[0] >> 6 == 2 else { return false }
         let ssrc = UInt32(payload[8]) << 24 | UInt32(payload[9]) << 16 | UInt32(payload[10]) << 8 | UInt32(payload[11])
         let source = MediaSource(source: Endpoint(address: packet.ip.source, port: udp.sourcePort), ssrc: ssrc)
-        if source == lastMediaSource { return nil }
+        if source == lastMediaSource { return false }
         lastMediaSource = source
-        guard mediaSources.count < Self.mediaSourceLimit, mediaSources.insert(source).inserted else { return nil }
-        return .mediaSource(source)
+        guard mediaSources.count < Self.mediaSourceLimit, mediaSources.insert(source).inserted else { return false }
+        report(.mediaSource(source))
+        return false
     }
 
     private mutating func observe(_ compound: RTCPCompoundPacket, packet: CapturedPacket, udp: UDPDatagram, time: Int64) -> RTCPObservation {

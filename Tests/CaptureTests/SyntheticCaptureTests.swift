@@ -254,6 +254,25 @@ import Wire
         #expect(try OfflineCapture.linkType(path: out) == .linuxSLL2)
     }
 
+    /// A file many times the read buffer (256 KiB) is read to its last packet: RTP first, the feedback last.
+    @Test func largeFileIsReadToTheEnd() throws {
+        let directory = try TemporaryDirectory(prefix: "synthetic")
+        let path = directory.file("large.pcap")
+        var frames: [(time: Int64, bytes: [UInt8])] = []
+        let media = Frames.rtp(ssrc: Self.cameraSSRC, sequence: 0) + [UInt8](repeating: 0x5A, count: 1200)
+        for n in 0..<4000 {
+            frames.append((Int64(n) * 1_000_000, Frames.Link.ethernet.wrap(Frames.ipv4UDP(from: Self.camera, 5004, to: Self.host, 5004, media), loopback: false)))
+        }
+        let rr = Frames.receiverReport(sender: Self.kurentoSSRC, about: Self.cameraSSRC)
+        frames.append((5_000_000_000, Frames.Link.ethernet.wrap(Frames.ipv4UDP(from: Self.host, 5005, to: Self.camera, 5005, rr), loopback: false)))
+        try Frames.writePcap(path, link: .ethernet, frames)
+        let diagnosis = try Self.diagnose(path)
+        #expect(diagnosis.statistics.frames == 4001)
+        #expect(diagnosis.statistics.rtcpDatagrams == 1)
+        #expect(diagnosis.verdict == .healthy)
+        #expect(diagnosis.cameraSSRCs == [Self.cameraSSRC])
+    }
+
     // MARK: Malformed capture files
 
     static func pcapHeader(linkType: UInt32 = 1) -> [UInt8] {
