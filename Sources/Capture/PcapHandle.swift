@@ -180,19 +180,20 @@ final class PcapHandle {
 
     /// What the C callback of `forEachPacket` finds behind its user pointer.
     private struct Dispatch {
-        /// A trivial value (one pointer) in an existential: the callback cannot be generic.
-        let consumer: any ConsumerReference
+        /// A trivial value (one pointer) in an existential: the callback cannot be generic. Its
+        /// method is mutating so that the call opens it in place rather than copying it out.
+        var consumer: any ConsumerReference
         let pointer: OpaquePointer
         var stopped = false
     }
 
     private protocol ConsumerReference {
-        func consume(_ header: UnsafePointer<pcap_pkthdr>, _ bytes: UnsafePointer<UInt8>) -> Bool
+        mutating func consume(_ header: UnsafePointer<pcap_pkthdr>, _ bytes: UnsafePointer<UInt8>) -> Bool
     }
 
     private struct ConsumerPointer<Consumer: PacketConsumer>: ConsumerReference {
         let pointer: UnsafeMutablePointer<Consumer>
-        func consume(_ header: UnsafePointer<pcap_pkthdr>, _ bytes: UnsafePointer<UInt8>) -> Bool {
+        mutating func consume(_ header: UnsafePointer<pcap_pkthdr>, _ bytes: UnsafePointer<UInt8>) -> Bool {
             pointer.pointee.consume(header, bytes)
         }
     }
