@@ -11,7 +11,7 @@ runtime=(pkg-config libmicrohttpd-dev libgnutls28-dev gnutls-bin libsqlite3-dev 
 testing=(python3 python3-yaml python3-jsonschema sqlite3 jq tcpdump tshark gstreamer1.0-tools gstreamer1.0-plugins-base
          gstreamer1.0-plugins-good chromium fonts-dejavu-core prometheus ffmpeg
          shellcheck lintian systemd-container debootstrap coturn)
-benchmarks=(wrk nginx-light time hyperfine)
+benchmarks=(wrk nginx-light time hyperfine cron gunicorn python3-flask)
 
 wanted=("${runtime[@]}")
 for flag in "$@"; do
