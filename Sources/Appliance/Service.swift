@@ -170,7 +170,7 @@ public final class Service: Sendable {
             while !stopping.load(ordering: .relaxed) {
                 Clock.sleep(milliseconds: 100)
                 if ContinuousClock.now - lastCheck >= .seconds(2) {
-                    updateHealth(checker)
+                    updateHealth(checker, supervisor: supervisor)
                     ownOK = ownChecksPass()
                     if !ownOK { logger.error("own checks fail (database or HTTPS): the systemd watchdog is no longer pinged") }
                     let status = statusLine()
@@ -236,9 +236,16 @@ public final class Service: Sendable {
         }
     }
 
-    private func updateHealth(_ checker: HealthChecker) {
+    /// /healthz from the checks made every 2 s, plus the supervisor's latest probes as
+    /// `probe_NAME` (so the health page and /metrics show them; a failing probe makes the status
+    /// "degraded").
+    private func updateHealth(_ checker: HealthChecker, supervisor: HealthSupervisor? = nil) {
         let uptime = ContinuousClock.now - startedAt
-        let report = checker.check(uptimeSeconds: Int(uptime.components.seconds))
+        var report = checker.check(uptimeSeconds: Int(uptime.components.seconds))
+        for (name, result) in supervisor?.latest ?? [:] {
+            report.checks["probe_" + name] = .init(ok: result.ok, detail: result.detail)
+        }
+        if report.checks.values.contains(where: { !$0.ok }) { report.status = "degraded" }
         health.withLock { $0 = report }
     }
 
