@@ -1,10 +1,8 @@
 import Control
 import Logging
+import POSIX
 import Storage
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Camera control inside `serve`: keeps one MQTT connection to the configured (or managed)
 /// broker, the camera registry and the command controllers, and offers the dashboard a
@@ -49,7 +47,7 @@ public final class ControlService: Sendable {
         }
         connector.withLock { $0 = task }
         let deadline = ContinuousClock.now + wait
-        while !connected.isSet && ContinuousClock.now < deadline { usleep(20_000) }
+        while !connected.isSet && ContinuousClock.now < deadline { Clock.sleep(milliseconds: 20) }
     }
 
     /// Cameras seen on the broker.
@@ -57,15 +55,9 @@ public final class ControlService: Sendable {
 
     /// Sends a command on behalf of `actor` (e.g. `user:alice`) and writes its audit row.
     public func send(_ command: CameraCommand, to camera: CameraID, actor: String, timeout: Duration? = nil) async throws -> CommandResult {
-        do {
-            let result = try await control.send(command, to: camera, timeout: timeout)
-            do { try audit.record(actor: actor, result: result) } catch { logger.error("audit row not written: \(error)") }
-            return result
-        } catch {
-            do { try audit.record(actor: actor, command: command, camera: camera.rawValue, error: "\(error)") } catch {
-                logger.error("audit row not written: \(error)")
-            }
-            throw error
+        let logger = self.logger
+        return try await control.send(command, to: camera, actor: actor, audit: audit, timeout: timeout) { error in
+            logger.error("audit row not written: \(error)")
         }
     }
 
@@ -90,7 +82,7 @@ public final class ControlService: Sendable {
             done.set()
         }
         let deadline = ContinuousClock.now + limit
-        while !done.isSet && ContinuousClock.now < deadline { usleep(10_000) }
+        while !done.isSet && ContinuousClock.now < deadline { Clock.sleep(milliseconds: 10) }
     }
 }
 

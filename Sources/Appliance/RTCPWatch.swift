@@ -1,11 +1,9 @@
 import Capture
 import Logging
+import POSIX
 import Storage
 import Synchronization
 import Wire
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Watches, inside `serve`, where the known cameras' RTCP feedback goes: raises a per-camera
 /// alarm on the first feedback about a camera's stream that goes over loopback while none reaches
@@ -68,7 +66,7 @@ public final class RTCPWatch: Sendable {
     /// The cameras to watch: `diagnostics.watch_cameras` plus the `address` column of the cameras table
     /// (entries that are not IP addresses, such as host names, are skipped with a note in the log).
     public static func cameras(configuration: Configuration, store: Store?, logger: Logger) -> [IPAddress] {
-        var texts = configuration.strings("diagnostics.watch_cameras")
+        var texts = configuration[Settings.diagnosticsWatchCameras]
         if let store, let addresses = try? CameraTable(store: store).addresses() { texts += addresses }
         var cameras: [IPAddress] = []
         for text in texts {

@@ -2,27 +2,24 @@ import Logging
 import Storage
 import Synchronization
 import POSIX
-#if canImport(Glibc)
-import Glibc
-#endif
 
 extension Configuration {
     /// The `[retention]` keys as a policy.
     public var retentionPolicy: RetentionPolicy {
         RetentionPolicy(
-            maxAgeDays: integer("retention.max_age_days"), minAgeDays: integer("retention.min_age_days"),
-            cameraQuotaBytes: Int64(integer("retention.camera_quota_bytes")),
-            freeSpaceFloorPercent: integer("retention.free_space_floor_percent"),
-            safetyMaxSharePercent: integer("retention.safety_max_share_percent"),
-            orphanGraceMinutes: integer("retention.orphan_grace_minutes"), settleSeconds: integer("retention.settle_seconds"))
+            maxAgeDays: self[Settings.retentionMaxAgeDays], minAgeDays: self[Settings.retentionMinAgeDays],
+            cameraQuotaBytes: Int64(self[Settings.retentionCameraQuotaBytes]),
+            freeSpaceFloorPercent: self[Settings.retentionFreeSpaceFloorPercent],
+            safetyMaxSharePercent: self[Settings.retentionSafetyMaxSharePercent],
+            orphanGraceMinutes: self[Settings.retentionOrphanGraceMinutes], settleSeconds: self[Settings.retentionSettleSeconds])
     }
 }
 
 extension Configuration {
     /// The `[media]` keys, with the tools looked up.
     public var mediaTools: MediaTools {
-        MediaTools.resolve(ffprobe: string("media.ffprobe"), ffmpeg: string("media.ffmpeg"),
-                           concurrency: integer("media.thumbnail_concurrency"), timeoutSeconds: integer("media.timeout_seconds"))
+        MediaTools.resolve(ffprobe: self[Settings.mediaFfprobe], ffmpeg: self[Settings.mediaFfmpeg],
+                           concurrency: self[Settings.mediaThumbnailConcurrency], timeoutSeconds: self[Settings.mediaTimeoutSeconds])
     }
 }
 
@@ -36,7 +33,7 @@ public final class RetentionSchedule: Sendable {
     private let checkEvery: Duration
     private let logger = Logger(label: "camhost.retention")
     private let stopping = Atomic<Bool>(false)
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = Mutex<ThreadHandle?>(nil)
     /// The last run's report, for the dashboard and metrics.
     public let lastReport = Mutex<CleanupReport?>(nil)
 
@@ -50,7 +47,7 @@ public final class RetentionSchedule: Sendable {
 
     public convenience init(store: Store, configuration: Configuration) {
         self.init(store: store, recordingsRoot: configuration.recordingsPath, policy: configuration.retentionPolicy,
-                  intervalHours: configuration.integer("retention.schedule_interval_hours"))
+                  intervalHours: configuration[Settings.retentionScheduleIntervalHours])
     }
 
     public func start() {
@@ -87,7 +84,7 @@ public final class RetentionSchedule: Sendable {
                 next = ContinuousClock.now + interval
                 lastCheck = ContinuousClock.now
             }
-            usleep(200_000)
+            Clock.sleep(milliseconds: 200)
         }
     }
 
@@ -107,7 +104,7 @@ public final class RetentionSchedule: Sendable {
             let level: Logger.Level = report.refusal != nil || !report.errors.isEmpty ? .warning : .info
             logger.log(level: level, "retention (\(reason)): \(Cleanup.summary(report))")
             for error in report.errors.prefix(20) { logger.warning("retention: \(error.path): \(error.error)") }
-        } catch CleanupError.rootUnavailable(let error) where error.errno == ENOENT {
+        } catch CleanupError.rootUnavailable(let error) where error.errno == Errno.noSuchFileOrDirectory.rawValue {
             logger.info("retention (\(reason)): no recordings yet (\(cleanup.index.root) does not exist)")
         } catch {
             logger.error("retention (\(reason)) could not run: \(error)")

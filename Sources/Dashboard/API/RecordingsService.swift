@@ -1,7 +1,6 @@
+import POSIX
 import Storage
-#if canImport(Glibc)
-import Glibc
-#endif
+import Synchronization
 
 /// One recording as listed: Storage's `Recording`, with what the pages need to show and serve it.
 typealias RecordingRow = Recording
@@ -45,7 +44,7 @@ struct RecordingsService: Sendable {
         var startedAt: String
         var finishedAt: String
         var actor: String
-        var report: String
+        var report: CleanupReport
     }
 
     let store: Store
@@ -83,9 +82,7 @@ struct RecordingsService: Sendable {
 
     /// Available and total bytes of the volume holding the recordings.
     func volume() -> (available: Int64, total: Int64)? {
-        var stats = statvfs()
-        guard statvfs(root, &stats) == 0 else { return nil }
-        return (Int64(stats.f_bavail) * Int64(stats.f_frsize), Int64(stats.f_blocks) * Int64(stats.f_frsize))
+        FileSystem.space(root)
     }
 
     func cleanupRuns(limit: Int) throws -> [CleanupRun] {
