@@ -36,6 +36,7 @@ if [ ! -x /usr/bin/time ]; then
 fi
 # The binary scripts/run.sh ships, unless CAMHOST_BIN names one.
 BIN=${CAMHOST_BIN:-$("$HERE/scripts/build-release.sh")}
+unset CAMHOST_BIN  # camhost warns about CAMHOST_* variables it does not know
 
 SERVE_SECONDS=${SERVE_SECONDS:-10}
 WORK=$(mktemp -d /tmp/bench-retention.XXXXXX)
