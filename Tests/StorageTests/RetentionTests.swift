@@ -12,7 +12,7 @@ final class Site {
     init() throws {
         root = directory.file("recordings")
         mkdir(root, 0o755)
-        store = try Store(path: directory.file("camhost.db"), migrator: CamhostSchema.migrator)
+        store = try Store.open(directory.file("camhost.db"))
     }
 
     deinit { _ = system("rm -rf '\(directory.path)'") }
@@ -112,7 +112,7 @@ let day: Int64 = 86_400
             let store = try Store(path: path, migrator: CamhostSchema.migrator.prefix(1))
             try store.write { try $0.execute("INSERT INTO cameras (id, name, profile, address) VALUES ('gate', 'Gate', 'acme', '10.0.0.5')") }
         }
-        let store = try Store(path: path, migrator: CamhostSchema.migrator)
+        let store = try Store.open(path)
         #expect(try store.read { try $0.scalar("SELECT name FROM cameras WHERE id = 'gate'", as: String.self) } == "Gate")
         #expect(try CameraRetention.all(in: store) == [CameraRetention(cameraID: "gate")])
         try store.write { try $0.execute("INSERT INTO recordings (camera_id, path, start_at, end_at, bytes) VALUES ('gate', x'61', 'a', 'b', 1)") }
@@ -346,7 +346,7 @@ extension Migrator {
 
     @Test func databaseInsideTheRootIsRefused() throws {
         let site = try Site()
-        let store = try Store(path: site.root + "/camhost.db", migrator: CamhostSchema.migrator)
+        let store = try Store.open(site.root + "/camhost.db")
         #expect(throws: CleanupError.self) {
             try Cleanup(index: RecordingIndex(store: store, root: site.root)).run(CleanupOptions())
         }
