@@ -1,4 +1,3 @@
-import JSONText
 /// A configuration value as it appears in the file, the environment or a flag.
 public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
     case string(String)
@@ -26,7 +25,27 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-func tomlQuoted(_ s: String) -> String { jsonQuoted(s) }
+/// A TOML basic string (TOML 1.0, section "String"): `"`, `\` and control characters escaped,
+/// nothing else. TOML is read by people, so `<redacted>` stays as written; JSON has its own,
+/// HTML-safe rule (JSONText's `JSONEscape`).
+func tomlQuoted(_ s: String) -> String {
+    guard s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) else { return "\"" + s + "\"" }
+    var out = "\""
+    for scalar in s.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+            let hex = String(scalar.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}
 
 /// One documented configuration key: where it lives, its type, its default and what it does.
 public struct ConfigKey: Sendable {
@@ -132,7 +151,7 @@ public enum ConfigSchema {
         Settings.rateLimitBurst.key,
         Settings.metricsAllow.key,
         Settings.metricsToken.key,
-    ]
+    ] + Settings.serviceKeys
 
     public static func key(_ path: String) -> ConfigKey? { keys.first { $0.path == path } }
 

@@ -1,3 +1,4 @@
+import JSONText
 /// Command round trips measured against many cameras (simulated ones: `camhost simulate
 /// cameras`): set-mode commands alternating two modes, at most `concurrency` in flight and never
 /// two to one camera; the report has the percentiles and the rate (`camhost camera bench`).
@@ -43,7 +44,7 @@ public struct CommandBenchmark: Sendable {
 }
 
 /// What `camera bench --json` prints (field names are the JSON contract).
-public struct BenchReport: Encodable, Sendable {
+public struct BenchReport: Sendable {
     public var commands: Int
     public var cameras: Int
     public var concurrency: Int
@@ -74,5 +75,17 @@ public struct BenchReport: Encodable, Sendable {
         p90_ms = percentile(0.90)
         p99_ms = percentile(0.99)
         max_ms = latencies.last ?? 0
+    }
+
+    /// `--json`: the fields above under their own names.
+    public var json: String {
+        var w = JSONWriter(capacity: 256)
+        w.object { w in
+            w.field("commands", commands); w.field("cameras", cameras); w.field("concurrency", concurrency)
+            w.field("ok", ok); w.field("failed", failed); w.field("timed_out", timed_out)
+            w.field("seconds", seconds); w.field("commands_per_second", commands_per_second)
+            w.field("p50_ms", p50_ms); w.field("p90_ms", p90_ms); w.field("p99_ms", p99_ms); w.field("max_ms", max_ms)
+        }
+        return w.text
     }
 }

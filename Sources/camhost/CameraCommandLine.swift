@@ -1,7 +1,7 @@
 import Appliance
 import ArgumentParser
 import Control
-import FoundationEssentials
+import JSONText
 import Logging
 import POSIX
 import Synchronization
@@ -223,7 +223,7 @@ struct CameraCommandLine: ParsableCommand {
                     .run { command, camera in try await control.send(command, to: camera) }
             }
             if json {
-                printOut(try encodeJSON(report))
+                printOut(report.json)
             } else {
                 printOut("""
                     \(report.commands) commands to \(report.cameras) cameras, \(report.concurrency) in flight: \(report.ok) ok, \(report.failed) failed, \(report.timed_out) timed out
@@ -406,12 +406,6 @@ struct StatusOutput: Equatable, Sendable {
         firmware = status.firmware
         stream = status.stream
     }
-}
-
-func encodeJSON<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 
 /// Left-aligned columns, two spaces apart.
