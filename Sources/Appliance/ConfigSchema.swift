@@ -94,6 +94,8 @@ public struct ConfigKey: Sendable {
 /// Every key camhost understands. `config show --defaults` prints this as a documented file,
 /// and docs/configuration.md is generated from it, so the three cannot drift apart.
 public enum ConfigSchema {
+    /// In the documented order. A new key is a constant in `Settings` (its type, default and
+    /// help) listed here; code reads it as `configuration[Settings.name]`.
     public static let keys: [ConfigKey] = [
         Settings.serverListen.key,
         Settings.serverThreads.key,
@@ -254,8 +256,7 @@ public enum Settings {
         "Client key (PEM) for the client certificate.")
 
     public static let logLevel = Setting<String>("log", "level", "info",
-        "Least severe messages logged.",
-                  choices: ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+        "Least severe messages logged.", choices: ["trace", "debug", "info", "notice", "warning", "error", "critical"])
     public static let logDir = Setting<String>("log", "dir", "",
         "Log files (camhost.log, mosquitto.log). Empty: <data_dir>/logs.")
 
