@@ -70,7 +70,7 @@ let package = Package(
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
-        .target(name: "Web", dependencies: ["CMicroHTTPD", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(name: "Web", dependencies: ["CMicroHTTPD", "Security", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(name: "Media", dependencies: ["Wire", "POSIX", "Storage"], swiftSettings: strict),
         .target(name: "Dashboard", dependencies: ["Web", "Storage", "Security", "Control", "Capture", "Wire", "POSIX"], swiftSettings: strict),
         .target(name: "Appliance", dependencies: [

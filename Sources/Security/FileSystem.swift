@@ -172,6 +172,42 @@ enum FileSystem {
         }
     }
 
+    /// `path` with every symbolic link and `.`/`..` resolved; nil when it cannot be resolved.
+    static func canonical(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// The names in `directory`, without `.` and `..`.
+    static func entries(of directory: String) throws -> [String] {
+        guard let stream = opendir(directory) else {
+            throw CredentialError.system(errno, "cannot list directory", path: directory, fix: "check its mode and owner")
+        }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Gives `path` to `group` (the owner stays) and sets its permission bits to `mode`.
+    static func setGroupAndMode(_ path: String, group: gid_t, mode: mode_t) throws {
+        if chown(path, uid_t.max, group) != 0 {
+            throw CredentialError.system(errno, "cannot give directory to group \(group)", path: path,
+                                         fix: "camhost's user must own it or be in that group; or run: chgrp \(group) \(path)")
+        }
+        try setMode(path, mode)
+    }
+
+    static func setMode(_ path: String, _ mode: mode_t) throws {
+        if chmod(path, mode) != 0 {
+            throw CredentialError.system(errno, "cannot set mode", path: path, fix: "chmod \(octal(mode)) \(path)")
+        }
+    }
+
     /// Runs a system call again while it fails with EINTR.
     static func retrying<T: BinaryInteger>(_ call: () -> T) -> T {
         while true {
