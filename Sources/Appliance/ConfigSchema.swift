@@ -75,7 +75,7 @@ public enum ConfigSchema {
 
         ConfigKey("tls", "key", .string(""), "PEM private key. Empty: <data_dir>/tls/key.pem, made on first start (mode 0600)."),
         ConfigKey("tls", "certificate", .string(""), "PEM certificate. Empty: <data_dir>/tls/cert.pem, self-signed on first start."),
-        ConfigKey("tls", "key_group", .string(""), "Group allowed to read the key (mode 0640), e.g. for a backup agent. Empty: owner only (0600)."),
+        ConfigKey("tls", "key_group", .string(""), "Group allowed to read the key (mode 0640) and pass the folders from the data directory down to it (0750), e.g. ssl-cert for CoTURN. Empty: owner only (0600)."),
         ConfigKey("tls", "certificate_days", .integer(825), "Validity of a self-signed certificate made on first start.", range: 1...3650),
         ConfigKey("tls", "host_names", .strings([]), "Extra DNS names or IP addresses for the self-signed certificate (localhost, 127.0.0.1, ::1 and the host name are always in it)."),
 
@@ -86,7 +86,7 @@ public enum ConfigSchema {
 
         ConfigKey("mqtt", "broker", .string(""),
                   "Broker URL (mqtt://HOST:PORT or mqtts://HOST:PORT). Empty: camhost starts and watches its own Mosquitto on 127.0.0.1."),
-        ConfigKey("mqtt", "managed_broker_port", .integer(18830), "Port of the broker camhost manages when `broker` is empty (loopback only).", range: 1...65535),
+        ConfigKey("mqtt", "managed_broker_port", .integer(18830), "Port of the broker camhost manages when `broker` is empty (loopback only). Taken by another program (a second serve): serve exits 69 and says by whom.", range: 1...65535),
         ConfigKey("mqtt", "mosquitto", .string("/usr/sbin/mosquitto"), "The Mosquitto binary for the managed broker."),
         ConfigKey("mqtt", "username", .string(""), "Broker user name (empty: anonymous)."),
         ConfigKey("mqtt", "password", .string(""), "Broker password.", secret: true),
