@@ -2,9 +2,6 @@ import Logging
 import Storage
 import Synchronization
 import POSIX
-#if canImport(Glibc)
-import Glibc
-#endif
 
 extension Configuration {
     /// The `[retention]` keys as a policy.
@@ -39,7 +36,7 @@ public final class RetentionSchedule: Sendable {
     private let media: MediaTools?
     private let logger = Logger(label: "camhost.retention")
     private let stopping = Atomic<Bool>(false)
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = Mutex<ThreadHandle?>(nil)
     /// The last run's report, for the dashboard and metrics.
     public let lastReport = Mutex<CleanupReport?>(nil)
 
@@ -91,7 +88,7 @@ public final class RetentionSchedule: Sendable {
                 next = ContinuousClock.now + interval
                 lastCheck = ContinuousClock.now
             }
-            usleep(200_000)
+            Clock.sleep(milliseconds: 200)
         }
     }
 
@@ -116,7 +113,7 @@ public final class RetentionSchedule: Sendable {
                 logger.info("retention (\(reason)): \(probed.probed) new recording(s) probed, \(probed.thumbnailsMade) thumbnail(s) made")
                 for error in probed.errors.prefix(20) { logger.warning("retention: \(error.path): \(error.error)") }
             }
-        } catch CleanupError.rootUnavailable(let error) where error.errno == ENOENT {
+        } catch CleanupError.rootUnavailable(let error) where error.errno == Errno.noSuchFileOrDirectory.rawValue {
             logger.info("retention (\(reason)): no recordings yet (\(cleanup.index.root) does not exist)")
         } catch {
             logger.error("retention (\(reason)) could not run: \(error)")

@@ -19,10 +19,10 @@ public struct PortHolder: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Nil when `port` on 127.0.0.1 can be bound now (with SO_REUSEADDR, as servers bind, so a
-    /// port left in TIME_WAIT counts as free); otherwise the bind's errno.
-    public static func bindError(loopbackPort port: UInt16) -> Int32? {
+    /// port left in TIME_WAIT counts as free); otherwise why the bind failed.
+    public static func bindError(loopbackPort port: UInt16) -> Errno? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return errno }
+        guard fd >= 0 else { return Errno(rawValue: errno) }
         defer { close(fd) }
         var one: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -33,7 +33,7 @@ public struct PortHolder: Sendable, Equatable, CustomStringConvertible {
         let rc = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        return rc == 0 ? nil : errno
+        return rc == 0 ? nil : Errno(rawValue: errno)
     }
 
     /// The process listening on TCP `port` (any local address, IPv4 or IPv6), when /proc shows it.
