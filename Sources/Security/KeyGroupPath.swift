@@ -18,7 +18,8 @@ public enum KeyGroupPath {
     /// Everything else in those folders, apart from the next folder on the way, the key and the
     /// certificate, loses the bits for others (harmless while only the owner could enter) and,
     /// where it belongs to `group`, the group bits. Folders above `top` are not camhost's to
-    /// change: `KeyPermissionAudit` reports them. A key outside `top` has only its own folder opened.
+    /// change, nor is a key's folder outside `top` (e.g. /etc/ssl/private, shared with other
+    /// services' keys): nothing is changed there, and `KeyPermissionAudit` reports what blocks.
     ///
     /// Returns one line per change made, for the log; nothing on a second run.
     public static func open(keyPath: String, certificatePath: String, top: String, group: gid_t) throws -> [String] {
@@ -27,13 +28,12 @@ public enum KeyGroupPath {
             throw CredentialError.system(errno, "cannot resolve the folder of the TLS key", path: keyDirectory,
                                          fix: "create it, or check the path in tls.key")
         }
+        guard let top = FileSystem.canonical(top), keyFolder == top || keyFolder.hasPrefix(top + "/") else { return [] }
         var folders = [keyFolder]
-        if let top = FileSystem.canonical(top), keyFolder.hasPrefix(top + "/") {
-            var folder = keyFolder
-            while folder != top {
-                folder = FileSystem.parentDirectory(of: folder)
-                folders.append(folder)
-            }
+        var folder = keyFolder
+        while folder != top {
+            folder = FileSystem.parentDirectory(of: folder)
+            folders.append(folder)
         }
         let certificate = FileSystem.canonical(certificatePath)
         var changes: [String] = []

@@ -126,3 +126,18 @@ private func writeLines(_ path: String, mode: mode_t) throws {
 private func statusOf(_ path: String) throws -> FileStatus {
     try #require(try FileSystem.status(path))
 }
+
+@Test func aKeyOutsideTheDataDirectoryIsLeftAsItIs() throws {
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    let group: gid_t = 4242
+    #expect(mkdir(scratch.file("shared"), 0o710) == 0)  // like /etc/ssl/private, with another service's key
+    let path = scratch.file("shared/camhost.key")
+    try FileSystem.writeAtomically(PrivateKey.generate().pemBytes(), to: path, mode: 0o640, group: group, what: "key")
+    try FileSystem.writeAtomically(Array("other\n".utf8), to: scratch.file("shared/other.key"), mode: 0o640, group: group, what: "key")
+    #expect(mkdir(scratch.file("data"), 0o750) == 0)
+    let changes = try KeyGroupPath.open(keyPath: path, certificatePath: scratch.file("shared/camhost.crt"), top: scratch.file("data"), group: group)
+    #expect(changes == [])
+    #expect(try statusOf(scratch.file("shared/other.key")).permissions == 0o640, "another service's key keeps its group")
+    #expect(try statusOf(scratch.file("shared")).permissions == 0o710)
+}
