@@ -96,7 +96,7 @@ extension Sockets {
 
 extension Duration {
     /// Whole milliseconds, rounded down.
-    var milliseconds: Int {
+    public var milliseconds: Int {
         let (seconds, attoseconds) = components
         return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
     }
