@@ -219,7 +219,7 @@ public enum Settings {
     public static let tlsCertificate = Setting<String>("tls", "certificate", "",
         "PEM certificate. Empty: <data_dir>/tls/cert.pem, self-signed on first start.")
     public static let tlsKeyGroup = Setting<String>("tls", "key_group", "",
-        "Group allowed to read the key (mode 0640), e.g. for a backup agent. Empty: owner only (0600).")
+        "Group allowed to read the key (mode 0640) and pass the folders from the data directory down to it (0750), e.g. ssl-cert for CoTURN. Empty: owner only (0600).")
     public static let tlsCertificateDays = Setting<Int>("tls", "certificate_days", 825,
         "Validity of a self-signed certificate made on first start.", range: 1...3650)
     public static let tlsHostNames = Setting<[String]>("tls", "host_names", [],
@@ -237,7 +237,7 @@ public enum Settings {
     public static let mqttBroker = Setting<String>("mqtt", "broker", "",
         "Broker URL (mqtt://HOST:PORT or mqtts://HOST:PORT). Empty: camhost starts and watches its own Mosquitto on 127.0.0.1.")
     public static let mqttManagedBrokerPort = Setting<Int>("mqtt", "managed_broker_port", 18830,
-        "Port of the broker camhost manages when `broker` is empty (loopback only).", range: 1...65535)
+        "Port of the broker camhost manages when `broker` is empty (loopback only). Taken by another program (a second serve): serve exits 69 and says by whom.", range: 1...65535)
     public static let mqttMosquitto = Setting<String>("mqtt", "mosquitto", "/usr/sbin/mosquitto",
         "The Mosquitto binary for the managed broker.")
     public static let mqttUsername = Setting<String>("mqtt", "username", "",
