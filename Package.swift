@@ -85,7 +85,7 @@ let package = Package(
         ], swiftSettings: strict, linkerSettings: [.unsafeFlags(releaseLinking, .when(platforms: [.linux], configuration: .release))]),
 
         .target(name: "TestSupport", dependencies: ["POSIX"], path: "Tests/TestSupport", swiftSettings: testing),
-        .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: testing),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], swiftSettings: testing),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "POSIX"], swiftSettings: testing),
         .testTarget(name: "SecurityTests", dependencies: ["Security", "POSIX"], swiftSettings: testing),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"], swiftSettings: testing),
