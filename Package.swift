@@ -94,7 +94,10 @@ let package = Package(
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Web", "Storage", "Security", "Control", "Capture", "TestSupport"],
                     exclude: ["Fixtures/validate_openapi.py"], swiftSettings: testing),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport", "POSIX"], swiftSettings: testing),
-        .testTarget(name: "MediaTests", dependencies: ["Media", "Wire", "TestSupport"], swiftSettings: testing),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "Wire", "Storage", "POSIX", "TestSupport"], swiftSettings: testing),
+        // Test-only: a segment recorder that MediaTests kills with SIGKILL (not in the camhost product).
+        .executableTarget(name: "recorder-crash-child", dependencies: ["Media", "Wire", "Storage", "POSIX", "TestSupport"],
+                          path: "Tests/RecorderCrashChild", swiftSettings: testing),
         .testTarget(name: "CamhostTests", dependencies: ["TestSupport"], swiftSettings: testing),
     ]
 )

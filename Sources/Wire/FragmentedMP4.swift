@@ -21,13 +21,13 @@ public struct VideoTrack: Sendable, Hashable {
         self.parameterSets = parameterSets
         switch codec {
         case .h264:
+            let sps = try H264SPS(parameterSets.sps)
             guard !parameterSets.pps.isEmpty, parameterSets.pps[0] & 0x1F == 8 else {
                 throw .badParameterSet(.pps, parameterSets.pps.isEmpty ? "missing" : "NAL unit type \(parameterSets.pps[0] & 0x1F), not 8 (PPS)")
             }
             guard parameterSets.sps.count <= 0xFFFF, parameterSets.pps.count <= 0xFFFF else {
                 throw .badParameterSet(.sps, "parameter set longer than the 65535 bytes avcC can hold")
             }
-            let sps = try H264SPS(parameterSets.sps)
             width = sps.width
             height = sps.height
             codecString = sps.codecString

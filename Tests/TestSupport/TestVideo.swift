@@ -13,6 +13,8 @@ public struct TestVideo: Sendable {
     public let width: Int
     public let height: Int
     public let rate: Int
+    /// The Annex B file the pictures came from.
+    public let path: String
 
     /// `seconds` of testsrc at `width`×`height`, `rate` frames/s, a keyframe every `gop` frames,
     /// no B-frames (cameras send pictures in presentation order; RTP timestamps are presentation
@@ -26,7 +28,12 @@ public struct TestVideo: Sendable {
         arguments += ["-bsf:v", "h264_mp4toannexb", "-f", "h264", output]
         let run = try TestProcess.run("ffmpeg", arguments, timeout: .seconds(120))
         guard run.status == 0 else { throw TestFailure("ffmpeg could not make test video: \(run.stderr)") }
-        let nals = Self.splitAnnexB(try readBytes(output))
+        try self.init(annexB: output, width: width, height: height, rate: rate)
+    }
+
+    /// Pictures of an H.264 Annex B file (one made by the initializer above, in a child process).
+    public init(annexB path: String, width: Int, height: Int, rate: Int) throws {
+        let nals = Self.splitAnnexB(try readBytes(path))
         var pictures: [Picture] = [], sps: [UInt8] = [], pps: [UInt8] = []
         var current: [[UInt8]] = []
         var currentHasSlice = false
@@ -51,6 +58,7 @@ public struct TestVideo: Sendable {
         self.width = width
         self.height = height
         self.rate = rate
+        self.path = path
     }
 
     /// NAL units of an Annex B byte stream (start codes 00 00 01 or 00 00 00 01 removed).
