@@ -58,7 +58,7 @@ let package = Package(
 
         .target(name: "Wire", swiftSettings: strict),
         .target(name: "JSONText", swiftSettings: strict),
-        .target(name: "POSIX", swiftSettings: strict),
+        .target(name: "POSIX", dependencies: ["CLinux"], swiftSettings: strict),
         .target(name: "Storage", dependencies: ["CSQLite", "JSONText", "POSIX"], swiftSettings: strict),
         .target(name: "Security", dependencies: ["CGnuTLS"], swiftSettings: strict),
         .target(name: "Capture", dependencies: ["CPcap", "Wire", "JSONText", "POSIX"], swiftSettings: strict),
@@ -79,7 +79,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .executableTarget(name: "camhost", dependencies: [
-            "Appliance", "Capture", "Wire", "Dashboard", "Storage", "JSONText",
+            "Appliance", "Capture", "Control", "Dashboard", "JSONText", "POSIX", "Storage", "Wire",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict, linkerSettings: [.unsafeFlags(releaseLinking, .when(platforms: [.linux], configuration: .release))]),
@@ -98,6 +98,7 @@ let package = Package(
         // Test-only: a segment recorder that MediaTests kills with SIGKILL (not in the camhost product).
         .executableTarget(name: "recorder-crash-child", dependencies: ["Media", "Wire", "Storage", "POSIX", "TestSupport"],
                           path: "Tests/RecorderCrashChild", swiftSettings: testing),
+        .testTarget(name: "ServiceTests", dependencies: ["TestSupport"], swiftSettings: testing),
         .testTarget(name: "CamhostTests", dependencies: ["TestSupport"], swiftSettings: testing),
     ]
 )

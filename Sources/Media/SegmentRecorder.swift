@@ -88,12 +88,12 @@ public final class SegmentRecorder: AccessUnitSink {
         self.camera = camera
         self.segmentSeconds = segmentSeconds
         self.queueLimitBytes = queueLimitBytes
-        let rootDirectory: Directory
-        do { rootDirectory = try Directory.open(root) } catch {
+        let rootDirectory: FileDescriptor
+        do { rootDirectory = try FileDescriptor.open(root, .readOnly, options: [.directory]) } catch {
             throw RecorderError("open recordings root", path: root, "\(error) (create it, or check storage.recordings / --record)")
         }
-        let cameraDirectory: Directory
-        do { cameraDirectory = try rootDirectory.openOrMake(camera) } catch {
+        let cameraDirectory: FileDescriptor
+        do { cameraDirectory = try SegmentFiles.openOrMakeDirectory(camera, in: rootDirectory) } catch {
             rootDirectory.close()
             throw RecorderError("open camera directory", path: camera, "\(error)")
         }
@@ -115,7 +115,7 @@ public final class SegmentRecorder: AccessUnitSink {
 
     /// Queues a picture for the writer thread; returns at once (a lock, an append, a post).
     public func receive(_ unit: AccessUnit, parameterSets: ParameterSets) {
-        receive(unit, parameterSets: parameterSets, arrivedAt: Clock.wallMilliseconds())
+        receive(unit, parameterSets: parameterSets, arrivedAt: SegmentFiles.wallMilliseconds())
     }
 
     /// `arrivedAt`: wall-clock milliseconds (tests replay a stream faster than real time).
@@ -134,7 +134,7 @@ public final class SegmentRecorder: AccessUnitSink {
             queue.bytes += size
             return true
         }
-        if queued { queue.wakeUp.post() }
+        if queued { queue.wakeUp.signal() }
     }
 
     /// Finishes the segment being written (fsync, rename, register) and stops the writer
@@ -144,7 +144,7 @@ public final class SegmentRecorder: AccessUnitSink {
     public func close() -> [Segment] {
         if let done = finished.withLock({ $0 }) { return done }
         queue.state.withLock { $0.closed = true }
-        queue.wakeUp.post()
+        queue.wakeUp.signal()
         if let joinWriter = join.withLock({ j -> (@Sendable () -> Void)? in defer { j = nil }; return j }) { joinWriter() }
         let segments = writer.segments
         finished.withLock { $0 = segments }

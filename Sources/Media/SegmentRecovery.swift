@@ -7,19 +7,19 @@ import Wire
 /// `.mp4` name and registered. One without a single whole fragment holds no picture and is
 /// removed. docs/recordings.md, "Crash recovery", has the procedure and why each step is safe.
 struct SegmentRecovery {
-    let root: Directory
-    let cameraDirectory: Directory
+    let root: FileDescriptor
+    let cameraDirectory: FileDescriptor
     let camera: String
     let index: RecordingIndex?
     let media: MediaTools?
 
     func run() -> (segments: [SegmentRecorder.Segment], notes: [String]) {
         var segments: [SegmentRecorder.Segment] = [], notes: [String] = []
-        let entries: [(name: String, kind: Directory.EntryKind)]
-        do { entries = try cameraDirectory.entries() } catch {
+        let entries: [(name: String, kind: FileStatus.Kind)]
+        do { entries = try SegmentFiles.entries(of: cameraDirectory) } catch {
             return ([], ["recovery: cannot list \(camera): \(error)"])
         }
-        func visit(_ directory: Directory, _ relative: String, _ entries: [(name: String, kind: Directory.EntryKind)]) {
+        func visit(_ directory: FileDescriptor, _ relative: String, _ entries: [(name: String, kind: FileStatus.Kind)]) {
             for entry in entries.sorted(by: { $0.name < $1.name }) where entry.kind == .file && entry.name.hasSuffix(".mp4" + SegmentName.partSuffix) {
                 switch recover(entry.name, in: directory, relative: relative) {
                 case .kept(let segment, let note):
@@ -32,9 +32,9 @@ struct SegmentRecovery {
         visit(cameraDirectory, camera, entries)
         for entry in entries.sorted(by: { $0.name < $1.name }) where entry.kind == .directory {
             let relative = camera + "/" + entry.name
-            guard let directory = try? cameraDirectory.open(entry.name) else { continue }
+            guard let directory = try? FileDescriptor.open(entry.name, .readOnly, options: [.directory, .noFollow], in: cameraDirectory) else { continue }
             defer { directory.close() }
-            do { visit(directory, relative, try directory.entries()) } catch {
+            do { visit(directory, relative, try SegmentFiles.entries(of: directory)) } catch {
                 notes.append("recovery: cannot list \(relative): \(error)")
             }
         }
@@ -43,18 +43,22 @@ struct SegmentRecovery {
 
     enum Outcome { case kept(SegmentRecorder.Segment, note: String?), skipped(String) }
 
-    func recover(_ partName: String, in directory: Directory, relative: String) -> Outcome {
+    func recover(_ partName: String, in directory: FileDescriptor, relative: String) -> Outcome {
         let partPath = relative + "/" + partName
         let file: FileDescriptor
-        do { file = try FileDescriptor.openForUpdate(in: directory, partName) } catch {
+        do { file = try FileDescriptor.open(partName, .readWrite, options: [.noFollow], in: directory) } catch {
             return .skipped("recovery: cannot open \(partPath): \(error)")
         }
         defer { file.close() }
-        do { try file.lockExclusively() } catch {
+        do { try file.tryLockExclusive() } catch {
             return .skipped("recovery: \(partPath) is being written by another process; left alone")
         }
         let size: Int, modified: Int64
-        do { (size, modified) = try file.status() } catch { return .skipped("recovery: cannot stat \(partPath): \(error)") }
+        do {
+            let status = try file.status()
+            size = Int(status.size)
+            modified = status.modifiedSeconds * 1000 + status.modifiedNanoseconds / 1_000_000
+        } catch { return .skipped("recovery: cannot stat \(partPath): \(error)") }
         let whole: MP4FragmentReader.Whole
         do {
             whole = try MP4FragmentReader.whole(size: size) { offset, count in try file.read(at: offset, count: count) }
@@ -79,9 +83,9 @@ struct SegmentRecovery {
         var attempt = 1
         while true {
             do {
-                try directory.rename(partName, to: finalName)
+                try SegmentFiles.rename(partName, to: finalName, in: directory)
                 break
-            } catch .exists where attempt < 100 {
+            } catch .fileExists where attempt < 100 {
                 attempt += 1
                 finalName = String(finalBase.dropLast(4)) + "-r\(attempt).mp4"
             } catch {
@@ -101,9 +105,9 @@ struct SegmentRecovery {
         return .kept(segment, note: note)
     }
 
-    private func discard(_ partName: String, in directory: Directory, _ partPath: String, because reason: String) -> Outcome {
+    private func discard(_ partName: String, in directory: FileDescriptor, _ partPath: String, because reason: String) -> Outcome {
         do {
-            try directory.remove(partName)
+            try Directory.unlink(partName, in: directory)
             try? directory.sync()
         } catch {
             return .skipped("recovery: \(partPath) holds no picture (\(reason)) and could not be removed: \(error)")

@@ -7,8 +7,8 @@ import Wire
 /// Only the writer thread calls it (after `SegmentRecorder.init`, before `close` returns);
 /// `statistics` is read by other threads through its lock.
 final class SegmentWriter {
-    private let root: Directory
-    private let cameraDirectory: Directory
+    private let root: FileDescriptor
+    private let cameraDirectory: FileDescriptor
     private let camera: String
     private let segmentTicks: Int64
     private let fragmentTicks: Int64
@@ -20,7 +20,7 @@ final class SegmentWriter {
 
     /// The segment being written.
     private struct Open {
-        var directory: Directory
+        var directory: FileDescriptor
         var directoryName: String
         var name: String
         var file: FileDescriptor
@@ -47,7 +47,7 @@ final class SegmentWriter {
     /// camera restart, a timestamp jump, the host's clock set).
     private static let anchorTolerance: Int64 = 5_000
 
-    init(root: Directory, cameraDirectory: Directory, camera: String, segmentTicks: Int64, fragmentTicks: Int64,
+    init(root: FileDescriptor, cameraDirectory: FileDescriptor, camera: String, segmentTicks: Int64, fragmentTicks: Int64,
          index: RecordingIndex?, media: MediaTools?) {
         self.root = root
         self.cameraDirectory = cameraDirectory
@@ -138,19 +138,20 @@ final class SegmentWriter {
         var attempt = 1
         while true {
             let (day, name) = SegmentName.make(camera: camera, startMilliseconds: arrivedAt, attempt: attempt)
-            let directory: Directory
-            do { directory = try cameraDirectory.openOrMake(day) } catch {
+            let directory: FileDescriptor
+            do { directory = try SegmentFiles.openOrMakeDirectory(day, in: cameraDirectory) } catch {
                 skip(problem: RecorderError("make directory", path: camera + "/" + day, error))
                 return
             }
             let file: FileDescriptor
             do throws(Errno) {
                 // The final name must be free too: a rename never replaces a recording.
-                if try directory.exists(name) { throw Errno.exists }
-                file = try FileDescriptor.createNew(in: directory, name + SegmentName.partSuffix)
+                if SegmentFiles.exists(name, in: directory) { throw Errno.fileExists }
+                file = try FileDescriptor.open(name + SegmentName.partSuffix, .writeOnly, options: [.create, .exclusive, .noFollow],
+                                               permissions: 0o644, in: directory)
             } catch {
                 directory.close()
-                if error == .exists && attempt < 100 {
+                if error == .fileExists && attempt < 100 {
                     attempt += 1
                     continue
                 }
@@ -159,13 +160,13 @@ final class SegmentWriter {
                 return
             }
             // Held until the file is closed (or the process dies): recovery leaves a locked .part alone.
-            try? file.lockExclusively()
+            try? file.tryLockExclusive()
             var open = Open(directory: directory, directoryName: day, name: name, file: file,
                             fragmenter: MP4Fragmenter(track: track, fragmentDuration: fragmentTicks), parameterSets: parameterSets,
                             startTimestamp: unit.timestamp, startMilliseconds: arrivedAt, camera: camera)
             do {
                 let initSegment = FragmentedMP4.initSegment(track)
-                try file.write(initSegment)
+                try file.writeAll(initSegment)
                 open.bytes = initSegment.count
                 if let fragment = try open.fragmenter.append(unit) { try writeFragment(fragment, to: &open) }
                 current = open
@@ -178,7 +179,7 @@ final class SegmentWriter {
     }
 
     private func writeFragment(_ fragment: MP4Fragment, to open: inout Open) throws(Errno) {
-        try open.file.write(fragment.bytes)
+        try open.file.writeAll(fragment.bytes)
         open.bytes += fragment.bytes.count
         open.frames += fragment.sampleCount
         open.durationTicks += fragment.duration
@@ -213,12 +214,12 @@ final class SegmentWriter {
         }
         let durationTicks = open.durationTicks
         guard open.frames > 0, durationTicks > 0 else {
-            try? open.directory.remove(partName)
+            try? Directory.unlink(partName, in: open.directory)
             return
         }
         do {
             try open.file.sync()
-            try open.directory.rename(partName, to: open.name)
+            try SegmentFiles.rename(partName, to: open.name, in: open.directory)
             try open.directory.sync()
         } catch {
             // Left as .part: the next start trims and keeps it.

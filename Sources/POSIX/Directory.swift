@@ -1,85 +1,72 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
-/// An open directory: the anchor for `openat`-style calls, so a path is resolved one component
-/// at a time and a component swapped for a symbolic link is refused (`O_NOFOLLOW`).
-public struct Directory: Sendable, Hashable {
-    public let rawValue: Int32
-
-    public init(rawValue: Int32) { self.rawValue = rawValue }
-
-    /// Opens a directory by path (the path itself may pass through links the operator made).
-    public static func open(_ path: String) throws(Errno) -> Directory {
-        Directory(rawValue: try retryingInterrupts { Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
+/// Directory operations relative to an open directory descriptor (the `*at` calls), so that a
+/// walk never follows a link it did not choose to, and reading a directory's entries.
+public enum Directory {
+    /// mkdirat(2).
+    public static func make(_ name: some CPath, in directory: FileDescriptor, permissions: FileMode = 0o755) throws(Errno) {
+        try name.withCPath { cPath in nothingOrErrno { mkdirat(directory.rawValue, cPath, permissions) } }.get()
     }
 
-    /// Opens subdirectory `name`, refusing a symbolic link.
-    public func open(_ name: String) throws(Errno) -> Directory {
-        Directory(rawValue: try retryingInterrupts { openat(rawValue, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) })
+    /// renameat(2) inside one directory (atomic; replaces a file at `target`).
+    public static func rename(_ source: some CPath, to target: some CPath, in directory: FileDescriptor) throws(Errno) {
+        try source.withCPath { from in
+            target.withCPath { to in nothingOrErrno { renameat(directory.rawValue, from, directory.rawValue, to) } }
+        }.get()
     }
 
-    /// Opens subdirectory `name`, making it (mode 0755) when it is missing.
-    public func openOrMake(_ name: String) throws(Errno) -> Directory {
-        do { return try open(name) } catch .noEntry {}
-        do { _ = try retryingInterrupts { mkdirat(rawValue, name, 0o755) } } catch .exists {}
-        return try open(name)
+    /// unlinkat(2) of a non-directory entry (never what a link points to).
+    public static func unlink(_ name: some CPath, in directory: FileDescriptor) throws(Errno) {
+        try name.withCPath { cPath in nothingOrErrno { unlinkat(directory.rawValue, cPath, 0) } }.get()
     }
 
-    /// Renames `from` to `to` within this directory, atomically; refuses to replace an existing `to`
-    /// (the check and the rename are two steps: callers own the directory's names).
-    public func rename(_ from: String, to: String) throws(Errno) {
-        if (try? exists(to)) == true { throw .exists }
-        _ = try retryingInterrupts { renameat(rawValue, from, rawValue, to) }
+    /// unlinkat(2) with AT_REMOVEDIR: an empty directory.
+    public static func removeDirectory(_ name: some CPath, in directory: FileDescriptor) throws(Errno) {
+        try name.withCPath { cPath in nothingOrErrno { unlinkat(directory.rawValue, cPath, AT_REMOVEDIR) } }.get()
     }
 
-    /// Whether an entry called `name` exists (links are not followed).
-    public func exists(_ name: String) throws(Errno) -> Bool {
-        var info = stat()
-        do { _ = try retryingInterrupts { fstatat(rawValue, name, &info, AT_SYMLINK_NOFOLLOW) } } catch .noEntry { return false }
-        return true
-    }
-
-    /// Removes the file `name` (never a directory, never what a link points to).
-    public func remove(_ name: String) throws(Errno) { _ = try retryingInterrupts { unlinkat(rawValue, name, 0) } }
-
-    /// Makes the directory's entries (creations, renames, removals) durable.
-    public func sync() throws(Errno) { _ = try retryingInterrupts { fsync(rawValue) } }
-
-    /// What kind of entry a listing found (from readdir's type, else `fstatat`).
-    public enum EntryKind: Sendable { case file, directory, other }
-
-    /// The entries of this directory (not `.` and `..`), in readdir's order.
-    public func entries() throws(Errno) -> [(name: String, kind: EntryKind)] {
-        let copy = try retryingInterrupts { dup(rawValue) }
-        guard let stream = fdopendir(copy) else {
+    /// Calls `body` with each name in the directory (not `.` and `..`) and the kind readdir
+    /// reports, when it does (nil: ask fstatat). `directory` stays open and unmoved (a duplicate
+    /// is read).
+    public static func forEachEntry(in directory: FileDescriptor, _ body: ([UInt8], FileStatus.Kind?) -> Void) throws(Errno) {
+        let copy = try directory.duplicate()
+        guard let stream = fdopendir(copy.rawValue) else {
             let error = Errno.current
-            _ = Glibc.close(copy)
+            copy.close()
             throw error
         }
         defer { closedir(stream) }
         rewinddir(stream)
-        var found: [(String, EntryKind)] = []
+        try read(stream, body)
+    }
+
+    /// The entries of the directory at `path` (not `.` and `..`), as `forEachEntry`.
+    public static func forEachEntry(at path: String, _ body: ([UInt8], FileStatus.Kind?) -> Void) throws(Errno) {
+        guard let stream = opendir(path) else { throw Errno.current }
+        defer { closedir(stream) }
+        try read(stream, body)
+    }
+
+    private static func read(_ stream: OpaquePointer, _ body: ([UInt8], FileStatus.Kind?) -> Void) throws(Errno) {
         errno = 0
         while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
-            if name == "." || name == ".." { continue }
-            var kind: EntryKind
+            let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            if name == [0x2E] || name == [0x2E, 0x2E] { errno = 0; continue }
+            let kind: FileStatus.Kind?
             switch Int32(entry.pointee.d_type) {
             case Int32(DT_REG): kind = .file
             case Int32(DT_DIR): kind = .directory
-            case Int32(DT_UNKNOWN):
-                var info = stat()
-                kind = fstatat(rawValue, name, &info, AT_SYMLINK_NOFOLLOW) == 0
-                    ? (info.st_mode & S_IFMT == S_IFREG ? .file : info.st_mode & S_IFMT == S_IFDIR ? .directory : .other) : .other
+            case Int32(DT_LNK): kind = .symbolicLink
+            case Int32(DT_UNKNOWN): kind = nil
             default: kind = .other
             }
-            found.append((name, kind))
+            body(name, kind)
             errno = 0
         }
         if errno != 0 { throw Errno.current }
-        return found
     }
-
-    public func close() { _ = Glibc.close(rawValue) }
 }
