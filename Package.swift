@@ -98,6 +98,9 @@ let package = Package(
         // Test-only: a segment recorder that MediaTests kills with SIGKILL (not in the camhost product).
         .executableTarget(name: "recorder-crash-child", dependencies: ["Media", "Wire", "Storage", "POSIX", "TestSupport"],
                           path: "Tests/RecorderCrashChild", swiftSettings: testing),
+        // Benchmark driver for scripts/bench-recorder.sh (not in the camhost product).
+        .executableTarget(name: "recorder-bench", dependencies: ["Media", "Wire", "Storage", "TestSupport"],
+                          path: "Tests/RecorderBench", swiftSettings: testing),
         .testTarget(name: "ServiceTests", dependencies: ["TestSupport"], swiftSettings: testing),
         .testTarget(name: "CamhostTests", dependencies: ["TestSupport"], swiftSettings: testing),
     ]

@@ -26,7 +26,10 @@ final class SegmentWriter {
         var file: FileDescriptor
         var fragmenter: MP4Fragmenter
         var parameterSets: ParameterSets
-        var startTimestamp: Int64
+        var lastTimestamp: Int64
+        /// Segment time so far, in 90 kHz ticks.
+        var elapsedTicks: Int64 = 0
+        var lastStep = Int64(MP4Fragmenter.defaultDuration)
         var startMilliseconds: Int64
         /// What is in the file so far: whole fragments only.
         var bytes = 0
@@ -71,7 +74,15 @@ final class SegmentWriter {
         skippingToKeyframe = false
         if var open = current {
             let changed = parameterSets != open.parameterSets || unit.codec != open.fragmenter.track.codec
-            let due = unit.timestamp - open.startTimestamp >= segmentTicks
+            // Elapsed time adds up the steps between pictures that are durations, so a jump in
+            // the timestamps (a camera restart, RFC 3550 §8.2 new SSRC) neither ends the segment
+            // at once nor keeps it open for hours.
+            // (The fragmenter gives the picture before a jump the previous duration: so does this.)
+            let step = unit.timestamp - open.lastTimestamp
+            if step > 0 && step <= MP4Fragmenter.longestDuration { open.lastStep = step }
+            open.elapsedTicks += open.lastStep
+            open.lastTimestamp = unit.timestamp
+            let due = open.elapsedTicks >= segmentTicks
             if changed || (due && unit.isKeyframe) {
                 finishSegment(nextTimestamp: unit.timestamp)
                 if !unit.isKeyframe {
@@ -163,7 +174,7 @@ final class SegmentWriter {
             try? file.tryLockExclusive()
             var open = Open(directory: directory, directoryName: day, name: name, file: file,
                             fragmenter: MP4Fragmenter(track: track, fragmentDuration: fragmentTicks), parameterSets: parameterSets,
-                            startTimestamp: unit.timestamp, startMilliseconds: arrivedAt, camera: camera)
+                            lastTimestamp: unit.timestamp, startMilliseconds: arrivedAt, camera: camera)
             do {
                 let initSegment = FragmentedMP4.initSegment(track)
                 try file.writeAll(initSegment)

@@ -159,6 +159,18 @@ import Wire
         #expect(try ProbeResult(lab.full(segments[0].path)).width == 320)
     }
 
+    @Test func aTimestampJumpNeitherEndsNorStretchesTheSegment() throws {
+        let lab = try Lab()
+        let recorder = try SegmentRecorder(root: lab.root, camera: "cam1", segmentSeconds: 3, store: lab.store)
+        // 2 s, then the camera restarts with timestamps an hour back, then 6 s more.
+        Self.feed(recorder, Self.video, count: 50, startTimestamp: 400_000_000)
+        Self.feed(recorder, Self.video, from: 50, count: 150, startTimestamp: 400_000_000 - 324_000_000)
+        let segments = recorder.close()
+        #expect(segments.map(\.frames) == [75, 75, 50], "cut by the time recorded, not by the timestamps")
+        #expect(recorder.statistics.errors.isEmpty)
+        for segment in segments { #expect(try ProbeResult(lab.full(segment.path)).frames == segment.frames) }
+    }
+
     @Test func aFullQueueDropsPicturesInsteadOfBlockingTheStream() throws {
         let lab = try Lab()
         let recorder = try SegmentRecorder(root: lab.root, camera: "cam1", store: lab.store, queueLimitBytes: 1)
