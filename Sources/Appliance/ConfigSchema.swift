@@ -113,6 +113,7 @@ public enum ConfigSchema {
         ConfigKey("media", "ffmpeg", .string(""), "ffmpeg for thumbnails (.thumbnails/<path>.jpg, 320 px wide) during a scan. Empty: look it up on PATH; `off`: keep the placeholder."),
         ConfigKey("media", "thumbnail_concurrency", .integer(2), "ffprobe/ffmpeg processes a scan runs at once.", range: 1...16),
         ConfigKey("media", "timeout_seconds", .integer(30), "A probe or thumbnail still running after this long is killed and reported; the scan goes on.", range: 1...3600),
+        ConfigKey("media", "segment_seconds", .integer(60), "Length of a recorded segment (fMP4 under <recordings>/<camera>/<day>/): each ends at the first keyframe after this many seconds.", range: 1...3600),
 
         ConfigKey("diagnostics", "watch_cameras", .strings([]), "Camera addresses whose RTCP feedback `serve` watches on the wire (loopback trap alarm), besides those in the cameras table. Needs CAP_NET_RAW and CAP_NET_ADMIN (see docs/diagnostics.md)."),
         ConfigKey("diagnostics", "watch_interface", .string("any"), "Interface the RTCP watch captures on: `any` (loopback and the cameras' interface at once) or a name; empty: no watch."),
