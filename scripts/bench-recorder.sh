@@ -44,7 +44,7 @@ measure() {   # measure NAME COMMAND... -> appends "wall user sys maxrss_kb" to 
 }
 
 rm -f "$WORK"/camhost.times "$WORK"/ffmpeg.times
-for run in 1 2 3; do
+for _ in 1 2 3; do
     rm -rf "$WORK/camhost-root" "$WORK/camhost.db"* "$WORK/ffmpeg-out"
     mkdir -p "$WORK/camhost-root" "$WORK/ffmpeg-out"
     sync
@@ -53,11 +53,12 @@ for run in 1 2 3; do
         -segment_format_options movflags=frag_keyframe+empty_moov "$WORK/ffmpeg-out/out%03d.mp4"
 done
 echo "camhost: $(cat "$WORK/camhost.out")"
-ls "$WORK/ffmpeg-out" | wc -l | xargs echo "ffmpeg segments:"
+echo "ffmpeg segments: $(find "$WORK/ffmpeg-out" -name '*.mp4' | wc -l)"
 
 # Both outputs must hold every frame.
 frames() { ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 "$1"; }
-CAMHOST_FRAMES=0; for f in $(find "$WORK/camhost-root" -name '*.mp4'); do CAMHOST_FRAMES=$((CAMHOST_FRAMES + $(frames "$f"))); done
+CAMHOST_FRAMES=0
+while IFS= read -r -d '' f; do CAMHOST_FRAMES=$((CAMHOST_FRAMES + $(frames "$f"))); done < <(find "$WORK/camhost-root" -name '*.mp4' -print0)
 FFMPEG_FRAMES=0; for f in "$WORK"/ffmpeg-out/*.mp4; do FFMPEG_FRAMES=$((FFMPEG_FRAMES + $(frames "$f"))); done
 echo "frames: camhost $CAMHOST_FRAMES, ffmpeg $FFMPEG_FRAMES (input $((SECONDS_OF_VIDEO * 25)))"
 

@@ -142,13 +142,15 @@ public final class SegmentRecorder: AccessUnitSink {
     /// afterwards are ignored. Safe to call more than once (later calls return the same list).
     @discardableResult
     public func close() -> [Segment] {
-        if let done = finished.withLock({ $0 }) { return done }
-        queue.state.withLock { $0.closed = true }
-        queue.wakeUp.signal()
-        if let joinWriter = join.withLock({ j -> (@Sendable () -> Void)? in defer { j = nil }; return j }) { joinWriter() }
-        let segments = writer.segments
-        finished.withLock { $0 = segments }
-        return segments
+        // Held while the writer finishes, so a second caller waits for the same list.
+        finished.withLock { finished -> [Segment] in
+            if let done = finished { return done }
+            queue.state.withLock { $0.closed = true }
+            queue.wakeUp.signal()
+            if let joinWriter = join.withLock({ j -> (@Sendable () -> Void)? in defer { j = nil }; return j }) { joinWriter() }
+            finished = writer.segments
+            return writer.segments
+        }
     }
 
     /// Counters so far (segments, frames, bytes, drops, errors).
