@@ -1,3 +1,5 @@
+import POSIX
+
 /// A recording whose writer knows everything about it (the segment recorder): registered the
 /// moment its file is complete, without the scan's settle wait or a probe.
 public struct NewRecording: Sendable, Equatable {
