@@ -135,6 +135,7 @@ public enum ConfigSchema {
         Settings.mediaFfmpeg.key,
         Settings.mediaThumbnailConcurrency.key,
         Settings.mediaTimeoutSeconds.key,
+        Settings.mediaSegmentSeconds.key,
         Settings.diagnosticsWatchCameras.key,
         Settings.diagnosticsWatchInterface.key,
         Settings.controlProfilesDir.key,
@@ -285,6 +286,8 @@ public enum Settings {
         "ffprobe/ffmpeg processes a scan runs at once.", range: 1...16)
     public static let mediaTimeoutSeconds = Setting<Int>("media", "timeout_seconds", 30,
         "A probe or thumbnail still running after this long is killed and reported; the scan goes on.", range: 1...3600)
+    public static let mediaSegmentSeconds = Setting<Int>("media", "segment_seconds", 60,
+        "Length of a recorded segment (fMP4 under <recordings>/<camera>/<day>/): each ends at the first keyframe after this many seconds.", range: 1...3600)
 
     public static let diagnosticsWatchCameras = Setting<[String]>("diagnostics", "watch_cameras", [],
         "Camera addresses whose RTCP feedback `serve` watches on the wire (loopback trap alarm), besides those in the cameras table. Needs CAP_NET_RAW and CAP_NET_ADMIN (see docs/diagnostics.md).", addresses: .address)

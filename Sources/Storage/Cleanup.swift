@@ -428,6 +428,8 @@ public struct Cleanup: Sendable {
         plan.recordings = try db.scalar("SELECT count(*) FROM temp.plan", as: Int.self) ?? 0
 
         // Orphan files: no row refers to them, not being written, older than the grace period.
+        // A segment recorder's `*.mp4.part` is never one: it holds the whole fragments of a
+        // segment a crash interrupted, which the camera's next recorder trims and registers.
         let grace = (now - Int64(policy.orphanGraceMinutes) * 60) * 1_000_000_000
         let scope = Self.scope(options.camera)
         let orphans = try db.prepare("""
@@ -436,6 +438,7 @@ public struct Cleanup: Sendable {
               AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.path = s.path)
               AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.thumbnail = s.path)
               AND NOT EXISTS (SELECT 1 FROM deletion_ledger l WHERE l.path = s.path OR l.thumbnail = s.path)
+              AND substr(s.path, -9) <> x'2e6d70342e70617274'
               AND (?2 IS NULL OR substr(s.path, 1, length(?2)) = ?2 OR substr(s.path, 1, length(?3)) = ?3)
             ORDER BY s.path
             """)

@@ -267,6 +267,17 @@ extension Migrator {
         #expect(try site.paths() == ["cam1/a.webm"])
     }
 
+    @Test func aSegmentRecordersPartIsNeverAnOrphan() throws {
+        let site = try Site()
+        site.file("cam1/2026-12-04/cam1-20261204T101500.000Z.mp4.part", size: 5000, age: 30 * day)   // a crash's leftover
+        site.file("cam1/2026-12-04/.a.jpg.77.part", size: 10, age: 2 * 3600)                       // a thumbnail's leftover
+        let report = try site.cleanup()
+        #expect(report.orphanFiles == 1)
+        #expect(site.exists("cam1/2026-12-04/cam1-20261204T101500.000Z.mp4.part"), "kept for the recorder's recovery")
+        #expect(!site.exists("cam1/2026-12-04/.a.jpg.77.part"))
+        #expect(report.orphanDirectories == 0)
+    }
+
     @Test func unfinishedLedgerIsCompletedFirst() throws {
         let site = try Site()
         site.file("cam1/a.webm", age: day)

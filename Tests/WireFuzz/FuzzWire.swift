@@ -22,7 +22,18 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         // Whatever parses must print and parse back to itself.
         if IPAddress(address.description) != address { fatalError("IPAddress round trip failed for \(address)") }
     }
+    sink &+= exerciseMP4(Array(raw))
     return sink == Int.min ? 1 : 0
+}
+
+/// The SPS readers and the fragment reader of the fMP4 writer (a damaged recording is arbitrary bytes).
+func exerciseMP4(_ bytes: [UInt8]) -> Int {
+    var sink = 0
+    if let sps = try? H264SPS([0x67] + bytes) { sink &+= sps.width &+ sps.height &+ sps.codecString.utf8.count }
+    if let sps = try? H265SPS([0x42, 0x01] + bytes) { sink &+= sps.width &+ sps.height &+ sps.codecString.utf8.count }
+    let read: (Int, Int) throws -> [UInt8] = { offset, count in Array(bytes[offset..<min(bytes.count, offset + count)]) }
+    if let whole = try? MP4FragmentReader.whole(size: bytes.count, read: read) { sink &+= whole.wholeLength &+ whole.samples }
+    return sink
 }
 
 func exerciseRTCP(_ raw: UnsafeRawBufferPointer) -> Int {
