@@ -71,7 +71,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "Web", dependencies: ["CMicroHTTPD", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
-        .target(name: "Media", dependencies: ["Wire", "POSIX", "Storage"], swiftSettings: strict),
+        .target(name: "Media", dependencies: ["Wire", "POSIX", "Storage", "Control", "JSONText"], swiftSettings: strict),
         .target(name: "Dashboard", dependencies: ["Web", "Storage", "Security", "Control", "Capture", "Wire", "POSIX"], swiftSettings: strict),
         .target(name: "Appliance", dependencies: [
             "Dashboard", "Web", "Storage", "Security", "Wire", "Capture", "Control", "JSONText", "POSIX",
@@ -79,7 +79,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .executableTarget(name: "camhost", dependencies: [
-            "Appliance", "Capture", "Wire", "Dashboard", "Storage", "JSONText",
+            "Appliance", "Capture", "Wire", "Dashboard", "Storage", "JSONText", "Media",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict, linkerSettings: [.unsafeFlags(releaseLinking, .when(platforms: [.linux], configuration: .release))]),
@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Web", "Storage", "Security", "Control", "Capture", "TestSupport"],
                     exclude: ["Fixtures/validate_openapi.py"], swiftSettings: testing),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport", "POSIX"], swiftSettings: testing),
-        .testTarget(name: "MediaTests", dependencies: ["Media", "Wire", "TestSupport"], swiftSettings: testing),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "Wire", "Control", "TestSupport"], exclude: ["Fixtures"], swiftSettings: testing),
         .testTarget(name: "CamhostTests", dependencies: ["TestSupport"], swiftSettings: testing),
     ]
 )

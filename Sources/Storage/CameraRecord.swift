@@ -1,0 +1,15 @@
+/// A row of the `cameras` table: what camhost knows of a camera without asking it (docs/storage.md).
+public struct CameraRecord: Sendable, Hashable {
+    public let id: String
+    public let name: String
+    /// The firmware profile's name; `unknown` for cameras registered by a recordings scan.
+    public let profile: String
+    /// The camera's address as entered (an IP address or a host name); empty when not known.
+    public let address: String
+
+    /// The camera with this id, or nil.
+    public static func find(_ id: String, in db: Database) throws -> CameraRecord? {
+        guard let row = try db.query("SELECT id, name, profile, address FROM cameras WHERE id = ?", id).first else { return nil }
+        return CameraRecord(id: try row.get("id"), name: try row.get("name"), profile: try row.get("profile"), address: try row.get("address"))
+    }
+}
