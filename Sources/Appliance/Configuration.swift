@@ -1,3 +1,4 @@
+import POSIX
 import Storage
 import TOMLKit
 
@@ -105,7 +106,7 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
             host = text[..<colon]
             portText = text[text.index(after: colon)...]
         }
-        guard !host.isEmpty, let port = UInt16(portText), isNumericAddress(String(host)) else { return nil }
+        guard !host.isEmpty, let port = UInt16(portText), NumericAddress.isValid(String(host)) else { return nil }
         self.host = String(host)
         self.port = port
     }
@@ -129,6 +130,6 @@ extension Configuration {
     public func openStore() throws -> Store {
         var options = Database.Options()
         options.busyTimeout = .milliseconds(integer("storage.busy_timeout_ms"))
-        return try Store(path: databasePath, options: options, migrator: CamhostSchema.migrator)
+        return try Store.open(databasePath, options: options)
     }
 }

@@ -1,8 +1,6 @@
 import JSONText
+import POSIX
 import Storage
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// What `/healthz` answers: overall status and one entry per dependency.
 struct HealthReport: Sendable {
@@ -48,8 +46,7 @@ struct HealthChecker: Sendable {
     func check(uptimeSeconds: Int) -> HealthReport {
         var checks: [String: HealthReport.Check] = [:]
         do {
-            let one = try store.read { db in try db.scalar("SELECT 1", as: Int.self) }
-            checks["database"] = .init(ok: one != nil, detail: "sqlite \(Storage.libraryVersion)")
+            checks["database"] = .init(ok: try store.ping(), detail: "sqlite \(Storage.libraryVersion)")
         } catch {
             checks["database"] = .init(ok: false, detail: "\(error)")
         }
@@ -64,7 +61,7 @@ struct HealthChecker: Sendable {
             let (ok, detail) = mqtt()
             checks["mqtt"] = .init(ok: ok, detail: detail)
         }
-        let remaining = certificateExpiry - Int(time(nil))
+        let remaining = certificateExpiry - Int(Clock.unixSeconds)
         checks["tls"] = .init(ok: remaining > 7 * 86400, detail: "certificate expires in \(remaining / 86400) days")
         let ok = checks.values.allSatisfy(\.ok)
         return HealthReport(status: ok ? "ok" : "degraded", version: VersionInfo.camhost, uptime_seconds: uptimeSeconds, checks: checks)

@@ -1,11 +1,9 @@
 import Capture
 import Logging
+import POSIX
 import Storage
 import Synchronization
 import Wire
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Watches, inside `serve`, where the known cameras' RTCP feedback goes: raises a per-camera
 /// alarm on the first feedback about a camera's stream that goes over loopback while none reaches
@@ -69,9 +67,7 @@ public final class RTCPWatch: Sendable {
     /// (entries that are not IP addresses, such as host names, are skipped with a note in the log).
     public static func cameras(configuration: Configuration, store: Store?, logger: Logger) -> [IPAddress] {
         var texts = configuration.strings("diagnostics.watch_cameras")
-        if let store, let rows = try? store.read({ try $0.query("SELECT address FROM cameras ORDER BY id") }) {
-            for row in rows { if let address: String = try? row.get("address") { texts.append(address) } }
-        }
+        if let store, let addresses = try? CameraTable(store: store).addresses() { texts += addresses }
         var cameras: [IPAddress] = []
         for text in texts {
             if let address = IPAddress(text) { cameras.append(address) } else {

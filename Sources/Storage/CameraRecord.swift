@@ -7,9 +7,4 @@ public struct CameraRecord: Sendable, Hashable {
     /// The camera's address as entered (an IP address or a host name); empty when not known.
     public let address: String
 
-    /// The camera with this id, or nil.
-    public static func find(_ id: String, in db: Database) throws -> CameraRecord? {
-        guard let row = try db.query("SELECT id, name, profile, address FROM cameras WHERE id = ?", id).first else { return nil }
-        return CameraRecord(id: try row.get("id"), name: try row.get("name"), profile: try row.get("profile"), address: try row.get("address"))
-    }
 }

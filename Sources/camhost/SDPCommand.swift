@@ -69,8 +69,7 @@ struct SDPCommand: ParsableCommand {
             var record: CameraRecord? = nil
             if address == nil || profile == nil {
                 do {
-                    let store = try configuration.openStore()
-                    record = try store.read { try CameraRecord.find(camera, in: $0) }
+                    record = try CameraTable(store: try configuration.openStore()).find(camera)
                 } catch {
                     printError("camhost: cannot read the cameras table in \(configuration.databasePath): \(error)")
                     throw ExitCode(74)
@@ -103,10 +102,10 @@ struct SDPCommand: ParsableCommand {
                 throw ExitCode(error.kind == .usage ? 64 : 78)
             }
             let hosts: [IPAddress]
-            do throws(InterfaceAddressesError) {
+            do throws(Errno) {
                 hosts = try HostAddresses.current()
             } catch {
-                printError("camhost: \(error)")
+                printError("camhost: cannot list this host's addresses (getifaddrs): \(error)")
                 throw ExitCode(71)
             }
             let offer: KurentoOffer
@@ -161,10 +160,14 @@ struct SDPCommand: ParsableCommand {
 
         func run() throws {
             let bytes: [UInt8]
-            do throws(FileReadError) {
-                bytes = try readFileContents(file, limit: 16 << 20)
+            do throws(Errno) {
+                if file == "-" {
+                    bytes = try FileDescriptor.standardInput.readAll()
+                } else {
+                    do throws(SystemError) { bytes = try FileSystem.readFile(file) } catch { throw error.errno }
+                }
             } catch {
-                printError("camhost: \(error)")
+                printError("camhost: cannot read \(file == "-" ? "standard input" : file): \(error)")
                 throw ExitCode(66)
             }
             let offers: [(description: SessionDescription, firstLine: Int)]
