@@ -6,5 +6,4 @@ public struct CameraRecord: Sendable, Hashable {
     public let profile: String
     /// The camera's address as entered (an IP address or a host name); empty when not known.
     public let address: String
-
 }
