@@ -48,6 +48,16 @@ public struct SDPCheck: Sendable, Hashable {
         self.init(findings: offers.flatMap { Self.findings($0.description, camera: camera, hostAddresses: hostAddresses, firstLine: $0.firstLine) })
     }
 
+    /// Parses and checks `text` one description at a time (`SessionDescription.parseEach`), so a
+    /// large log of offers is never held parsed all at once.
+    public init(text: String, camera: IPAddress? = nil, hostAddresses: [IPAddress] = []) throws(SDPError) {
+        var findings: [Finding] = []
+        try SessionDescription.parseEach(text) { offer, firstLine in
+            findings += Self.findings(offer, camera: camera, hostAddresses: hostAddresses, firstLine: firstLine)
+        }
+        self.init(findings: findings)
+    }
+
     init(findings: [Finding]) {
         self.findings = findings.sorted { $0.line < $1.line }
         verdict = findings.contains { $0.severity == .trap } ? .trap : findings.isEmpty ? .ok : .warning

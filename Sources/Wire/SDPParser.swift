@@ -12,19 +12,25 @@ extension SessionDescription {
     /// `v=` line (empty lines between them are skipped): a log or a file of offers. Each comes
     /// with the number of its `v=` line in the text; errors name lines of the whole text.
     public static func parseAll(_ text: String) throws(SDPError) -> [(description: SessionDescription, firstLine: Int)] {
+        var result: [(description: SessionDescription, firstLine: Int)] = []
+        try parseEach(text) { result.append(($0, $1)) }
+        return result
+    }
+
+    /// `parseAll` one description at a time, so a large log never holds them all: `body` gets each
+    /// description and the number of its `v=` line. Stops at the first malformed line.
+    public static func parseEach(_ text: String, _ body: (SessionDescription, Int) -> Void) throws(SDPError) {
         let lines = splitLines(text)
         guard !lines.isEmpty else { throw SDPError(line: 1, text: "", problem: .empty) }
-        var result: [(description: SessionDescription, firstLine: Int)] = []
         var start = lines.firstIndex { !$0.isEmpty } ?? 0
         while start < lines.count {
             var end = start + 1
-            while end < lines.count && !lines[end].hasPrefix("v=") { end += 1 }
+            while end < lines.count && !lines[end].utf8.starts(with: [UInt8(ascii: "v"), UInt8(ascii: "=")]) { end += 1 }
             var last = end
             while last > start + 1 && lines[last - 1].isEmpty { last -= 1 }
-            result.append((try SessionDescription(lines: lines[start..<last], firstLine: start + 1), start + 1))
+            body(try SessionDescription(lines: lines[start..<last], firstLine: start + 1), start + 1)
             start = end
         }
-        return result
     }
 
     /// Parses `lines`, the first of which is line `firstLine` of the text.
@@ -122,7 +128,7 @@ extension SessionDescription {
             }
             return .connection(c)
         case "b":
-            guard let colon = value.firstIndex(of: ":"), isToken(value[..<colon]),
+            guard let colon = firstIndex(of: UInt8(ascii: ":"), in: value), isToken(value[..<colon]),
                   let bandwidth: UInt64 = decimal(value[value.index(after: colon)...])
             else { throw fail(.badValue(expected: "b=<bwtype>:<bandwidth>, e.g. b=AS:4000")) }
             return .bandwidth(type: String(value[..<colon]), value: bandwidth)
@@ -140,7 +146,7 @@ extension SessionDescription {
     }
 
     static func attribute(_ text: Substring, fail: (SDPProblem) -> SDPError) throws(SDPError) -> SDPAttribute {
-        let colon = text.firstIndex(of: ":")
+        let colon = firstIndex(of: UInt8(ascii: ":"), in: text)
         let name = text[..<(colon ?? text.endIndex)]
         let value = colon.map { text[text.index(after: $0)...] }
         guard isToken(name) else { throw fail(.badValue(expected: "a=<attribute> or a=<attribute>:<value>")) }
@@ -181,15 +187,15 @@ extension SessionDescription {
             return .rtpMap(SDPRTPMap(payloadType: payloadType, encoding: String(parts[0]), clockRate: clock, channels: channels))
         case "fmtp":
             let v = value ?? ""
-            let space = v.firstIndex(of: " ")
+            let space = firstIndex(of: UInt8(ascii: " "), in: v)
             let format = v[..<(space ?? v.endIndex)]
             guard isToken(format) else { throw fail(.badValue(expected: "a=fmtp:<format> <parameters>, e.g. a=fmtp:96 packetization-mode=1")) }
             return .formatParameters(format: String(format), parameters: space.map { String(v[v.index(after: $0)...]) } ?? "")
         case "ssrc":
             let v = value ?? ""
-            let space = v.firstIndex(of: " ")
+            let space = firstIndex(of: UInt8(ascii: " "), in: v)
             let rest = space.map { v[v.index(after: $0)...].drop { $0 == " " } } ?? ""
-            let attributeColon = rest.firstIndex(of: ":")
+            let attributeColon = firstIndex(of: UInt8(ascii: ":"), in: rest)
             let attribute = rest[..<(attributeColon ?? rest.endIndex)]
             guard let space, let id: UInt32 = decimal(v[..<space]), isToken(attribute) else {
                 throw fail(.badValue(expected: "a=ssrc:<ssrc> <attribute>[:<value>] (RFC 5576), e.g. a=ssrc:1234 cname:camera"))
@@ -249,7 +255,16 @@ extension SessionDescription {
         return SDPConnection(networkType: String(networkType), addressType: String(addressType), address: String(address))
     }
 
-    static func fields(_ text: Substring) -> [Substring] { text.split(separator: " ") }
+    /// The space-separated fields; split on UTF-8 bytes (a space is always a grapheme boundary),
+    /// which spares the Character machinery on the hot path.
+    static func fields(_ text: Substring) -> [Substring] {
+        text.utf8.split(separator: UInt8(ascii: " ")).map { Substring($0) }
+    }
+
+    /// The index of the first `byte` (ASCII) in `text`.
+    static func firstIndex(of byte: UInt8, in text: Substring) -> Substring.Index? {
+        text.utf8.firstIndex(of: byte)
+    }
 
     /// RFC 8866 section 9 `token`: visible ASCII except the separators it lists.
     static func isToken(_ text: Substring) -> Bool {

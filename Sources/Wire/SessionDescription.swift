@@ -65,39 +65,39 @@ public struct MediaDescription: Hashable, Sendable {
 
     /// `a=rtcp` (RFC 3605): the port (and optionally the address) where RTCP for this media goes.
     public var rtcp: (port: UInt16, connection: SDPConnection?)? {
-        for attribute in attributes { if case .rtcp(let port, let connection) = attribute { return (port, connection) } }
+        for line in lines { if case .attribute(.rtcp(let port, let connection)) = line { return (port, connection) } }
         return nil
     }
 
     /// `a=rtcp-mux` (RFC 5761 section 5.1.1): RTP and RTCP share the media port.
-    public var isRTCPMultiplexed: Bool { attributes.contains(.rtcpMux) }
+    public var isRTCPMultiplexed: Bool { lines.contains(.attribute(.rtcpMux)) }
 
     /// The `a=rtcp-fb` lines (RFC 4585 section 4.2).
     public var rtcpFeedback: [SDPFeedback] {
-        attributes.compactMap { if case .rtcpFeedback(let f) = $0 { f } else { nil } }
+        lines.compactMap { if case .attribute(.rtcpFeedback(let f)) = $0 { f } else { nil } }
     }
 
     /// The `a=rtpmap` lines (RFC 8866 section 6.6).
     public var rtpMaps: [SDPRTPMap] {
-        attributes.compactMap { if case .rtpMap(let m) = $0 { m } else { nil } }
+        lines.compactMap { if case .attribute(.rtpMap(let m)) = $0 { m } else { nil } }
     }
 
     /// The `a=fmtp` parameters of `format`, if any.
     public func formatParameters(for format: String) -> String? {
-        for attribute in attributes { if case .formatParameters(format, let p) = attribute { return p } }
+        for line in lines { if case .attribute(.formatParameters(format, let p)) = line { return p } }
         return nil
     }
 
     /// The COMEDIA role (`a=direction`), if any.
     public var connectionDirection: SDPConnectionDirection? {
-        for attribute in attributes { if case .direction(let d) = attribute { return d } }
+        for line in lines { if case .attribute(.direction(let d)) = line { return d } }
         return nil
     }
 
     /// The media direction attribute; nil when absent (RFC 8866 section 6.7: then `sendrecv`,
     /// unless the session level says otherwise).
     public var direction: SDPMediaDirection? {
-        for attribute in attributes { if case .mediaDirection(let d) = attribute { return d } }
+        for line in lines { if case .attribute(.mediaDirection(let d)) = line { return d } }
         return nil
     }
 

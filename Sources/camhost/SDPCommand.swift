@@ -139,7 +139,9 @@ struct SDPCommand: ParsableCommand {
                   0  ok        nothing found
                   1  trap      RTCP would not leave this host
                   3  warning   warnings only
-                  64 usage error    65 not valid SDP (the line is named)    66 FILE cannot be read
+                  64 usage error
+                  65 not valid SDP (the message names the line)
+                  66 FILE cannot be read
 
                 Examples:
                   camhost sdp check offer.sdp
@@ -170,16 +172,15 @@ struct SDPCommand: ParsableCommand {
                 printError("camhost: cannot read \(file == "-" ? "standard input" : file): \(error)")
                 throw ExitCode(66)
             }
-            let offers: [(description: SessionDescription, firstLine: Int)]
+            // Without the host's addresses the check still knows unspecified and loopback ones.
+            let hosts = (try? HostAddresses.current()) ?? []
+            let result: SDPCheck
             do throws(SDPError) {
-                offers = try SessionDescription.parseAll(String(decoding: bytes, as: UTF8.self))
+                result = try SDPCheck(text: String(decoding: bytes, as: UTF8.self), camera: camera.flatMap { IPAddress($0) }, hostAddresses: hosts)
             } catch {
                 printError("camhost: \(file == "-" ? "standard input" : file): not valid SDP: \(error)")
                 throw ExitCode(65)
             }
-            // Without the host's addresses the check still knows unspecified and loopback ones.
-            let hosts = (try? HostAddresses.current()) ?? []
-            let result = SDPCheck(offers, camera: camera.flatMap { IPAddress($0) }, hostAddresses: hosts)
             printOut(json ? result.json : result.text)
             throw ExitCode(result.verdict.exitCode)
         }
