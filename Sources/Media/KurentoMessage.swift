@@ -1,4 +1,4 @@
-import Control
+import JSONText
 
 /// Kurento's JSON-RPC 2.0 messages (the Kurento Protocol, doc-kurento "Kurento Protocol"), as
 /// text to send and as values parsed from what arrives: no transport here, so the client that

@@ -1,14 +1,14 @@
 /// The `cleanup_runs` table: one row per cleanup that ran (written by `Cleanup.run`), read
 /// newest first for the dashboard's history and summed for /metrics.
 public struct CleanupHistory: Sendable {
-    /// One finished run: its report as the JSON `CleanupReport.json()` wrote.
+    /// One finished run, its report read back from the JSON `CleanupReport.json()` stored.
     public struct Run: Sendable, Equatable {
         public var id: Int64
         /// UTC ISO 8601 with milliseconds.
         public var startedAt: String
         public var finishedAt: String
         public var actor: String
-        public var report: String
+        public var report: CleanupReport
     }
 
     public let store: Store
@@ -19,7 +19,8 @@ public struct CleanupHistory: Sendable {
     public func recent(limit: Int) throws -> [Run] {
         try store.read { db in
             try db.query("SELECT id, started_at, finished_at, actor, report FROM cleanup_runs ORDER BY id DESC LIMIT ?", max(limit, 0)).map {
-                Run(id: try $0.get(0), startedAt: try $0.get(1), finishedAt: try $0.get(2), actor: try $0.get(3), report: try $0.get(4))
+                Run(id: try $0.get(0), startedAt: try $0.get(1), finishedAt: try $0.get(2), actor: try $0.get(3),
+                    report: try CleanupReport(json: Array($0.get(4, as: String.self).utf8)))
             }
         }
     }

@@ -1,4 +1,4 @@
-import Control
+import JSONText
 import Media
 import Testing
 

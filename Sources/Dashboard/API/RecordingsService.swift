@@ -44,7 +44,7 @@ struct RecordingsService: Sendable {
         var startedAt: String
         var finishedAt: String
         var actor: String
-        var report: String
+        var report: CleanupReport
     }
 
     let store: Store
