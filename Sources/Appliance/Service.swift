@@ -142,6 +142,9 @@ public final class Service: Sendable {
             rtcpWatch.snapshot().filter { $0.state == .trap }.map { "\($0.camera)" }
         }
         supervisor.start()
+        // Log maintenance and scheduled restarts, inside the process (no cron).
+        let schedules = DailySchedules.forService(configuration: configuration, logger: Logger(label: "camhost.schedule"))
+        schedules.start()
         let notifier = SystemdNotifier(environment: options.environment)
         let stopping = Atomic<Bool>(false)
         let url = listen.url
@@ -210,6 +213,7 @@ public final class Service: Sendable {
         server.stop(grace: .seconds(10))
         joinThread(healthThread)
         supervisor.stop()
+        schedules.stop()
         retention.stop()
         rtcpWatch.stop()
         demo?.stop()

@@ -44,3 +44,35 @@ extension HealthSupervisor {
         return failing.isEmpty ? "all \(latest.count) probes pass" : "failing: " + failing.joined(separator: ", ")
     }
 }
+
+extension DailySchedules {
+    /// Log maintenance daily at log.maintenance_time over camhost's log folder and log.dirs, and
+    /// the restarts of schedule.restarts through health.restart_command.
+    static func forService(configuration: Configuration, logger: Logger) -> DailySchedules {
+        var tasks: [Task] = []
+        let maintenance = LogMaintenance(directories: [configuration.logDirectory] + configuration[Settings.logDirs],
+                                         keepDays: configuration[Settings.logKeepDays], maxBytes: Int64(configuration[Settings.logMaxBytes]))
+        if let time = DailyTime(configuration[Settings.logMaintenanceTime]) {
+            tasks.append(Task(name: "log maintenance", times: [time]) {
+                let report = maintenance.run()
+                logger.notice("log maintenance", metadata: [
+                    "deleted": "\(report.deleted.count)", "rotated": "\(report.rotated.count)", "bytes_freed": "\(report.bytesFreed)",
+                    "errors": "\(report.errors.joined(separator: "; "))",
+                ])
+                for path in report.lossyRotations {
+                    logger.warning("rotated by copy and truncate (this file system cannot collapse a range): lines written during the copy may be lost", metadata: ["file": "\(path)"])
+                }
+            })
+        }
+        let template = configuration[Settings.healthRestartCommand].split(separator: " ").map(String.init)
+        for entry in configuration[Settings.scheduleRestarts] {
+            guard let restart = ScheduledRestart(entry), !template.isEmpty else { continue }
+            let command = template.map { $0 == "{unit}" ? restart.unit : $0 }
+            tasks.append(Task(name: "restart \(restart.unit)", times: restart.times) {
+                let outcome = HealthSupervisor.runCommand(command, timeout: .seconds(120))
+                logger.notice("scheduled restart", metadata: ["unit": "\(restart.unit)", "command": "\(command.joined(separator: " "))", "outcome": "\(outcome.detail)"])
+            })
+        }
+        return DailySchedules(tasks: tasks)
+    }
+}
