@@ -71,7 +71,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "Web", dependencies: ["CMicroHTTPD", "JSONText", "POSIX", "Security"], swiftSettings: strict),
-        .target(name: "Media", dependencies: ["Wire", "POSIX", "Storage"], swiftSettings: strict),
+        .target(name: "Media", dependencies: ["Wire", "POSIX", "Storage", "Control", "JSONText"], swiftSettings: strict),
         .target(name: "Dashboard", dependencies: ["Web", "Storage", "Security", "Control", "Capture", "Wire", "POSIX", "JSONText"], swiftSettings: strict),
         .target(name: "Appliance", dependencies: [
             "Dashboard", "Web", "Storage", "Security", "Wire", "Capture", "Control", "JSONText", "POSIX",
@@ -79,7 +79,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .executableTarget(name: "camhost", dependencies: [
-            "Appliance", "Capture", "Control", "Dashboard", "JSONText", "POSIX", "Storage", "Wire",
+            "Appliance", "Capture", "Control", "Dashboard", "JSONText", "Media", "POSIX", "Storage", "Wire",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict, linkerSettings: [.unsafeFlags(releaseLinking, .when(platforms: [.linux], configuration: .release))]),
@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Web", "Storage", "Security", "Control", "Capture", "TestSupport"],
                     exclude: ["Fixtures/validate_openapi.py"], swiftSettings: testing),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport", "POSIX", "Control", "Storage", .product(name: "Logging", package: "swift-log")], swiftSettings: testing),
-        .testTarget(name: "MediaTests", dependencies: ["Media", "Wire", "Storage", "POSIX", "TestSupport"], swiftSettings: testing),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "Wire", "Storage", "POSIX", "Control", "JSONText", "TestSupport"], exclude: ["Fixtures"], swiftSettings: testing),
         // Test-only: a segment recorder that MediaTests kills with SIGKILL (not in the camhost product).
         .executableTarget(name: "recorder-crash-child", dependencies: ["Media", "Wire", "Storage", "POSIX", "TestSupport"],
                           path: "Tests/RecorderCrashChild", swiftSettings: testing),
