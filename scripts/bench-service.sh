@@ -64,6 +64,8 @@ set -euo pipefail
 unit=camhost.service
 port=$(sed -n '/^\[server\]/,/^\[/ s/^listen = "[^"]*:\([0-9]*\)"$/\1/p' /etc/camhost/camhost.toml)
 url="https://127.0.0.1:${port:-5000}/healthz"
+WD=$(systemctl show -p WatchdogUSec --value camhost.service | sed -n 's/^\([0-9]*\)s$/\1/p')
+WD=${WD:-10}
 now() { echo "${EPOCHREALTIME/./}"; }                        # microseconds, realtime
 prop() { systemctl show -p "$1" --value "$unit"; }
 stamp() { local v; v=$(systemctl show --timestamp=us+utc -p "$1" --value "$unit"); [[ -n "$v" ]] && date -d "$v" +%s%6N || echo 0; }
@@ -95,8 +97,11 @@ memory() { # LABEL UNIT: the unit's processes, their RSS and PSS summed (kB), an
     for f in /sys/fs/cgroup/unified"$cg"/cgroup.procs /sys/fs/cgroup"$cg"/cgroup.procs /sys/fs/cgroup/systemd"$cg"/cgroup.procs; do
         [[ -r "$f" ]] && { procs=$(cat "$f"); break; }
     done
-    for pid in ${procs:-}; do
-        r=$(awk '/^Rss:/ {print $2}' "/proc/$pid/smaps_rollup"); p=$(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup")
+    # A pid of 0 (a process that is exiting) or one gone before it is read counts nothing.
+    for pid in $(sort -un <<<"${procs:-}"); do
+        r=$(awk '/^Rss:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null) || continue
+        p=$(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null) || continue
+        [[ -n "$r" && -n "$p" ]] || continue
         rss=$((rss + r)); pss=$((pss + p)); names+="$(cat "/proc/$pid/comm"):$r,"
     done
     echo "mem $1 $rss $pss ${names%,}"
@@ -133,7 +138,8 @@ kill)
 watchdog)
     for _ in $(seq 1 "$2"); do
         until_healthy 10 >/dev/null; fresh
-        sleep "0.$(( RANDOM % 10 ))"       # not always the same distance from the last ping
+        # A hang comes at any moment between two pings (WatchdogSec / 2 apart): stop it 0 to 4.9 s after it answers.
+        sleep "$(( RANDOM % (WD / 2) )).$(( RANDOM % 10 ))"
         pid=$(prop MainPID)
         t0=$(now)
         kill -STOP "$pid"
@@ -145,7 +151,7 @@ watchdog)
         fired=$(awk '/Watchdog timeout/ {t = $1} END {print t}' <<<"$log")
         fired=${fired/./}
         result=$(sed -n "s/.*Failed with result '\([a-z-]*\)'.*/\1/p" <<<"$log" | tail -n 1)
-        echo "watchdog $(( t200 - t0 )) $(( t200 - ping )) $(( ${fired:-0} - ping )) $(( tpid - t0 )) ${result:-none}"
+        echo "watchdog $(( t200 - t0 )) $(( t200 - ping )) $(( ${fired:-0} - ping )) $(( tpid - t0 )) ${result:-none} $(( t0 - ping ))"
     done
     ;;
 memory)
@@ -242,6 +248,7 @@ row "systemctl start -> first 200 from /healthz" "$(stats "$WORK/start" 3)"
 row "systemctl start -> systemctl returns" "$(stats "$WORK/start" 4)"
 row "kill -9 -> new MainPID" "$(stats "$WORK/kill" 3)"
 row "kill -9 -> 200 from /healthz again" "$(stats "$WORK/kill" 2)" 2
+row "last watchdog ping -> SIGSTOP" "$(stats "$WORK/watchdog" 7)"
 row "SIGSTOP -> new MainPID" "$(stats "$WORK/watchdog" 5)"
 row "SIGSTOP -> new MainPID answers 200" "$(stats "$WORK/watchdog" 2)" $((WATCHDOG_SEC + ABORT_SEC))
 row "last watchdog ping -> watchdog fires (journal)" "$(stats "$WORK/watchdog" 4)"
