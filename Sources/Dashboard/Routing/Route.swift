@@ -74,12 +74,17 @@ struct Route: Sendable {
 
     var isAPI: Bool { if case .api = handler { true } else { false } }
 
-    /// The refusal for `principal`, as the route's kind answers it.
-    func refused(_ principal: Principal, _ permission: Permission) -> (status: Int, message: String) {
-        switch refusal {
-        case .says(let message): (403, message)
-        case .doing(let what): (403, "\(what) needs the \(permission.scope.rawValue) permission; \(principal.name) has \(principal.access.rawValue)")
-        case nil: (403, "this needs the \(permission.scope.rawValue) permission; \(principal.name) has \(principal.access.rawValue)")
+    /// What `principal`, who may not do `permission`, is told (with a 403).
+    func refusal(for principal: Principal, _ permission: Permission) -> String {
+        (refusal ?? .doing("this")).message(for: principal, permission)
+    }
+}
+
+extension Route.Refusal {
+    func message(for principal: Principal, _ permission: Permission) -> String {
+        switch self {
+        case .says(let message): message
+        case .doing(let what): "\(what) needs the \(permission.scope.rawValue) permission; \(principal.name) has \(principal.access.rawValue)"
         }
     }
 }
