@@ -73,6 +73,13 @@ public enum ConfigRenderer {
             every problem with its line; `camhost config show` prints the effective values and where
             each came from, secrets redacted.
 
+            A list (type "array of strings") is written in an environment variable the TOML way,
+            `CAMHOST_DIAGNOSTICS_WATCH_CAMERAS='["10.0.0.2", "10.0.0.3"]'`, or as a comma-separated
+            list, `CAMHOST_DIAGNOSTICS_WATCH_CAMERAS=10.0.0.2,10.0.0.3`; an empty value is an empty
+            list. Address-valued keys (`diagnostics.watch_cameras`, `metrics.allow`, `auth.allow_list`)
+            take numeric addresses; `config check` names each value that is not one, with its line or
+            its variable.
+
             | key | type | default | environment | meaning |
             |---|---|---|---|---|
 

@@ -1,3 +1,4 @@
+import POSIX
 import Wire
 
 /// The ufw rules that follow from camhost's configuration: what must be reachable (SSH, the
@@ -140,7 +141,7 @@ extension FirewallPlan.Inputs {
         var turn = Turn()
         for line in text.split(separator: "\n") {
             let trimmed = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            let parts = trimmed.split(separator: "=", maxSplits: 1).map { $0.trimmingSpaces }
+            let parts = trimmed.split(separator: "=", maxSplits: 1).map { $0.trimmingSpaces() }
             guard parts.count == 2, let value = UInt16(parts[1]) else { continue }
             switch parts[0] {
             case "listening-port": turn.port = value
@@ -154,11 +155,17 @@ extension FirewallPlan.Inputs {
     }
 }
 
-private extension Substring {
-    var trimmingSpaces: String {
-        var text = self
-        while text.first == " " || text.first == "\t" { text.removeFirst() }
-        while text.last == " " || text.last == "\t" || text.last == "\r" { text.removeLast() }
-        return String(text)
+extension FirewallPlan.Inputs {
+    /// The inputs for this host: the dashboard from `server.listen`, the SSH port of the session
+    /// (SSH_CONNECTION), the connected networks from /proc/net/route, CoTURN from its
+    /// configuration file when it exists (or `turn`), and what the caller adds.
+    public static func current(configuration: Configuration, environment: [String: String], mqttPort: UInt16?,
+                               mediaPorts: ClosedRange<UInt16>?, turn: Turn? = nil,
+                               turnserverConf: String = "/etc/turnserver.conf", routes: String = "/proc/net/route") -> Self {
+        let listen = configuration.listen
+        let turnSettings = turn ?? (try? FileSystem.readText(turnserverConf)).map { Self.turn(turnserverConf: $0) }
+        let routeText = (try? FileSystem.readText(routes)) ?? ""
+        return .init(sshPort: sshPort(sshConnection: environment["SSH_CONNECTION"]) ?? 22, httpsHost: listen.host, httpsPort: listen.port,
+                     mqttPort: mqttPort, mediaPorts: mediaPorts, turn: turnSettings, localNetworks: connectedNetworks(procNetRoute: routeText))
     }
 }

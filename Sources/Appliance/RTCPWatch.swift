@@ -66,7 +66,7 @@ public final class RTCPWatch: Sendable {
     /// The cameras to watch: `diagnostics.watch_cameras` plus the `address` column of the cameras table
     /// (entries that are not IP addresses, such as host names, are skipped with a note in the log).
     public static func cameras(configuration: Configuration, store: Store?, logger: Logger) -> [IPAddress] {
-        var texts = configuration.strings("diagnostics.watch_cameras")
+        var texts = configuration[Settings.diagnosticsWatchCameras]
         if let store, let addresses = try? CameraTable(store: store).addresses() { texts += addresses }
         var cameras: [IPAddress] = []
         for text in texts {

@@ -1,3 +1,5 @@
+import POSIX
+
 /// A named step of the delete protocol where a test may stop the process (crash-safety tests).
 public enum CleanupPoint: String, Sendable, CaseIterable {
     /// A batch of intents was committed to the ledger.
