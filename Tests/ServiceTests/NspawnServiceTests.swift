@@ -80,6 +80,15 @@ struct NspawnServiceTests {
         #expect(lab.waitUntil(.seconds(10)) { lab.journal().contains("RTCP watch on") }, "\(lab.journal())")
         #expect(!lab.journal().contains("no permission to capture"))
 
+        // systemctl reload: SIGHUP, camhost says RELOADING then READY, the process stays.
+        let beforeReload = try lab.property("MainPID")
+        let reload = try lab.exec(["systemctl", "reload", "camhost.service"])
+        #expect(reload.status == 0, "\(reload.stderr)")
+        #expect(lab.waitUntil(.seconds(10)) { lab.journal().contains("TLS certificate reloaded") }, "\(lab.journal())")
+        #expect(try lab.property("MainPID") == beforeReload)
+        #expect(try lab.property("ActiveState") == "active")
+        #expect(lab.healthy(port: 443))
+
         // kill -9: systemd restarts it (Restart=on-failure) and /healthz answers again.
         let first = try lab.property("MainPID")
         try lab.exec(["kill", "-9", first])
