@@ -117,16 +117,20 @@ import Glibc
         let result = try TestProcess.run("/usr/bin/tshark", [
             "-r", pcap, "-n", "-d", "udp.port==\(port),rtcp", "-Y", "ip.dst==\(camera) && udp.dstport==\(port) && rtcp",
             "-T", "fields", "-E", "occurrence=a", "-E", "separator=;",
-            "-e", "rtcp.pt", "-e", "rtcp.rtpfb.fmt", "-e", "rtcp.psfb.fmt", "-e", "rtcp.psfb.remb.fci.bitrate",
+            "-e", "rtcp.pt", "-e", "rtcp.rtpfb.fmt", "-e", "rtcp.psfb.fmt",
+            "-e", "rtcp.psfb.remb.fci.br_exp", "-e", "rtcp.psfb.remb.fci.br_mantissa",
         ], timeout: .seconds(60))
         var nack = 0, pli = 0
         var remb: [Int] = []
         for line in result.stdout.split(separator: "\n") {
             let fields = line.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count >= 4 else { continue }
+            guard fields.count >= 5 else { continue }
             nack += fields[1].split(separator: ",").filter { $0 == "1" }.count
             pli += fields[2].split(separator: ",").filter { $0 == "1" }.count
-            remb += fields[3].split(separator: ",").compactMap { Int($0) }
+            // REMB: mantissa x 2^exponent (draft-alvestrand-rmcat-remb-03 section 2.2).
+            let exponents = fields[3].split(separator: ",").compactMap { Int($0) }
+            let mantissas = fields[4].split(separator: ",").compactMap { Int($0) }
+            remb += zip(exponents, mantissas).map { $1 << $0 }
         }
         return (nack, pli, remb)
     }
@@ -214,7 +218,7 @@ import Glibc
                     fu = bytes([0x7c, (0x80 if n == 0 else 0) | (0x40 if n == len(pieces) - 1 else 0) | 5]) + piece
                     rtp.sendto(packet(seq, ts, ssrc, fu, n == len(pieces) - 1), (host, port)); seq += 1
             else:
-                rtp.sendto(packet(seq, ts, ssrc, b"\x41\x9a" + bytes(200)), (host, port), ); seq += 1
+                rtp.sendto(packet(seq, ts, ssrc, b"\x41\x9a" + bytes(200), True), (host, port)); seq += 1
             time.sleep(0.04)
     stream(0xAAAA0001, 65500, 4294900000, 20)
     stream(0xBBBB0002, 17, 123, 20)
