@@ -58,7 +58,7 @@ let package = Package(
 
         .target(name: "Wire", swiftSettings: strict),
         .target(name: "JSONText", swiftSettings: strict),
-        .target(name: "POSIX", swiftSettings: strict),
+        .target(name: "POSIX", dependencies: ["CLinux"], swiftSettings: strict),
         .target(name: "Storage", dependencies: ["CSQLite", "JSONText", "POSIX"], swiftSettings: strict),
         .target(name: "Security", dependencies: ["CGnuTLS"], swiftSettings: strict),
         .target(name: "Capture", dependencies: ["CPcap", "Wire", "JSONText", "POSIX"], swiftSettings: strict),
@@ -79,7 +79,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .executableTarget(name: "camhost", dependencies: [
-            "Appliance", "Capture", "Wire", "Dashboard", "Storage", "JSONText", "Media", "POSIX",
+            "Appliance", "Capture", "Control", "Dashboard", "JSONText", "Media", "POSIX", "Storage", "Wire",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict, linkerSettings: [.unsafeFlags(releaseLinking, .when(platforms: [.linux], configuration: .release))]),
@@ -95,6 +95,7 @@ let package = Package(
                     exclude: ["Fixtures/validate_openapi.py"], swiftSettings: testing),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport", "POSIX"], swiftSettings: testing),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Wire", "TestSupport"], swiftSettings: testing),
+        .testTarget(name: "ServiceTests", dependencies: ["TestSupport"], swiftSettings: testing),
         .testTarget(name: "CamhostTests", dependencies: ["TestSupport"], swiftSettings: testing),
     ]
 )

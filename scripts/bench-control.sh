@@ -63,7 +63,7 @@ echo "camhost $("$BIN" version | head -1 | cut -d' ' -f2), $(/usr/sbin/mosquitto
 # 1. camhost command round trips.
 "$BIN" simulate cameras --count "$CAMERAS" --profile acme-json --broker "$URL" --data-dir "$WORK/sim" > "$WORK/sim.out" 2>&1 &
 SIM=$!
-PIDS+=($SIM)
+PIDS+=("$SIM")
 wait_for 60 grep -q simulating "$WORK/sim.out"
 "$BIN" camera bench --count 500 --cameras "$CAMERAS" --concurrency 4 --broker "$URL" --data-dir "$WORK/bench" > /dev/null  # warm-up
 echo
@@ -92,14 +92,14 @@ PIDS+=($!)
 exec 3< <(mosquitto_sub -h 127.0.0.1 -p "$PORT" -q 1 -t bench/ack)
 PIDS+=($!)
 # Both subscribers must be in place before timing: probe until a reply comes back.
-until mosquitto_pub -h 127.0.0.1 -p "$PORT" -q 1 -t bench/cmd -m probe && read -r -t 1 -u 3 reply; do :; done
-while read -r -t 0.5 -u 3 reply; do :; done  # replies to earlier probes
+until mosquitto_pub -h 127.0.0.1 -p "$PORT" -q 1 -t bench/cmd -m probe && read -r -t 1 -u 3 _; do :; done
+while read -r -t 0.5 -u 3 _; do :; done  # replies to earlier probes
 lost=0
 started=$(date +%s%N)
 for i in $(seq 1 "$BASELINE"); do
     t0=$(date +%s%N)
     mosquitto_pub -h 127.0.0.1 -p "$PORT" -q 1 -t bench/cmd -m "req-$i"
-    if ! read -r -t 5 -u 3 reply; then lost=$((lost + 1)); continue; fi
+    if ! read -r -t 5 -u 3 _; then lost=$((lost + 1)); continue; fi
     t1=$(date +%s%N)
     echo $(( (t1 - t0) / 1000 ))
 done > "$WORK/baseline.txt"
@@ -129,14 +129,14 @@ HTTPS=$(free_port)
 CAMHOST_MQTT_BROKER="$URL" CAMHOST_DIAGNOSTICS_WATCH_INTERFACE="" \
     "$BIN" serve --listen "127.0.0.1:$HTTPS" --data-dir "$WORK/serve" > "$WORK/serve.out" 2>&1 &
 SERVE=$!
-PIDS+=($SERVE)
+PIDS+=("$SERVE")
 health() { curl -sk "https://127.0.0.1:$HTTPS/healthz"; }
 wait_for 30 bash -c "curl -sk https://127.0.0.1:$HTTPS/healthz | grep -q '\"mqtt\":{\"detail\":\"connected'"
 sleep 2
 before=$(rss_kb $SERVE)
 "$BIN" simulate cameras --count "$STATUS_CAMERAS" --profile acme-json --id-prefix cam- --broker "$URL" --data-dir "$WORK/sim2" > "$WORK/sim2.out" 2>&1 &
 SIM2=$!
-PIDS+=($SIM2)
+PIDS+=("$SIM2")
 started=$SECONDS
 wait_for 180 grep -q simulating "$WORK/sim2.out"
 wait_for 60 bash -c "curl -sk https://127.0.0.1:$HTTPS/healthz | grep -q '$STATUS_CAMERAS cameras, $STATUS_CAMERAS online'"

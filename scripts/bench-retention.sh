@@ -84,7 +84,7 @@ REGISTERED=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["re
 
 # The set find removes: recordings and thumbnails older than 30 days, orphan leftovers, then
 # directories left empty (-depth visits contents first), like the cleanup.
-read -r FIND_WALL FIND_RSS < <(measure find find "$WORK/find/recordings" -depth -mindepth 1 \
+read -r FIND_WALL _ < <(measure find find "$WORK/find/recordings" -depth -mindepth 1 \
     \( -type f \( -mtime +30 -o -name '*.part' \) -o -type d -empty \) -delete)
 
 read -r CLEAN_WALL CLEAN_RSS < <(measure cleanup "$BIN" recordings cleanup --data-dir "$WORK/camhost" --force --json)

@@ -9,7 +9,8 @@ set -euo pipefail
 runtime=(pkg-config libmicrohttpd-dev libgnutls28-dev gnutls-bin libsqlite3-dev libmosquitto-dev
          libpcap-dev mosquitto mosquitto-clients util-linux iproute2 curl ca-certificates)
 testing=(python3 python3-yaml python3-jsonschema sqlite3 jq tcpdump tshark gstreamer1.0-tools gstreamer1.0-plugins-base
-         gstreamer1.0-plugins-good chromium fonts-dejavu-core prometheus ffmpeg)
+         gstreamer1.0-plugins-good chromium fonts-dejavu-core prometheus ffmpeg
+         shellcheck lintian systemd-container debootstrap coturn)
 benchmarks=(wrk nginx-light time hyperfine)
 
 wanted=("${runtime[@]}")
@@ -25,13 +26,13 @@ missing=()
 for package in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
-python_missing=""
+python_missing=()
 if [[ " ${wanted[*]} " == *" python3-jsonschema "* ]] && command -v python3 >/dev/null; then
     # The OpenAPI check runs the `python3` on PATH, which may not be Debian's.
-    python3 -c 'import jsonschema, yaml' 2>/dev/null || python_missing="jsonschema pyyaml"
+    python3 -c 'import jsonschema, yaml' 2>/dev/null || python_missing=(jsonschema pyyaml)
 fi
 if [[ ${#missing[@]} -eq 0 ]]; then
-    [[ -n "$python_missing" ]] && python3 -m pip install --quiet $python_missing
+    [[ ${#python_missing[@]} -gt 0 ]] && python3 -m pip install --quiet "${python_missing[@]}"
     exit 0
 fi
 

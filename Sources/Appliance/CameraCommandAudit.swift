@@ -1,4 +1,5 @@
 import Control
+import POSIX
 import Storage
 
 /// Writes one audit row per camera command: who, which command to which camera, and how it
@@ -12,7 +13,7 @@ public struct CameraCommandAudit: Sendable {
     public init(configuration: Configuration) throws(ServiceError) {
         let path = configuration.databasePath
         let directory = parentDirectory(path)
-        if !FileSystem.isDirectory(directory), case .failure(let error) = FileSystem.makeDirectories(directory, mode: 0o750) {
+        do { try FileSystem.makeDirectories(directory) } catch {
             throw ServiceError(.cannotCreate, "cannot create the directory for the database \(path): \(error)")
         }
         do {

@@ -1,12 +1,9 @@
 import POSIX
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A long-running child process (the managed broker), started by `spawnChild` (clean signal
 /// mask, default handlers, its own process group).
 final class ChildProcess: Sendable {
-    let pid: pid_t
+    let pid: ProcessID
     let executable: String
 
     /// `outputPath`: standard output and error are appended there. `dieWithParent`: the child is
@@ -21,40 +18,33 @@ final class ChildProcess: Sendable {
          runAs user: String? = nil, inheritedFiles: [(descriptor: Int32, path: String)] = []) throws(SystemError) {
         var argv = [executable] + arguments
         let candidates: [String] = ["/usr/bin/setpriv", "/bin/setpriv"]
-        if dieWithParent, let setpriv = candidates.first(where: { access($0, X_OK) == 0 }) {
+        if dieWithParent, let setpriv = candidates.first(where: FileSystem.isExecutable) {
             var options: [String] = []
-            if let user, geteuid() == 0, getpwnam(user) != nil {
+            if let user, Users.isRoot, Users.lookUp(user) != nil {
                 options = ["--reuid=\(user)", "--regid=\(user)", "--init-groups"]
             }
             argv = [setpriv] + options + ["--pdeathsig", "KILL", "--"] + argv
         }
         let output = outputPath ?? "/dev/null"
-        let child: pid_t
+        let child: ProcessID
         do {
             // Own process group: a Ctrl-C in the terminal reaches camhost, which then stops the child in order.
-            child = try spawnChild(argv, newProcessGroup: true) { actions in
-                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-                posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o640)
-                posix_spawn_file_actions_adddup2(&actions, 1, 2)
-                for file in inheritedFiles {
-                    posix_spawn_file_actions_addopen(&actions, file.descriptor, file.path, O_RDONLY, 0)
-                }
-            }
+            child = try spawnChild(argv, newProcessGroup: true, actions: [
+                .open(descriptor: 0, path: "/dev/null", .readOnly),
+                .open(descriptor: 1, path: output, .writeOnly, options: [.create, .append], permissions: 0o640),
+                .duplicate(.standardOutput, as: 2),
+            ] + inheritedFiles.map { .open(descriptor: $0.descriptor, path: $0.path, .readOnly) })
         } catch {
-            throw SystemError(operation: "start", path: argv[0], errno: error.code)
+            throw SystemError(operation: .start, path: argv[0], errno: Errno(error.code))
         }
         self.pid = child
         self.executable = executable
     }
 
-    func signal(_ signal: Int32) { kill(pid, signal) }
+    func signal(_ signal: Signal) { Signals.send(signal, to: pid) }
 
     /// Blocks until the child exits; returns a description of how it ended.
     func wait() -> String {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { return "unknown (waitpid: \(String(cString: strerror(errno))))" }
-        }
-        return describeWaitStatus(status)
+        do { return try waitForChild(pid).description } catch { return "unknown (waitpid: \(error))" }
     }
 }

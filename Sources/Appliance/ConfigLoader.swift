@@ -1,3 +1,4 @@
+import POSIX
 import TOMLKit
 
 /// Reads the configuration file, the `CAMHOST_*` environment and command-line flags, in that
@@ -14,12 +15,11 @@ public enum ConfigLoader {
         var problems: [ConfigProblem] = []
 
         if let file {
-            switch FileSystem.readText(file) {
-            case .failure(let error):
+            do {
+                apply(text: try FileSystem.readText(file), file: file, to: &configuration, problems: &problems)
+            } catch {
                 problems.append(ConfigProblem(severity: .error, file: file, line: nil, key: "file",
                                               message: "cannot read the configuration file: \(error)"))
-            case .success(let text):
-                apply(text: text, file: file, to: &configuration, problems: &problems)
             }
         }
 
@@ -165,7 +165,7 @@ public enum ConfigLoader {
         if !broker.isEmpty, BrokerURL(parsing: broker) == nil {
             problem("mqtt.broker", "\(tomlQuoted(broker)) is not mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
         }
-        if let group = configuration.keyGroup, FileSystem.groupID(named: group) == nil {
+        if let group = configuration.keyGroup, Users.groupID(named: group) == nil {
             problem("tls.key_group", "no group named \(tomlQuoted(group)) on this machine (see `getent group`)")
         }
         return problems

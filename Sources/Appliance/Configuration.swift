@@ -1,3 +1,4 @@
+import POSIX
 import Storage
 import TOMLKit
 
@@ -105,7 +106,7 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
             host = text[..<colon]
             portText = text[text.index(after: colon)...]
         }
-        guard !host.isEmpty, let port = UInt16(portText), isNumericAddress(String(host)) else { return nil }
+        guard !host.isEmpty, let port = UInt16(portText), NumericAddress.isValid(String(host)) else { return nil }
         self.host = String(host)
         self.port = port
     }

@@ -1,10 +1,8 @@
 import Control
 import Logging
+import POSIX
 import Storage
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Camera control inside `serve`: keeps one MQTT connection to the configured (or managed)
 /// broker, the camera registry and the command controllers, and offers the dashboard a
@@ -49,7 +47,7 @@ public final class ControlService: Sendable {
         }
         connector.withLock { $0 = task }
         let deadline = ContinuousClock.now + wait
-        while !connected.isSet && ContinuousClock.now < deadline { usleep(20_000) }
+        while !connected.isSet && ContinuousClock.now < deadline { Clock.sleep(milliseconds: 20) }
     }
 
     /// Cameras seen on the broker.
@@ -90,7 +88,7 @@ public final class ControlService: Sendable {
             done.set()
         }
         let deadline = ContinuousClock.now + limit
-        while !done.isSet && ContinuousClock.now < deadline { usleep(10_000) }
+        while !done.isSet && ContinuousClock.now < deadline { Clock.sleep(milliseconds: 10) }
     }
 }
 

@@ -1,7 +1,5 @@
 import Control
-#if canImport(Glibc)
-import Glibc
-#endif
+import POSIX
 
 /// The MQTT and firmware-profile settings camera control runs with, read from the
 /// configuration: which broker (the configured one, or the managed one on loopback), how to

@@ -4,9 +4,6 @@ import Logging
 import Storage
 import Synchronization
 import POSIX
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `camhost serve --demo`: three simulated cameras on the broker and a few sample recordings
 /// with thumbnails, so every dashboard page has something to show on a fresh machine.
@@ -34,7 +31,7 @@ final class DemoMode: Sendable {
         // The recordings directory now, before serve starts its retention schedule: its first run
         // (at start) then finds the store and shows in the audit log, instead of racing this
         // thread and skipping with "no recordings yet" now and then.
-        _ = FileSystem.makeDirectories(configuration.recordingsPath, mode: 0o750)
+        try? FileSystem.makeDirectories(configuration.recordingsPath)
         // Rendering sample videos takes seconds: on its own thread, so serve answers at once.
         startDetachedThread { [self] in makeRecordings() }
         guard let control else {
@@ -67,7 +64,7 @@ final class DemoMode: Sendable {
         let done = Atomic<Bool>(false)
         Task { await simulator.stop(); done.store(true, ordering: .releasing) }
         let deadline = ContinuousClock.now + .seconds(2)
-        while !done.load(ordering: .acquiring) && ContinuousClock.now < deadline { usleep(10_000) }
+        while !done.load(ordering: .acquiring) && ContinuousClock.now < deadline { Clock.sleep(milliseconds: 10) }
     }
 
     /// A sample alarm, so the overview shows what a loopback trap looks like.
@@ -88,9 +85,9 @@ final class DemoMode: Sendable {
             let relative = "\(camera)/demo-\(index + 1).webm"
             let path = root + "/" + relative
             let thumbnail = root + "/.thumbnails/" + relative + ".jpg"
-            guard access(path, F_OK) != 0 else { continue }
-            _ = FileSystem.makeDirectories(parentDirectory(path), mode: 0o750)
-            _ = FileSystem.makeDirectories(parentDirectory(thumbnail), mode: 0o750)
+            guard !FileSystem.exists(path) else { continue }
+            try? FileSystem.makeDirectories(parentDirectory(path))
+            try? FileSystem.makeDirectories(parentDirectory(thumbnail))
             let hue = ["#2563eb", "#16a34a", "#d97706"][index % 3]
             // One rendering per camera; later samples of the same camera are copies.
             if let first = rendered[index % 3], Self.copy(first.video, to: path), Self.copy(first.thumbnail, to: thumbnail) {
@@ -98,11 +95,11 @@ final class DemoMode: Sendable {
             } else if tool.map({ Self.render(tool: $0, video: path, thumbnail: thumbnail, pattern: index) }) ?? false {
                 rendered[index % 3] = (path, thumbnail)
             } else {
-                _ = FileSystem.writeAtomically(path, Array("camhost demo placeholder: install ffmpeg or GStreamer for a playable sample video\n".utf8))
-                _ = FileSystem.writeAtomically(thumbnail, Array(Self.placeholderThumbnail(camera: camera, number: index + 1, colour: hue).utf8))
+                try? FileSystem.writeAtomically(Array("camhost demo placeholder: install ffmpeg or GStreamer for a playable sample video\n".utf8), to: path)
+                try? FileSystem.writeAtomically(Array(Self.placeholderThumbnail(camera: camera, number: index + 1, colour: hue).utf8), to: thumbnail)
             }
             // Spread over the last days (the settle time must have passed for the scan to take them).
-            let age = time_t(index * 86_400 + index * 5_400 + 600)
+            let age = Int64(index * 86_400 + index * 5_400 + 600)
             Self.setModificationTime(path, secondsAgo: age)
             Self.setModificationTime(thumbnail, secondsAgo: age)
             made += 1
@@ -116,7 +113,7 @@ final class DemoMode: Sendable {
     }
 
     static func videoTool() -> String? {
-        for candidate in ["/usr/bin/ffmpeg", "/usr/local/bin/ffmpeg", "/usr/bin/gst-launch-1.0"] where access(candidate, X_OK) == 0 {
+        for candidate in ["/usr/bin/ffmpeg", "/usr/local/bin/ffmpeg", "/usr/bin/gst-launch-1.0"] where FileSystem.isExecutable(candidate) {
             return candidate
         }
         return nil
@@ -144,21 +141,12 @@ final class DemoMode: Sendable {
             guard let child = try? ChildProcess(executable: tool, arguments: arguments, outputPath: nil, dieWithParent: true),
                   child.wait() == "exited with status 0" else { return false }
         }
-        return access(video, R_OK) == 0 && access(thumbnail, R_OK) == 0
+        return FileSystem.isReadable(video) && FileSystem.isReadable(thumbnail)
     }
 
     static func copy(_ source: String, to destination: String) -> Bool {
-        let input = open(source, O_RDONLY | O_CLOEXEC)
-        guard input >= 0 else { return false }
-        defer { close(input) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            bytes += buffer[..<count]
-        }
-        guard case .success = FileSystem.writeAtomically(destination, bytes) else { return false }
+        guard let bytes = try? FileSystem.readFile(source, limit: 1 << 30),
+              (try? FileSystem.writeAtomically(bytes, to: destination)) != nil else { return false }
         return true
     }
 
@@ -170,10 +158,7 @@ final class DemoMode: Sendable {
         """
     }
 
-    static func setModificationTime(_ path: String, secondsAgo: time_t) {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var times = [timespec(tv_sec: now.tv_sec - secondsAgo, tv_nsec: 0), timespec(tv_sec: now.tv_sec - secondsAgo, tv_nsec: 0)]
-        _ = utimensat(AT_FDCWD, path, &times, 0)
+    static func setModificationTime(_ path: String, secondsAgo: Int64) {
+        try? FileSystem.setModificationTime(path, seconds: Clock.unixSeconds - secondsAgo)
     }
 }

@@ -1,8 +1,6 @@
 import JSONText
+import POSIX
 import Storage
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// What `/healthz` answers: overall status and one entry per dependency.
 struct HealthReport: Sendable {
@@ -64,7 +62,7 @@ struct HealthChecker: Sendable {
             let (ok, detail) = mqtt()
             checks["mqtt"] = .init(ok: ok, detail: detail)
         }
-        let remaining = certificateExpiry - Int(time(nil))
+        let remaining = certificateExpiry - Int(Clock.unixSeconds)
         checks["tls"] = .init(ok: remaining > 7 * 86400, detail: "certificate expires in \(remaining / 86400) days")
         let ok = checks.values.allSatisfy(\.ok)
         return HealthReport(status: ok ? "ok" : "degraded", version: VersionInfo.camhost, uptime_seconds: uptimeSeconds, checks: checks)

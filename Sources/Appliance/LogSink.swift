@@ -1,21 +1,21 @@
 import Logging
+import POSIX
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Where camhost's log lines go: standard error (journald picks it up under systemd) and,
 /// once the data directory is ready, `<log dir>/camhost.log`.
 public final class LogSink: Sendable {
     public static let shared = LogSink()
-    private let file = Mutex<Int32>(-1)
+    private let file = Mutex<FileDescriptor?>(nil)
 
     /// Appends to `path` from now on (creating it 0640).
     public func openFile(_ path: String) throws(SystemError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw SystemError(operation: "open log file", path: path, errno: errno) }
+        let fd: FileDescriptor
+        do { fd = try FileDescriptor.open(path, .writeOnly, options: [.create, .append], permissions: 0o640) } catch {
+            throw SystemError(operation: "open log file", path: path, errno: error)
+        }
         file.withLock { current in
-            if current >= 0 { close(current) }
+            current?.close()
             current = fd
         }
     }
@@ -23,12 +23,8 @@ public final class LogSink: Sendable {
     func write(_ line: String) {
         var bytes = Array(line.utf8)
         bytes.append(10)
-        bytes.withUnsafeBytes { raw in
-            _ = Glibc.write(2, raw.baseAddress, raw.count)
-            file.withLock { fd in
-                if fd >= 0 { _ = Glibc.write(fd, raw.baseAddress, raw.count) }
-            }
-        }
+        try? FileDescriptor.standardError.writeAll(bytes)
+        file.withLock { fd in _ = try? fd?.writeAll(bytes) }
     }
 
     /// Installs the handler for every Logger in the process.
@@ -66,15 +62,12 @@ struct LineHandler: LogHandler {
 
 /// ISO 8601 UTC with milliseconds, without Foundation's DateFormatter (which pulls ICU).
 func utcTimestamp(_ seconds: Int? = nil, milliseconds: Int? = nil) -> String {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    var t = time_t(seconds ?? now.tv_sec)
-    let ms = milliseconds ?? (seconds == nil ? now.tv_nsec / 1_000_000 : 0)
-    var parts = tm()
-    gmtime_r(&t, &parts)
-    func pad(_ value: Int32, _ width: Int) -> String {
+    let now = Clock.now()
+    let ms = milliseconds ?? (seconds == nil ? Int(now.nanoseconds / 1_000_000) : 0)
+    let date = Clock.utcDate(seconds.map(Int64.init) ?? now.seconds)
+    func pad(_ value: Int, _ width: Int) -> String {
         let s = String(value)
         return String(repeating: "0", count: max(0, width - s.count)) + s
     }
-    return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(ms), 3))Z"
+    return "\(pad(date.year, 4))-\(pad(date.month, 2))-\(pad(date.day, 2))T\(pad(date.hour, 2)):\(pad(date.minute, 2)):\(pad(date.second, 2)).\(pad(ms, 3))Z"
 }

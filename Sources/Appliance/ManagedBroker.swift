@@ -1,9 +1,6 @@
 import Logging
 import Synchronization
 import POSIX
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The Mosquitto broker camhost runs for itself when no broker is configured: bound to
 /// 127.0.0.1, restarted with back-off when it dies, never left behind when camhost exits.
@@ -22,12 +19,12 @@ public final class ManagedBroker: Sendable {
     private let logPath: String
     private let logger: Logger
     private let state = Mutex(State())
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = Mutex<ThreadHandle?>(nil)
     private let privateDirectory = Mutex<String?>(nil)
 
     private struct State {
         var stopping = false
-        var pid: pid_t?
+        var pid: ProcessID?
         var restarts = 0
         var lastExit: String?
         var everStarted = false
@@ -51,8 +48,9 @@ public final class ManagedBroker: Sendable {
     /// Writes the broker's configuration and starts the supervising thread. Throws when the
     /// binary is missing or the first start fails outright.
     public func start() throws(SystemError) {
-        guard access(executable, X_OK) == 0 else {
-            throw SystemError(operation: "run the managed MQTT broker", path: executable, errno: errno == 0 ? ENOENT : errno)
+        guard FileSystem.isExecutable(executable) else {
+            let error = Errno.current
+            throw SystemError(operation: "run the managed MQTT broker", path: executable, errno: error.rawValue == 0 ? .noSuchFileOrDirectory : error)
         }
         let configPath = try writeConfiguration()
         let first = try spawn(configPath: configPath)
@@ -74,18 +72,8 @@ public final class ManagedBroker: Sendable {
     private func waitUntilListening(timeout: Duration) -> Bool {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else { return false }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = UInt16(port).bigEndian
-            address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-            let rc = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            close(fd)
-            if rc == 0 { return true }
-            usleep(5_000)
+            if Sockets.acceptsConnections(onLoopbackPort: UInt16(port)) { return true }
+            Clock.sleep(milliseconds: 5)
         }
         return false
     }
@@ -114,7 +102,7 @@ public final class ManagedBroker: Sendable {
                     s.pid = next.pid
                     return !s.stopping
                 }
-                if !stillWanted { next.signal(SIGTERM) }
+                if !stillWanted { next.signal(.terminate) }
                 child = next
             } catch {
                 logger.error("cannot restart the managed MQTT broker: \(error)")
@@ -162,18 +150,16 @@ public final class ManagedBroker: Sendable {
 
             """
         var directory = dataDirectory
-        var owner: (uid_t, gid_t)?
-        if geteuid() == 0, let entry = getpwnam(Self.brokerUser) {
-            var template = Array("/tmp/camhost-broker-XXXXXX".utf8CString)
-            guard let made = mkdtemp(&template) else { throw SystemError(operation: "create", path: "/tmp/camhost-broker-XXXXXX", errno: errno) }
-            directory = String(cString: made)
-            owner = (entry.pointee.pw_uid, entry.pointee.pw_gid)
-            chown(directory, entry.pointee.pw_uid, entry.pointee.pw_gid)
+        var owner: (user: UserID, group: GroupID)?
+        if Users.isRoot, let entry = Users.lookUp(Self.brokerUser) {
+            directory = try FileSystem.makeTemporaryDirectory("/tmp/camhost-broker-XXXXXX")
+            owner = entry
+            try? FileSystem.changeOwner(directory, user: entry.user, group: entry.group)
             privateDirectory.withLock { $0 = directory }
         }
         let path = joinPath(directory, "mosquitto.conf")
-        if case .failure(let error) = FileSystem.writeAtomically(path, Array(conf.utf8), mode: 0o644) { throw error }
-        if let owner { chown(path, owner.0, owner.1) }
+        try FileSystem.writeAtomically(Array(conf.utf8), to: path, permissions: 0o644)
+        if let owner { try? FileSystem.changeOwner(path, user: owner.user, group: owner.group) }
         return path
     }
 
@@ -181,29 +167,29 @@ public final class ManagedBroker: Sendable {
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(seconds * 1000)))
         while ContinuousClock.now < deadline {
             if state.withLock({ $0.stopping }) { return false }
-            usleep(20_000)
+            Clock.sleep(milliseconds: 20)
         }
         return !state.withLock { $0.stopping }
     }
 
     /// Stops the broker (SIGTERM, then SIGKILL after `grace`) and the supervising thread.
     public func stop(grace: Duration = .seconds(5)) {
-        let pid = state.withLock { s -> pid_t? in
+        let pid = state.withLock { s -> ProcessID? in
             s.stopping = true
             return s.pid
         }
         if let pid {
-            kill(pid, SIGTERM)
+            Signals.send(.terminate, to: pid)
             let deadline = ContinuousClock.now.advanced(by: grace)
-            while state.withLock({ $0.pid != nil }), ContinuousClock.now < deadline { usleep(10_000) }
-            if state.withLock({ $0.pid != nil }) { kill(pid, SIGKILL) }
+            while state.withLock({ $0.pid != nil }), ContinuousClock.now < deadline { Clock.sleep(milliseconds: 10) }
+            if state.withLock({ $0.pid != nil }) { Signals.send(.kill, to: pid) }
         }
-        if let spawned = thread.withLock({ value -> pthread_t? in let t = value; value = nil; return t }) {
+        if let spawned = thread.withLock({ value -> ThreadHandle? in let t = value; value = nil; return t }) {
             joinThread(spawned)
         }
         if let directory = privateDirectory.withLock({ value -> String? in let d = value; value = nil; return d }) {
-            FileSystem.remove(joinPath(directory, "mosquitto.conf"))
-            rmdir(directory)
+            try? FileSystem.remove(joinPath(directory, "mosquitto.conf"))
+            try? FileSystem.removeDirectory(directory)
         }
         logger.info("managed MQTT broker stopped")
     }

@@ -1,11 +1,9 @@
 import Capture
 import Logging
+import POSIX
 import Storage
 import Synchronization
 import Wire
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Watches, inside `serve`, where the known cameras' RTCP feedback goes: raises a per-camera
 /// alarm on the first feedback about a camera's stream that goes over loopback while none reaches

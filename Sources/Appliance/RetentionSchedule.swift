@@ -2,9 +2,6 @@ import Logging
 import Storage
 import Synchronization
 import POSIX
-#if canImport(Glibc)
-import Glibc
-#endif
 
 extension Configuration {
     /// The `[retention]` keys as a policy.
@@ -36,7 +33,7 @@ public final class RetentionSchedule: Sendable {
     private let checkEvery: Duration
     private let logger = Logger(label: "camhost.retention")
     private let stopping = Atomic<Bool>(false)
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = Mutex<ThreadHandle?>(nil)
     /// The last run's report, for the dashboard and metrics.
     public let lastReport = Mutex<CleanupReport?>(nil)
 
@@ -87,7 +84,7 @@ public final class RetentionSchedule: Sendable {
                 next = ContinuousClock.now + interval
                 lastCheck = ContinuousClock.now
             }
-            usleep(200_000)
+            Clock.sleep(milliseconds: 200)
         }
     }
 
@@ -107,7 +104,7 @@ public final class RetentionSchedule: Sendable {
             let level: Logger.Level = report.refusal != nil || !report.errors.isEmpty ? .warning : .info
             logger.log(level: level, "retention (\(reason)): \(Cleanup.summary(report))")
             for error in report.errors.prefix(20) { logger.warning("retention: \(error.path): \(error.error)") }
-        } catch CleanupError.rootUnavailable(let error) where error.errno == ENOENT {
+        } catch CleanupError.rootUnavailable(let error) where error.errno == Errno.noSuchFileOrDirectory.rawValue {
             logger.info("retention (\(reason)): no recordings yet (\(cleanup.index.root) does not exist)")
         } catch {
             logger.error("retention (\(reason)) could not run: \(error)")

@@ -5,9 +5,6 @@ import Storage
 import Synchronization
 import Web
 import POSIX
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `camhost serve`: the long-running appliance. Prepares the data directory, TLS credentials,
 /// database and broker, serves HTTPS, and stops in order on SIGTERM or SIGINT.
@@ -35,14 +32,12 @@ public final class Service: Sendable {
 
     /// Blocks SIGTERM, SIGINT and SIGHUP in every thread started after this call, so that the
     /// main thread can wait for them with sigwait and stop in order. Call first thing.
+    private static let stopSignals: [Signal] = [.terminate, .interrupt, .hangUp]
+
     public static func blockStopSignals() {
-        var set = sigset_t()
-        sigemptyset(&set)
-        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, signal) }
-        pthread_sigmask(SIG_BLOCK, &set, nil)
-        signal(SIGPIPE, SIG_IGN)
+        Signals.block(stopSignals)
         // The database will hold password hashes and the logs client addresses: not for others.
-        umask(0o027)
+        FileSystem.setCreationMask(0o027)
     }
 
     /// Runs until a stop signal; returns normally after a clean stop.
@@ -52,14 +47,14 @@ public final class Service: Sendable {
         // burst of connections then leaves RSS up for good (measured: +28 % after 200
         // connections, kept after they closed). A fixed threshold keeps blocks of 32 KiB and
         // more in their own mappings, returned when freed (+11 % right after the same load).
-        _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD, <malloc.h> */, 32 * 1024)
+        Memory.setMapThreshold(32 * 1024)
         let dataDirectory = configuration.dataDirectory
         try prepareDirectory(dataDirectory, what: "data directory", key: "storage.data_dir")
         try prepareDirectory(configuration.logDirectory, what: "log directory", key: "log.dir")
         do { try LogSink.shared.openFile(joinPath(configuration.logDirectory, "camhost.log")) } catch {
             throw ServiceError(.cannotCreate, "cannot write the log file: \(error)")
         }
-        logger.info("camhost \(VersionInfo.camhost) starting", metadata: ["data_dir": "\(FileSystem.absolute(dataDirectory))", "pid": "\(getpid())"])
+        logger.info("camhost \(VersionInfo.camhost) starting", metadata: ["data_dir": "\(FileSystem.absolute(dataDirectory))", "pid": "\(currentProcessID)"])
 
         let credentials = try prepareTLS()
         let store = try openDatabase()
@@ -115,7 +110,7 @@ public final class Service: Sendable {
                 // the burst) keeps all that freed space in the arena for good: after 200
                 // connections closed, 0.6 MB was in use and 8 MB held. malloc_trim returns the
                 // free pages of every arena; it runs only when the last connection has closed.
-                onIdle: { _ = glibcMallocTrim(0) })
+                onIdle: { Memory.trim() })
         } catch {
             control?.stop()
             broker?.stop()
@@ -123,7 +118,7 @@ public final class Service: Sendable {
         }
 
         if let pidFile = configuration.pidFile {
-            if case .failure(let error) = FileSystem.writeAtomically(pidFile, Array("\(getpid())\n".utf8)) {
+            do { try FileSystem.writeAtomically(Array("\(currentProcessID)\n".utf8), to: pidFile) } catch {
                 server.stop(grace: .zero)
                 control?.stop()
                 broker?.stop()
@@ -143,7 +138,7 @@ public final class Service: Sendable {
             var lastWatchdog = ContinuousClock.now
             var lastCheck = ContinuousClock.now
             while !stopping.load(ordering: .relaxed) {
-                usleep(100_000)
+                Clock.sleep(milliseconds: 100)
                 if ContinuousClock.now - lastCheck >= .seconds(2) {
                     updateHealth(checker)
                     lastCheck = ContinuousClock.now
@@ -157,7 +152,7 @@ public final class Service: Sendable {
 
         let url = listen.url
         logger.info("serving HTTPS", metadata: ["url": "\(url)", "tls": "\(credentials.generated ? "self-signed certificate made now" : "existing certificate")"])
-        notifier.notify("READY=1\nSTATUS=serving \(url)\nMAINPID=\(getpid())")
+        notifier.notify("READY=1\nSTATUS=serving \(url)\nMAINPID=\(currentProcessID)")
         var setupURL: String?
         do { setupURL = try security.setupURL(base: url) } catch { logger.error("cannot prepare the first-start set-up token: \(error)") }
         printBanner(url: listen, credentials: credentials, broker: broker, setupURL: setupURL, demo: demo != nil)
@@ -176,7 +171,7 @@ public final class Service: Sendable {
         demo?.stop()
         control?.stop()
         broker?.stop()
-        if let pidFile = configuration.pidFile { FileSystem.remove(pidFile) }
+        if let pidFile = configuration.pidFile { try? FileSystem.remove(pidFile) }
         logger.info("stopped")
     }
 
@@ -201,15 +196,10 @@ public final class Service: Sendable {
     }
 
     private func waitForStopSignal() -> String {
-        var set = sigset_t()
-        sigemptyset(&set)
-        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, signal) }
         while true {
-            var received: Int32 = 0
-            guard sigwait(&set, &received) == 0 else { continue }
+            let received = Signals.wait(for: Self.stopSignals)
             switch received {
-            case SIGTERM: return "SIGTERM"
-            case SIGINT: return "SIGINT"
+            case .terminate, .interrupt: return received.description
             default:
                 logger.info("SIGHUP: nothing to reload; stop and start camhost to apply configuration changes")
             }
@@ -219,21 +209,21 @@ public final class Service: Sendable {
     private func prepareDirectory(_ path: String, what: String, key: String) throws(ServiceError) {
         if FileSystem.isDirectory(path) {
             guard FileSystem.isWritableDirectory(path) else {
-                throw ServiceError(.cannotCreate, "the \(what) \(path) is not writable by this user (uid \(getuid())): fix its owner or mode (chown/chmod), or choose another with --data-dir or \(key)")
+                throw ServiceError(.cannotCreate, "the \(what) \(path) is not writable by this user (uid \(Users.realUserID)): fix its owner or mode (chown/chmod), or choose another with --data-dir or \(key)")
             }
             return
         }
         if FileSystem.exists(path) {
             throw ServiceError(.cannotCreate, "the \(what) \(path) exists but is not a directory; move it away or choose another with --data-dir or \(key)")
         }
-        if case .failure(let error) = FileSystem.makeDirectories(path, mode: 0o750) {
+        do { try FileSystem.makeDirectories(path) } catch {
             throw ServiceError(.cannotCreate, "cannot create the \(what): \(error); create it by hand or choose another with --data-dir or \(key)")
         }
     }
 
     private func prepareTLS() throws(ServiceError) -> TLSCredentials {
         let keyPath = configuration.tlsKeyPath
-        let group = configuration.keyGroup.flatMap(FileSystem.groupID(named:))
+        let group = configuration.keyGroup.flatMap(Users.groupID(named:))
         if FileSystem.exists(keyPath) {
             let audit = KeyPermissionAudit(keyPath: keyPath, group: group)
             for finding in audit.findings { logger.warning("\(finding.message)") }
@@ -243,13 +233,13 @@ public final class Service: Sendable {
         }
         let certificatePath = configuration.tlsCertificatePath
         for directory in [parentDirectory(keyPath), parentDirectory(certificatePath)] where !FileSystem.isDirectory(directory) {
-            if case .failure(let error) = FileSystem.makeDirectories(directory, mode: 0o700) {
+            do { try FileSystem.makeDirectories(directory, permissions: 0o700) } catch {
                 throw ServiceError(.cannotCreate, "cannot create the TLS directory: \(error)")
             }
         }
         do {
-            let names = TLSCredentials.defaultHostNames() + configuration.strings("tls.host_names").filter { !isNumericAddress($0) }
-            let addresses = TLSCredentials.defaultIPAddresses + configuration.strings("tls.host_names").filter(isNumericAddress)
+            let names = TLSCredentials.defaultHostNames() + configuration.strings("tls.host_names").filter { !NumericAddress.isValid($0) }
+            let addresses = TLSCredentials.defaultIPAddresses + configuration.strings("tls.host_names").filter(NumericAddress.isValid)
             let credentials = try TLSCredentials.ensure(
                 keyPath: keyPath, certPath: certificatePath, hostNames: names, ipAddresses: addresses, group: group,
                 validityDays: configuration.integer("tls.certificate_days"))
@@ -290,8 +280,7 @@ public final class Service: Sendable {
         lines.append("  stop:     Ctrl-C or SIGTERM")
         lines.append("")
         let text = lines.joined(separator: "\n") + "\n"
-        let bytes = Array(text.utf8)
-        bytes.withUnsafeBytes { _ = Glibc.write(1, $0.baseAddress, $0.count) }
+        FileDescriptor.standardOutput.write(text)
     }
 }
 
@@ -300,10 +289,3 @@ func parentDirectory(_ path: String) -> String {
     return slash == path.startIndex ? "/" : String(path[..<slash])
 }
 
-/// glibc's `mallopt` (<malloc.h> is not in Swift's Glibc module); plain C ints in and out.
-@_silgen_name("mallopt")
-private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-
-/// glibc's `malloc_trim`: returns the free pages of every malloc arena to the system.
-@_silgen_name("malloc_trim")
-private func glibcMallocTrim(_ pad: Int) -> Int32

@@ -1,3 +1,5 @@
+import POSIX
+
 /// Why `camhost serve` could not start or keep running, with the exit code scripts rely on
 /// (sysexits.h values, documented in the README).
 public struct ServiceError: Error, CustomStringConvertible, Sendable {
@@ -20,3 +22,6 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
     public var exitCode: Int32 { kind.rawValue }
     public var description: String { message }
 }
+
+/// A system call that failed on a path (the POSIX layer's error, named here for Appliance's callers).
+public typealias SystemError = POSIX.SystemError

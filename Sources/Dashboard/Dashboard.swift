@@ -1,8 +1,5 @@
 import Synchronization
 import Web
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The HTTPS dashboard: server-rendered pages, the JSON API under /api/v1 and /metrics, all
 /// answered from one handler that `HTTPSServer` calls on its threads.

@@ -14,7 +14,7 @@ public final class StreamReceiver: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private let keyframeWanted = Atomic<Bool>(false)
     private let published: Mutex<StreamReport>
-    private var thread: JoinableThread?
+    private var thread: ThreadHandle?
 
     // Loop state: touched only by the loop thread (and by `stop()` after joining it).
     private var report: StreamReport
@@ -71,7 +71,7 @@ public final class StreamReceiver: @unchecked Sendable {
             rtcpSocket = nil
         } else {
             guard configuration.port < UInt16.max else {
-                throw .socket(SocketError(code: 22, operation: "bind", address: "port \(configuration.port) + 1 for RTCP"))
+                throw .socket(SocketError(errno: .invalidArgument, operation: "bind", address: "port \(configuration.port) + 1 for RTCP"))
             }
             rtcpSocket = try bind(configuration.port + 1)
         }
@@ -92,14 +92,14 @@ public final class StreamReceiver: @unchecked Sendable {
     /// Starts receiving on a thread of its own.
     public func start() {
         precondition(thread == nil, "a stream starts once")
-        thread = JoinableThread { [self] in run() }
+        thread = startThread { [self] in run() }
     }
 
     /// Stops the loop, hands on what the reorder buffer still holds, and returns the final report.
     @discardableResult
     public func stop() -> StreamReport {
         stopRequested.store(true, ordering: .relaxed)
-        thread?.join()
+        if let thread { joinThread(thread) }
         thread = nil
         return published.withLock { $0 }
     }

@@ -1,47 +1,29 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
-/// SIGINT and SIGTERM as a foreground command waits for them: blocked in every thread (so no
-/// handler runs on a random thread) and taken with sigtimedwait, with an optional time limit.
-public enum StopSignal {
-    /// Blocks both in this thread and in every thread started later; call before starting any.
-    /// SIGPIPE is ignored too: a closed pipe is an error to report, not a reason to die.
-    public static func block() {
-        var set = signals
-        pthread_sigmask(SIG_BLOCK, &set, nil)
-        signal(SIGPIPE, SIG_IGN)
-    }
-
-    /// Waits for one, at most `timeout` (nil: for ever); returns "SIGINT" or "SIGTERM", or nil
-    /// when the time ran out. EINTR is retried with the time that is left.
-    public static func wait(timeout: Duration?) -> String? {
-        var set = signals
-        let deadline = timeout.map { ContinuousClock.now.advanced(by: $0) }
-        while true {
-            var received: Int32 = -1
-            if let deadline {
-                let left = ContinuousClock.now.duration(to: deadline)
-                if left <= .zero { return nil }
-                let (seconds, attoseconds) = left.components
-                var limit = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
-                received = sigtimedwait(&set, nil, &limit)
-                if received < 0 {
-                    if errno == EAGAIN { return nil }
-                    continue
-                }
-            } else if sigwait(&set, &received) != 0 {
-                continue
-            }
-            return received == SIGINT ? "SIGINT" : "SIGTERM"
-        }
-    }
-
-    private static var signals: sigset_t {
+extension Signals {
+    /// Waits (sigtimedwait) until one of `signals`, blocked with `block`, arrives, or `timeout`
+    /// passes (nil: waits for ever); nil when the time ran out. An interrupted wait goes on with
+    /// the time that is left.
+    public static func wait(for signals: [Signal], timeout: Duration?) -> Signal? {
+        guard let timeout else { return wait(for: signals) }
         var set = sigset_t()
         sigemptyset(&set)
-        sigaddset(&set, SIGINT)
-        sigaddset(&set, SIGTERM)
-        return set
+        for signal in signals { sigaddset(&set, signal.rawValue) }
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while true {
+            let left = ContinuousClock.now.duration(to: deadline)
+            if left <= .zero { return nil }
+            let (seconds, attoseconds) = left.components
+            var limit = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+            switch valueOrErrno(retryOnInterrupt: false, { sigtimedwait(&set, nil, &limit) }) {
+            case .success(let received): return Signal(rawValue: received)
+            case .failure(.interrupted): continue
+            case .failure: return nil  // EAGAIN: the time ran out
+            }
+        }
     }
 }

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
 /// Why `spawnChild` could not start a program: posix_spawn's error number.
@@ -60,56 +62,64 @@ public func spawnChild(_ argv: [String], environment: [String]? = nil, searchPat
     return child
 }
 
+/// What a child's standard descriptors and handed-over files are set to before it runs.
+public enum SpawnAction: Sendable {
+    /// Opens `path` as descriptor `descriptor` of the child.
+    case open(descriptor: Int32, path: String, FileDescriptor.AccessMode, options: FileDescriptor.Options = [], permissions: FileMode = 0)
+    /// Makes our `descriptor` the child's `as` (dup2 clears close-on-exec on the copy only).
+    case duplicate(FileDescriptor, as: Int32)
+}
+
+/// `spawnChild` with the child's descriptors as typed actions, for parts that do not import Glibc.
+public func spawnChild(_ argv: [String], environment: [String]? = nil, searchPath: Bool = false, newProcessGroup: Bool = false,
+                       actions: [SpawnAction]) throws(SpawnError) -> ProcessID {
+    try spawnChild(argv, environment: environment, searchPath: searchPath, newProcessGroup: newProcessGroup) { fileActions in
+        for action in actions {
+            switch action {
+            case .open(let descriptor, let path, let mode, let options, let permissions):
+                posix_spawn_file_actions_addopen(&fileActions, descriptor, path, mode.flags | options.rawValue, permissions)
+            case .duplicate(let ours, let child):
+                posix_spawn_file_actions_adddup2(&fileActions, ours.rawValue, child)
+            }
+        }
+    }
+}
+
 /// How a child ended, from a waitpid status: "exited with status N" or "killed by signal N".
 public func describeWaitStatus(_ status: Int32) -> String {
-    let signal = status & 0x7f
-    return signal == 0 ? "exited with status \((status >> 8) & 0xff)" : "killed by signal \(signal)"
+    WaitStatus(rawValue: status).description
 }
 
-/// Starts a joinable OS thread (a capture loop, a health or retention schedule): for work that
-/// blocks, which must not sit on one of the Swift concurrency pool's threads. Join it with
-/// `joinThread`.
-public func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
-    guard let thread = createThread(body) else { fatalError("cannot start a thread: \(String(cString: strerror(errno)))") }
-    return thread
-}
+/// A waitpid(2) status.
+public struct WaitStatus: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
 
-/// Waits for a thread from `startThread` to return.
-public func joinThread(_ thread: pthread_t) {
-    pthread_join(thread, nil)
-}
+    /// The signal that ended the child, or nil when it exited.
+    public var signal: Int32? { rawValue & 0x7f == 0 ? nil : rawValue & 0x7f }
+    /// The exit status, when it exited.
+    public var exitStatus: Int32? { signal == nil ? (rawValue >> 8) & 0xff : nil }
+    public var succeeded: Bool { exitStatus == 0 }
 
-/// Starts a detached OS thread for blocking work that waits on nobody (a reconnect loop). When
-/// no thread can be made, the work runs on the caller's thread rather than being lost.
-public func startDetachedThread(_ body: @escaping @Sendable () -> Void) {
-    if let thread = createThread(body) { pthread_detach(thread) } else { body() }
-}
-
-private func createThread(_ body: @escaping @Sendable () -> Void) -> pthread_t? {
-    let raw = Unmanaged.passRetained(OwnThreadWork(body)).toOpaque()
-    var thread = pthread_t()
-    let rc = pthread_create(&thread, nil, { raw in
-        Unmanaged<OwnThreadWork>.fromOpaque(raw!).takeRetainedValue().run()
-        return nil
-    }, raw)
-    guard rc == 0 else {
-        Unmanaged<OwnThreadWork>.fromOpaque(raw).release()
-        errno = rc
-        return nil
-    }
-    return thread
-}
-
-/// Runs blocking work (a C call that waits on the network, a packet capture of N seconds) on a
-/// fresh OS thread and awaits its result, so it never occupies one of the Swift concurrency
-/// pool's threads (two on this kind of machine: blocking one starves everything else).
-public func runOnOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        startDetachedThread { continuation.resume(returning: body()) }
+    /// "exited with status N" or "killed by signal N".
+    public var description: String {
+        signal.map { "killed by signal \($0)" } ?? "exited with status \(exitStatus ?? 0)"
     }
 }
 
-private final class OwnThreadWork: Sendable {
-    let run: @Sendable () -> Void
-    init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+/// Waits until child `pid` has ended (waitpid, EINTR retried).
+public func waitForChild(_ pid: ProcessID) throws(Errno) -> WaitStatus {
+    var status: Int32 = 0
+    try nothingOrErrno { waitpid(pid, &status, 0) }.get()
+    return WaitStatus(rawValue: status)
 }
+
+/// Reaps child `pid` if it has ended (waitpid with WNOHANG); nil while it runs.
+public func reapChild(_ pid: ProcessID) throws(Errno) -> WaitStatus? {
+    var status: Int32 = 0
+    let rc = try valueOrErrno { waitpid(pid, &status, WNOHANG) }.get()
+    return rc == pid ? WaitStatus(rawValue: status) : nil
+}
+
+/// This process's id.
+public var currentProcessID: ProcessID { getpid() }

@@ -1,22 +1,24 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
-/// Why a socket call failed: the call, the address it was about, and errno.
+/// Why a socket call failed: the call, the address it was about, and the error number.
 public struct SocketError: Error, Sendable, CustomStringConvertible {
-    public let code: Int32
+    public let errno: Errno
     public let operation: String
     public let address: String
 
-    public init(code: Int32, operation: String, address: String) {
-        self.code = code
+    public init(errno: Errno, operation: String, address: String) {
+        self.errno = errno
         self.operation = operation
         self.address = address
     }
 
     /// EADDRINUSE: another process holds the port.
-    public var isAddressInUse: Bool { code == EADDRINUSE }
-    public var description: String { "\(operation) \(address): \(String(cString: strerror(code)))" }
+    public var isAddressInUse: Bool { errno == .addressInUse }
+    public var description: String { "\(operation) \(address): \(errno)" }
 }
 
 /// A UDP endpoint: an IPv4 or IPv6 host (host-order integers, as Wire's `IPAddress` keeps them) and a port.
@@ -101,15 +103,13 @@ public final class UDPSocket: @unchecked Sendable {
     public init(bindingTo address: UDPAddress, receiveBufferBytes: Int32? = nil) throws(SocketError) {
         let family = if case .v4 = address.host { AF_INET } else { AF_INET6 }
         let fd = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SocketError(code: errno, operation: "socket", address: address.description) }
+        guard fd >= 0 else { throw SocketError(errno: .current, operation: "socket", address: address.description) }
         if var size = receiveBufferBytes {
             _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
-        let rc = address.withSockaddr { Glibc.bind(fd, $0, $1) }
-        guard rc == 0 else {
-            let code = errno
+        if case .failure(let error) = nothingOrErrno({ address.withSockaddr { Glibc.bind(fd, $0, $1) } }) {
             close(fd)
-            throw SocketError(code: code, operation: "bind", address: address.description)
+            throw SocketError(errno: error, operation: "bind", address: address.description)
         }
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -124,33 +124,32 @@ public final class UDPSocket: @unchecked Sendable {
         var storage = sockaddr_storage()
         while true {
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let n = withUnsafeMutablePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    recvfrom(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_TRUNC), $0, &length)
+            let result = valueOrErrno {
+                withUnsafeMutablePointer(to: &storage) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        recvfrom(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_TRUNC), $0, &length)
+                    }
                 }
             }
-            if n >= 0 {
+            switch result {
+            case .success(let n):
                 guard let from = withUnsafePointer(to: &storage, { UDPAddress($0) }) else { continue }
                 return (n, from)
-            }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN, EWOULDBLOCK: return nil
+            case .failure(.wouldBlock):
+                return nil
             // An ICMP error queued for an earlier send (port unreachable): not a datagram.
-            case ECONNREFUSED, EHOSTUNREACH, ENETUNREACH: continue
-            default: throw SocketError(code: errno, operation: "recvfrom", address: localAddress.description)
+            case .failure(.connectionRefused), .failure(Errno(EHOSTUNREACH)), .failure(Errno(ENETUNREACH)):
+                continue
+            case .failure(let error):
+                throw SocketError(errno: error, operation: "recvfrom", address: localAddress.description)
             }
         }
     }
 
     /// Sends one datagram; EINTR is retried.
     public func send(_ bytes: UnsafeRawBufferPointer, to address: UDPAddress) throws(SocketError) {
-        while true {
-            let n = address.withSockaddr { sendto(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), $0, $1) }
-            if n >= 0 { return }
-            if errno == EINTR { continue }
-            throw SocketError(code: errno, operation: "sendto", address: address.description)
-        }
+        let result = valueOrErrno { address.withSockaddr { sendto(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), $0, $1) } }
+        if case .failure(let error) = result { throw SocketError(errno: error, operation: "sendto", address: address.description) }
     }
 
     deinit { close(descriptor) }
@@ -167,9 +166,12 @@ public struct ReadinessPoller: ~Copyable {
     /// Waits up to `milliseconds` (EINTR ends the wait early); afterwards `isReadable(i)` says
     /// which of the descriptors, by position, have data.
     public mutating func wait(milliseconds: Int32) throws(SocketError) {
-        let rc = entries.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), milliseconds) }
-        if rc < 0 && errno != EINTR { throw SocketError(code: errno, operation: "poll", address: "") }
-        if rc <= 0 { for i in entries.indices { entries[i].revents = 0 } }
+        let result = valueOrErrno(retryOnInterrupt: false) { entries.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), milliseconds) } }
+        switch result {
+        case .success(let ready) where ready > 0: return
+        case .success, .failure(.interrupted): for i in entries.indices { entries[i].revents = 0 }
+        case .failure(let error): throw SocketError(errno: error, operation: "poll", address: "")
+        }
     }
 
     public func isReadable(_ index: Int) -> Bool { entries[index].revents & Int16(POLLIN | POLLERR) != 0 }

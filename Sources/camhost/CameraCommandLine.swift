@@ -3,10 +3,8 @@ import ArgumentParser
 import Control
 import FoundationEssentials
 import Logging
+import POSIX
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct CameraCommandLine: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -473,6 +471,5 @@ func table(_ header: [String], _ rows: [[String]]) -> String {
 
 /// The login name of the effective user, for audit rows.
 func currentUserName() -> String {
-    if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { return String(cString: name) }
-    return "uid\(geteuid())"
+    Users.name(of: Users.effectiveUserID) ?? "uid\(Users.effectiveUserID)"
 }

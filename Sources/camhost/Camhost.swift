@@ -1,9 +1,7 @@
 import Appliance
 import ArgumentParser
 import Logging
-#if canImport(Glibc)
-import Glibc
-#endif
+import POSIX
 
 @main
 struct Camhost: ParsableCommand {
@@ -56,25 +54,12 @@ struct ConfigOptions: ParsableArguments {
     }
 }
 
-func currentEnvironment() -> [String: String] {
-    var environment: [String: String] = [:]
-    var pointer = environ
-    while let entry = pointer.pointee {
-        let text = String(cString: entry)
-        if let equals = text.firstIndex(of: "=") {
-            environment[String(text[..<equals])] = String(text[text.index(after: equals)...])
-        }
-        pointer += 1
-    }
-    return environment
-}
+func currentEnvironment() -> [String: String] { Environment.current() }
 
 func printError(_ message: String) {
-    let bytes = Array((message + "\n").utf8)
-    bytes.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
+    FileDescriptor.standardError.write(message + "\n")
 }
 
 func printOut(_ message: String) {
-    let bytes = Array((message + "\n").utf8)
-    bytes.withUnsafeBytes { _ = write(1, $0.baseAddress, $0.count) }
+    FileDescriptor.standardOutput.write(message + "\n")
 }

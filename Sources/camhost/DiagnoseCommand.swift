@@ -1,10 +1,8 @@
 import ArgumentParser
 import Capture
+import POSIX
 import Synchronization
 import Wire
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct DiagnoseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -81,9 +79,9 @@ struct DiagnoseCommand: ParsableCommand {
             request.writePath = write
             request.ports = ports.flatMap(Self.parsePorts) ?? []
             // Ctrl-C ends a live capture early and still reports what was seen.
-            signal(SIGINT) { _ in diagnoseInterrupted.store(true, ordering: .relaxed) }
-            request.shouldStop = { diagnoseInterrupted.load(ordering: .relaxed) }
-            let showProgress = read == nil && isatty(2) == 1
+            Signals.catchInterrupt()
+            request.shouldStop = { Signals.interrupted.load(ordering: .relaxed) }
+            let showProgress = read == nil && FileDescriptor.standardError.isTerminal
             let total = duration
             let where_ = interfaces.isEmpty ? "any" : interfaces.joined(separator: ",")
             var progress: (@Sendable (Duration, CaptureStatistics, [FeedbackRoute: RTCPKindCounts]) -> Void)?
@@ -150,8 +148,6 @@ struct DiagnoseCommand: ParsableCommand {
     }
 }
 
-/// Set by the SIGINT handler of `diagnose rtcp`.
-let diagnoseInterrupted = Atomic<Bool>(false)
 
 extension Substring {
     var trimmingSpaces: Substring { drop { $0 == " " }.reversed().drop { $0 == " " }.reversed().reduce(into: Substring()) { $0.append($1) } }

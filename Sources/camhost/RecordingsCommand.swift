@@ -1,10 +1,8 @@
 import JSONText
 import Appliance
 import ArgumentParser
+import POSIX
 import Storage
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct RecordingsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -186,7 +184,7 @@ struct RecordingsCommand: ParsableCommand {
             if let text = environment["CAMHOST_TEST_FREE_SPACE"], let space = parseSpace(text) {
                 cleanupOptions.freeSpace = { _ in space }
             }
-            let progress = isatty(2) == 1
+            let progress = FileDescriptor.standardError.isTerminal
             if progress {
                 cleanupOptions.progress = { done, total in
                     guard done == total || done % 200 == 0 else { return }
@@ -353,7 +351,7 @@ struct TestHook {
         let seen = Counter()
         callback = { reached in
             guard reached == point, seen.increment() == count else { return }
-            kill(getpid(), SIGKILL)
+            Signals.send(.kill, to: currentProcessID)
         }
     }
 
@@ -407,6 +405,5 @@ func printProblems(_ errors: [PathError]) {
 }
 
 func printErrorRaw(_ text: String) {
-    let bytes = Array(text.utf8)
-    bytes.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
+    FileDescriptor.standardError.write(text)
 }

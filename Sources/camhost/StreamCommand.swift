@@ -84,7 +84,7 @@ struct StreamCommand: ParsableCommand {
         }
 
         func run() throws {
-            StopSignal.block()
+            StopSignals.block()
             let source = IPAddress(from)!
             var configuration = StreamConfiguration(camera: camera ?? from, source: source, port: port)
             configuration.cameraRTCPPort = cameraRTCPPort
@@ -101,7 +101,7 @@ struct StreamCommand: ParsableCommand {
                 }
             }
             receiver.start()
-            _ = StopSignal.wait(timeout: duration?.duration)
+            _ = Signals.wait(for: [.interrupt, .terminate], timeout: duration?.duration)
             let report = receiver.stop()
             printOut(json ? Self.json(report) : Self.text(report))
             throw ExitCode(report.packets > 0 ? 0 : 2)

@@ -1,10 +1,8 @@
 import Appliance
 import ArgumentParser
 import Dashboard
+import POSIX
 import Storage
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct UserCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -108,9 +106,9 @@ struct AccountsContext {
 
     init(_ options: ConfigOptions) throws {
         let configuration = try options.load()
-        umask(0o027)
+        FileSystem.setCreationMask(0o027)
         let directory = configuration.dataDirectory
-        if access(directory, F_OK) != 0 { _ = mkdir(directory, 0o750) }
+        if !FileSystem.exists(directory) { try? FileSystem.makeDirectories(directory) }
         let path = configuration.databasePath
         do {
             store = try configuration.openStore()
@@ -120,7 +118,7 @@ struct AccountsContext {
         }
         authenticator = Authenticator(store: store, settings: DashboardSecurity.authSettings(configuration))
         accounts = authenticator.accounts
-        let login = getpwuid(getuid()).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? "uid\(getuid())"
+        let login = Users.name(of: Users.realUserID) ?? "uid\(Users.realUserID)"
         actor = "cli:\(login)"
     }
 
@@ -142,7 +140,7 @@ struct AccountsContext {
 /// twice from the terminal without echo.
 func readNewPassword() throws -> String {
     let password: String
-    if isatty(0) == 0 {
+    if !FileDescriptor.standardInput.isTerminal {
         guard let line = readLine(strippingNewline: true), !line.isEmpty else {
             printError("camhost: no password on standard input (send one line)")
             throw ExitCode(64)
@@ -166,27 +164,14 @@ func readNewPassword() throws -> String {
 
 /// One line from the terminal with echo off (restored even on error).
 func readHidden(_ prompt: String) -> String {
-    let bytes = Array(prompt.utf8)
-    bytes.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
-    var saved = termios()
-    let haveTerminal = tcgetattr(0, &saved) == 0
-    if haveTerminal {
-        var quiet = saved
-        quiet.c_lflag &= ~tcflag_t(ECHO)
-        tcsetattr(0, TCSAFLUSH, &quiet)
-    }
-    defer {
-        if haveTerminal { tcsetattr(0, TCSAFLUSH, &saved) }
-        _ = write(2, "\n", 1)
-    }
-    return readLine(strippingNewline: true) ?? ""
+    FileDescriptor.standardError.write(prompt)
+    defer { FileDescriptor.standardError.write("\n") }
+    return Terminal.withEchoOff { readLine(strippingNewline: true) ?? "" }
 }
 
 /// Unix seconds as `2025-11-25 13:19:02Z`.
 func utcText(_ seconds: Int64) -> String {
-    var t = time_t(seconds)
-    var parts = tm()
-    gmtime_r(&t, &parts)
-    func pad(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-    return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday)) \(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))Z"
+    let date = Clock.utcDate(seconds)
+    func pad(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    return "\(date.year)-\(pad(date.month))-\(pad(date.day)) \(pad(date.hour)):\(pad(date.minute)):\(pad(date.second))Z"
 }

@@ -1,7 +1,5 @@
+import POSIX
 import Web
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// What the API adds to Web's `FileResponse` (ETag, Range/206/416, If-Range, If-None-Match,
 /// the body sent by libmicrohttpd from the file) for recordings and thumbnails.
@@ -11,11 +9,10 @@ enum MediaFile {
 
     /// JPEG, PNG or SVG by the first bytes (demo thumbnails are SVG in `.jpg` files).
     static func imageType(_ path: String) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { return "image/jpeg" }
-        defer { close(fd) }
-        var head = [UInt8](repeating: 0, count: 8)
-        let count = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard let fd = try? FileDescriptor.open(path, .readOnly, options: .noFollow) else { return "image/jpeg" }
+        defer { fd.close() }
+        let head = (try? fd.read(upTo: 8)) ?? []
+        let count = head.count
         if count >= 4, head[0] == 0x89, head[1] == 0x50 { return "image/png" }
         if count >= 4, head[0] == UInt8(ascii: "<") { return "image/svg+xml" }
         return "image/jpeg"

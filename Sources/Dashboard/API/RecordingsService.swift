@@ -1,8 +1,6 @@
+import POSIX
 import Storage
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// One recording as listed: Storage's `Recording`, with what the pages need to show and serve it.
 typealias RecordingRow = Recording
@@ -131,9 +129,7 @@ struct RecordingsService: Sendable {
 
     /// Available and total bytes of the volume holding the recordings.
     func volume() -> (available: Int64, total: Int64)? {
-        var stats = statvfs()
-        guard statvfs(root, &stats) == 0 else { return nil }
-        return (Int64(stats.f_bavail) * Int64(stats.f_frsize), Int64(stats.f_blocks) * Int64(stats.f_frsize))
+        FileSystem.space(root)
     }
 
     func cleanupRuns(limit: Int) throws -> [CleanupRun] {
