@@ -81,8 +81,6 @@ public enum StreamError: Error, Sendable, CustomStringConvertible {
     /// The RTP or RTCP port is held by another socket.
     case portInUse(UInt16, SocketError)
     case socket(SocketError)
-    /// A codec the built-in engine does not depacketize yet.
-    case unsupportedCodec(VideoCodec)
 
     public var description: String {
         switch self {
@@ -92,8 +90,6 @@ public enum StreamError: Error, Sendable, CustomStringConvertible {
             "UDP port \(port) is in use (\(error)); choose another --port or stop the process holding it"
         case .socket(let error):
             "\(error)"
-        case .unsupportedCodec(let codec):
-            "codec \(codec.rawValue) is not depacketized by this build; use h264"
         }
     }
 

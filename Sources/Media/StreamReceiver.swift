@@ -21,7 +21,7 @@ public final class StreamReceiver: @unchecked Sendable {
     private var buffer: ReorderBuffer
     private var statistics: ReceptionStatistics
     private var estimate: LossBasedEstimate
-    private var depacketizer: H264Depacketizer
+    private var depacketizer: VideoDepacketizer
     private var writer = RTCPWriter()
     private let ourSSRC: UInt32
     private let cname: String
@@ -54,7 +54,6 @@ public final class StreamReceiver: @unchecked Sendable {
 
     /// Binds the stream's sockets (the caller sees a port in use at once) without receiving yet.
     public init(_ configuration: StreamConfiguration, sinks: [any AccessUnitSink] = []) throws(StreamError) {
-        guard configuration.codec == .h264 else { throw .unsupportedCodec(configuration.codec) }
         try StreamError.checkDestination(configuration.source)
         self.configuration = configuration
         self.sinks = sinks
@@ -80,7 +79,7 @@ public final class StreamReceiver: @unchecked Sendable {
         buffer = ReorderBuffer(capacity: 256, maxWait: configuration.reorderWait)
         statistics = ReceptionStatistics(clockRate: configuration.clockRate)
         estimate = LossBasedEstimate(maximum: configuration.maxBitrate)
-        depacketizer = H264Depacketizer(parameterSets: configuration.parameterSets)
+        depacketizer = VideoDepacketizer(codec: configuration.codec, parameterSets: configuration.parameterSets)
         var random = SystemRandomNumberGenerator()
         ourSSRC = random.next()
         cname = "camhost-" + String(ourSSRC, radix: 16)
@@ -290,7 +289,7 @@ public final class StreamReceiver: @unchecked Sendable {
         let timestamp = extendTimestamp(packet.timestamp)
         let loss = lossBefore
         lossBefore = false
-        do throws(H264PacketError) {
+        do throws(VideoPayloadError) {
             try depacketizer.push(payload: packet.payload, timestamp: timestamp, marker: packet.marker, lossBefore: loss) { unit in
                 emitted.append(unit)
             }

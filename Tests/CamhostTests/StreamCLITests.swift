@@ -36,7 +36,7 @@ import Glibc
             (["--from", "0.0.0.0", "--port", port, "--duration", "1s"], "unspecified"),
             (["--from", "camera-1", "--port", port], "not an IP address"),
             (["--from", "192.0.2.10", "--port", port, "--record", "/tmp"], "not available in this build"),
-            (["--from", "192.0.2.10", "--port", port, "--codec", "h265"], "not available in this build"),
+            (["--from", "192.0.2.10", "--port", port, "--codec", "vp8"], "--codec vp8: unknown codec"),
             (["--from", "192.0.2.10", "--port", port, "--feedback", "nack,remb"], "unknown feedback \"remb\""),
             (["--from", "192.0.2.10", "--port", "65535"], "--port"),
             (["--from", "192.0.2.10"], "--port"),
@@ -110,6 +110,20 @@ import Glibc
         #expect(Self.text(json, "rtcp_to") == "\(lab.cameraAddress):\(lab.cameraRTCPPort)", "\(json)")
         #expect(Self.text(json, "source") == "\(lab.cameraAddress):\(lab.cameraRTPPort)", "\(json)")
         #expect(Self.number(json, "remb_bps") == 8_000_000, "\(json)")
+    }
+
+    @Test(.timeLimit(.minutes(1))) func h265CameraEveryFrameCounted() throws {
+        let lab = try StreamLab()
+        defer { lab.tearDown() }
+        let receiver = try lab.startReceiver(["--duration", "5s", "--json", "--codec", "h265"])
+        usleep(500_000)
+        let camera = try lab.startCamera(frames: 50, codec: "h265")
+        camera.wait(timeout: .seconds(20))
+        #expect(receiver.wait(timeout: .seconds(20)) == 0, "\(receiver.errors())")
+        let json = receiver.output().trimmingCharacters()
+        #expect(Self.number(json, "frames") == 50, "\(json)\n\(camera.errors())")
+        #expect(Self.number(json, "keyframes") == 2, "\(json)")
+        #expect(Self.number(json, "lost") == 0, "\(json)")
     }
 
     /// RTCP packet types and feedback formats seen on the host's veth towards the camera.

@@ -69,12 +69,12 @@ public final class StreamLab: @unchecked Sendable {
         guard result.status == 0 else { throw TestFailure("ip \(arguments.joined(separator: " ")): \(result.stderr)") }
     }
 
-    /// Starts the GStreamer camera in the namespace: `frames` pictures of H.264 at 25 fps
-    /// (x264enc, a keyframe every second, parameter sets in band), RTP from `cameraRTPPort` to
+    /// Starts the GStreamer camera in the namespace: `frames` pictures of H.264 (or H.265) at 25 fps
+    /// (x264enc or x265enc, a keyframe every second, parameter sets in band), RTP from `cameraRTPPort` to
     /// the host, RTCP sent from and received on `cameraRTCPPort`. `dropProbability` loses RTP
     /// packets after the payloader (this kernel has no netem). Ends by itself after the frames.
     @discardableResult
-    public func startCamera(frames: Int, dropProbability: Double = 0, bitrateKbps: Int = 1500) throws -> TestProcess {
+    public func startCamera(frames: Int, dropProbability: Double = 0, bitrateKbps: Int = 1500, codec: String = "h264") throws -> TestProcess {
         var drop: [String] = []
         if dropProbability > 0 { drop = ["identity", "drop-probability=\(dropProbability)", "!"] }
         let arguments = [
@@ -82,8 +82,8 @@ public final class StreamLab: @unchecked Sendable {
             "rtpsession", "name=s", "rtcp-min-interval=1000000000",
             "videotestsrc", "num-buffers=\(frames)", "is-live=true", "pattern=ball", "!",
             "video/x-raw,width=640,height=360,framerate=25/1", "!",
-            "x264enc", "tune=zerolatency", "speed-preset=ultrafast", "key-int-max=25", "bitrate=\(bitrateKbps)", "!",
-            "rtph264pay", "config-interval=-1", "pt=96", "mtu=1200", "!",
+            codec == "h265" ? "x265enc" : "x264enc", "tune=zerolatency", "speed-preset=ultrafast", "key-int-max=25", "bitrate=\(bitrateKbps)", "!",
+            codec == "h265" ? "rtph265pay" : "rtph264pay", "config-interval=-1", "pt=96", "mtu=1200", "!",
         ] + drop + [
             "s.send_rtp_sink",
             "s.send_rtp_src", "!", "udpsink", "host=\(hostAddress)", "port=\(rtpPort)", "bind-port=\(cameraRTPPort)",

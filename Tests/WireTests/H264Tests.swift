@@ -23,9 +23,9 @@ struct H264Tests {
     static let slice: [UInt8] = [0x41, 0x9A, 0x02, 0x04]
 
     struct Collector {
-        var depacketizer = H264Depacketizer()
+        var depacketizer = VideoDepacketizer()
         var units: [AccessUnit] = []
-        var errors: [H264PacketError] = []
+        var errors: [VideoPayloadError] = []
 
         mutating func push(_ payload: [UInt8], _ timestamp: Int64, marker: Bool = false, loss: Bool = false) {
             var emitted: [AccessUnit] = []
@@ -33,7 +33,7 @@ struct H264Tests {
                 try payload.withBytes { raw in
                     try depacketizer.push(payload: raw, timestamp: timestamp, marker: marker, lossBefore: loss) { emitted.append($0) }
                 }
-            } catch let error as H264PacketError {
+            } catch let error as VideoPayloadError {
                 errors.append(error)
             } catch {
                 Issue.record("untyped \(error)")
@@ -89,7 +89,7 @@ struct H264Tests {
         c.push(Self.idr, 3000, marker: true)  // no SPS/PPS yet
         #expect(c.units.isEmpty)
         #expect(c.depacketizer.droppedFrames == 2)
-        var profiled = Collector(depacketizer: H264Depacketizer(parameterSets: ParameterSets(sps: Self.sps360, pps: Self.pps360)))
+        var profiled = Collector(depacketizer: VideoDepacketizer(parameterSets: ParameterSets(sps: Self.sps360, pps: Self.pps360)))
         profiled.push(Self.idr, 0, marker: true)
         #expect(profiled.units.count == 1)
     }
