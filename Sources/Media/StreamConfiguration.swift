@@ -63,8 +63,9 @@ public struct StreamConfiguration: Sendable {
     public var parameterSets: ParameterSets?
     /// How long a packet waits for a missing one before it is declared lost.
     public var reorderWait: Duration = .milliseconds(100)
-    /// How often receiver reports go out (the camera gives up after ~10 s without).
-    public var reportInterval: Duration = .seconds(1)
+    /// How often receiver reports go out (the camera gives up after ~10 s without). A little
+    /// under a second, so that no gap between two reports exceeds one even with scheduling delay.
+    public var reportInterval: Duration = .milliseconds(950)
 
     public init(camera: String, source: IPAddress, port: UInt16) {
         self.camera = camera
