@@ -46,11 +46,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# 1. The stream to replay: 30 s of 2 Mbit/s H.264 at 25 fps as RTP, framed by RFC 4571 lengths.
+# 1. The stream to replay: 30 s of 2 Mbit/s H.264 at 25 fps (noise: the encoder spends its whole bitrate) as RTP, framed by RFC 4571 lengths.
 STREAM="$WORK/h264-2mbit.rtp"
 if [[ ! -s "$STREAM" ]]; then
     echo "== encoding the replayed stream (30 s, 2 Mbit/s)" >&2
-    gst-launch-1.0 -q videotestsrc num-buffers=750 pattern=ball ! video/x-raw,width=1280,height=720,framerate=25/1 ! \
+    gst-launch-1.0 -q videotestsrc num-buffers=750 pattern=snow ! video/x-raw,width=1280,height=720,framerate=25/1 ! \
         x264enc tune=zerolatency speed-preset=ultrafast key-int-max=50 bitrate=2000 ! \
         rtph264pay config-interval=-1 pt=96 mtu=1400 ! rtpstreampay ! filesink location="$STREAM.tmp"
     mv "$STREAM.tmp" "$STREAM"
