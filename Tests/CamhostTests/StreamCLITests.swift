@@ -81,7 +81,8 @@ import Glibc
         close(port.fd)
         let process = try TestProcess(TestEnvironment.camhostBinary, ["stream", "receive", "--from", "192.0.2.10", "--port", "\(port.port)"],
                                       environment: TestEnvironment.clean)
-        usleep(500_000)
+        // Bound means running: the stop signals are blocked before the sockets are made.
+        StreamLab.waitUntilBound(udpPort: port.port, by: process)
         process.signal(SIGTERM)
         #expect(process.wait(timeout: .seconds(5)) == 2)
         #expect(process.output().contains("no RTP arrived"), "\(process.output())")
@@ -243,6 +244,41 @@ import Glibc
             rtcp.recv(2048); got += 1
     print("rtcp_received", got)
     """#
+
+    /// Sends 30 one-packet pictures from the camera's address and counts the RTCP that reaches
+    /// the port given as the camera's RTCP port (argv 4).
+    static let fixedPortSender = #"""
+    import socket, struct, sys, time, select
+    host, port, camera, src, fixed = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+    rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); rtp.bind((camera, src))
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); listener.bind((camera, fixed))
+    got = 0
+    for i in range(30):
+        payload = b"\x65\x88" + bytes(100) if i == 0 else b"\x41\x9a" + bytes(100)
+        rtp.sendto(struct.pack("!BBHII", 0x80, 0x80 | 96, i, i * 3600, 0xC0FFEE) + payload, (host, port))
+        time.sleep(0.05)
+        while select.select([listener], [], [], 0)[0]: listener.recv(2048); got += 1
+    end = time.time() + 1.2
+    while time.time() < end:
+        if select.select([listener], [], [], 0.1)[0]: listener.recv(2048); got += 1
+    print("rtcp_received", got)
+    """#
+
+    @Test(.timeLimit(.minutes(1))) func aFixedCameraRTCPPortWins() throws {
+        let lab = try StreamLab()
+        defer { lab.tearDown() }
+        let fixed = lab.cameraRTCPPort + 7
+        let receiver = try lab.startReceiver(["--duration", "4s", "--json", "--camera-rtcp-port", "\(fixed)"])
+        usleep(400_000)
+        let sender = try lab.startPython(Self.fixedPortSender, [lab.hostAddress, "\(lab.rtpPort)", lab.cameraAddress, "\(lab.cameraRTPPort)", "\(fixed)"])
+        #expect(sender.wait(timeout: .seconds(20)) == 0, "\(sender.errors())")
+        #expect(receiver.wait(timeout: .seconds(20)) == 0, "\(receiver.errors())")
+        let json = receiver.output().trimmingCharacters()
+        #expect(Self.text(json, "rtcp_to") == "\(lab.cameraAddress):\(fixed)", "\(json)")
+        #expect(Self.number(json, "packets") == 30, "\(json)")
+        let received = sender.output().split(separator: " ").last.flatMap { Int($0.trimmingCharacters()) } ?? 0
+        #expect(received >= 2, "\(sender.output()) \(json)")
+    }
 
     @Test(.timeLimit(.minutes(1))) func strangersGarbageAndStormsAreCountedAndDropped() throws {
         let lab = try StreamLab()

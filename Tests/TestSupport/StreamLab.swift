@@ -103,13 +103,26 @@ public final class StreamLab: @unchecked Sendable {
         return process
     }
 
-    /// Starts `camhost stream receive` on the host with `arguments` after --from and --port.
+    /// Starts `camhost stream receive` on the host with `arguments` after --from and --port, and
+    /// returns once its RTP port is bound (so the first packets sent are not refused).
     public func startReceiver(_ arguments: [String]) throws -> TestProcess {
         let process = try TestProcess(TestEnvironment.camhostBinary,
                                       ["stream", "receive", "--from", cameraAddress, "--port", "\(rtpPort)"] + arguments,
                                       environment: TestEnvironment.clean)
         processes.append(process)
+        Self.waitUntilBound(udpPort: rtpPort, by: process)
         return process
+    }
+
+    /// Waits (up to 10 s) until an IPv4 UDP socket is bound to `udpPort` (/proc/net/udp), or
+    /// `process` ended.
+    public static func waitUntilBound(udpPort: UInt16, by process: TestProcess) {
+        let port = ":" + String(udpPort, radix: 16, uppercase: true).leftPadded(to: 4)
+        Loopback.waitUntil(timeout: .seconds(10)) {
+            let table = (try? readFile("/proc/net/udp")) ?? ""
+            return table.split(separator: "\n").contains { $0.split(separator: " ").dropFirst().first?.hasSuffix(port) ?? false }
+                || !process.isRunning
+        }
     }
 
     /// Starts `tcpdump -i <host interface> -w path` for the lab's UDP traffic, flushing each packet.
@@ -131,4 +144,8 @@ public final class StreamLab: @unchecked Sendable {
     }
 
     deinit { tearDown() }
+}
+
+extension String {
+    func leftPadded(to length: Int) -> String { String(repeating: "0", count: max(0, length - count)) + self }
 }
