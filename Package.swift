@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "JSONText", swiftSettings: strict),
         .target(name: "POSIX", dependencies: ["CLinux"], swiftSettings: strict),
         .target(name: "Storage", dependencies: ["CSQLite", "JSONText", "POSIX"], swiftSettings: strict),
-        .target(name: "Security", dependencies: ["CGnuTLS"], swiftSettings: strict),
+        .target(name: "Security", dependencies: ["CGnuTLS", "POSIX"], swiftSettings: strict),
         .target(name: "Capture", dependencies: ["CPcap", "Wire", "JSONText", "POSIX"], swiftSettings: strict),
         .target(name: "Control", dependencies: [
             "CMosquitto",
@@ -70,9 +70,9 @@ let package = Package(
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
-        .target(name: "Web", dependencies: ["CMicroHTTPD", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(name: "Web", dependencies: ["CMicroHTTPD", "JSONText"], swiftSettings: strict),
         .target(name: "Media", dependencies: ["Wire", "POSIX", "Storage"], swiftSettings: strict),
-        .target(name: "Dashboard", dependencies: ["Web", "Storage", "Security", "Control", "Capture", "Wire", "POSIX"], swiftSettings: strict),
+        .target(name: "Dashboard", dependencies: ["Web", "Storage", "Security", "Control", "Capture", "Wire", "POSIX", "JSONText"], swiftSettings: strict),
         .target(name: "Appliance", dependencies: [
             "Dashboard", "Web", "Storage", "Security", "Wire", "Capture", "Control", "JSONText", "POSIX",
             .product(name: "TOMLKit", package: "TOMLKit"),
@@ -85,7 +85,10 @@ let package = Package(
         ], swiftSettings: strict, linkerSettings: [.unsafeFlags(releaseLinking, .when(platforms: [.linux], configuration: .release))]),
 
         .target(name: "TestSupport", dependencies: ["POSIX"], path: "Tests/TestSupport", swiftSettings: testing),
+        // The crash-safety tests' cleanup with its SIGKILL hooks: a test-only program, not in the shipped binary.
+        .executableTarget(name: "CrashHarness", dependencies: ["Appliance", "Storage", "POSIX"], path: "Tests/CrashHarness", swiftSettings: testing),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: testing),
+        .testTarget(name: "JSONTextTests", dependencies: ["JSONText"], swiftSettings: testing),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "POSIX"], swiftSettings: testing),
         .testTarget(name: "SecurityTests", dependencies: ["Security", "POSIX"], swiftSettings: testing),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"], swiftSettings: testing),
@@ -93,7 +96,7 @@ let package = Package(
         .testTarget(name: "WebTests", dependencies: ["Web", "Security", "TestSupport"], swiftSettings: testing),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Web", "Storage", "Security", "Control", "Capture", "TestSupport"],
                     exclude: ["Fixtures/validate_openapi.py"], swiftSettings: testing),
-        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport", "POSIX"], swiftSettings: testing),
+        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport", "POSIX", "Control", "Storage", .product(name: "Logging", package: "swift-log")], swiftSettings: testing),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Wire", "TestSupport"], swiftSettings: testing),
         .testTarget(name: "ServiceTests", dependencies: ["TestSupport"], swiftSettings: testing),
         .testTarget(name: "CamhostTests", dependencies: ["TestSupport"], swiftSettings: testing),

@@ -9,20 +9,6 @@ public struct CameraCommandAudit: Sendable {
 
     public init(store: Store) { log = AuditLog(store: store) }
 
-    /// Opens the configured database (creating the data directory like `serve` does).
-    public init(configuration: Configuration) throws(ServiceError) {
-        let path = configuration.databasePath
-        let directory = parentDirectory(path)
-        do { try FileSystem.makeDirectories(directory) } catch {
-            throw ServiceError(.cannotCreate, "cannot create the directory for the database \(path): \(error)")
-        }
-        do {
-            log = AuditLog(store: try configuration.openStore())
-        } catch {
-            throw ServiceError(.io, "cannot open the database \(path): \(error)")
-        }
-    }
-
     /// `camera.reboot`, `camera.set-mode`, …
     public static func action(_ command: CameraCommand) -> String { "camera.\(command.kind.rawValue)" }
 
@@ -39,6 +25,40 @@ public struct CameraCommandAudit: Sendable {
         var detail = "result=not-sent error=\(error)"
         if case .setMode(let mode) = command { detail = "mode=\(mode) " + detail }
         try log.append(actor: actor, action: Self.action(command), target: camera, detail: detail, outcome: .failure)
+    }
+}
+
+/// A command refused before it was sent because the broker never carried anything from the
+/// camera: its firmware profile, and so the modes it allows, are unknown.
+public struct UnknownCameraError: Error, Sendable, CustomStringConvertible {
+    public let camera: CameraID
+    public let broker: String
+    public var description: String { "camera \(camera) has published no status or availability on \(broker)" }
+}
+
+extension CameraControl {
+    /// Sends `command` on behalf of `actor` and writes its audit row: how it ended, or why it
+    /// was not sent. The one audited send of the CLI and the service. `requireKnownCamera`:
+    /// refuse (`UnknownCameraError`) a camera the registry has never seen, instead of sending
+    /// into silence. An audit row that cannot be written goes to `auditFailed`; the command's
+    /// outcome is returned (or thrown) either way.
+    public func send(_ command: CameraCommand, to camera: CameraID, actor: String, audit: CameraCommandAudit,
+                     timeout: Duration? = nil, requireKnownCamera: Bool = false,
+                     auditFailed: @Sendable (any Error) -> Void) async throws -> CommandResult {
+        do {
+            if requireKnownCamera, self.camera(camera) == nil {
+                throw UnknownCameraError(camera: camera, broker: settings.brokerURL)
+            }
+            let result = try await send(command, to: camera, timeout: timeout)
+            do { try audit.record(actor: actor, result: result) } catch { auditFailed(error) }
+            return result
+        } catch let error as UnknownCameraError {
+            do { try audit.record(actor: actor, command: command, camera: camera.rawValue, error: "unknown camera") } catch { auditFailed(error) }
+            throw error
+        } catch {
+            do { try audit.record(actor: actor, command: command, camera: camera.rawValue, error: "\(error)") } catch { auditFailed(error) }
+            throw error
+        }
     }
 }
 

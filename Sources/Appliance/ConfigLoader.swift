@@ -130,7 +130,15 @@ public enum ConfigLoader {
             default: return .failure(ConversionError("expected true or false, found \(tomlQuoted(raw))"))
             }
         case .strings:
-            return .success(.strings(raw.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty }))
+            // Written the TOML way (`["10.0.0.2", "10.0.0.3"]`) or as a comma-separated list.
+            let trimmed = raw.trimmingSpaces()
+            guard trimmed.hasPrefix("[") else {
+                return .success(.strings(raw.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty }))
+            }
+            guard let table = try? TOMLTable(string: "value = " + trimmed), let value = table["value"] else {
+                return .failure(ConversionError("\(tomlQuoted(raw)) starts with [ but is not a TOML array of strings; write [\"a\", \"b\"] or a,b"))
+            }
+            return convert(value, as: key)
         }
     }
 
@@ -153,15 +161,31 @@ public enum ConfigLoader {
             if let choices = key.choices, case .string(let s) = value, !choices.contains(s) {
                 problem(key.path, "\(tomlQuoted(s)) is not one of: \(choices.joined(separator: ", "))")
             }
+            if let rule = key.addresses {
+                let texts: [String]
+                switch value {
+                case .strings(let list): texts = list
+                case .string(let text): texts = text.isEmpty ? [] : [text]
+                default: texts = []
+                }
+                for text in texts where !isValid(text, rule) {
+                    switch rule {
+                    case .address:
+                        problem(key.path, "\(tomlQuoted(text)) is not a numeric IP address; write e.g. 192.168.1.20 or fd00::20")
+                    case .addressOrIPv4Network:
+                        problem(key.path, "\(tomlQuoted(text)) is not a numeric IP address or IPv4 network; write e.g. 192.168.1.20, ::1 or 10.0.0.0/8")
+                    }
+                }
+            }
         }
-        let listen = configuration.string("server.listen")
+        let listen = configuration[Settings.serverListen]
         if ListenAddress(parsing: listen) == nil {
             problem("server.listen", "\(tomlQuoted(listen)) is not HOST:PORT with a numeric address, e.g. 127.0.0.1:5000, 0.0.0.0:443 or [::1]:5000")
         }
-        if configuration.string("storage.data_dir").isEmpty {
+        if configuration[Settings.storageDataDir].isEmpty {
             problem("storage.data_dir", "must not be empty; the default is ./var")
         }
-        let broker = configuration.string("mqtt.broker")
+        let broker = configuration[Settings.mqttBroker]
         if !broker.isEmpty, BrokerURL(parsing: broker) == nil {
             problem("mqtt.broker", "\(tomlQuoted(broker)) is not mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
         }
@@ -169,6 +193,15 @@ public enum ConfigLoader {
             problem("tls.key_group", "no group named \(tomlQuoted(group)) on this machine (see `getent group`)")
         }
         return problems
+    }
+
+    /// Whether `text` is what an address-valued key accepts.
+    static func isValid(_ text: String, _ rule: ConfigKey.AddressRule) -> Bool {
+        if NumericAddress.isValid(text) { return true }
+        guard rule == .addressOrIPv4Network else { return false }
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, let bits = Int(parts[1]), (0...32).contains(bits) else { return false }
+        return NumericAddress.isIPv4(String(parts[0]))
     }
 
     struct ConversionError: Error, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import JSONText
 
 /// Writes configurations as TOML, JSON, or a documented default file.
 public enum ConfigRenderer {
@@ -23,18 +24,21 @@ public enum ConfigRenderer {
     }
 
     public static func json(_ configuration: Configuration) -> String {
-        struct Entry: Encodable {
-            var value: JSONValue
-            var source: String
-        }
-        var entries: [String: Entry] = [:]
+        var entries: [String: JSONValue] = [:]
         for key in ConfigSchema.keys {
             let value = shown(key, configuration.values[key.path] ?? key.defaultValue)
-            entries[key.path] = Entry(value: JSONValue(value), source: "\(configuration.sources[key.path] ?? .defaultValue)")
+            entries[key.path] = .object(["value": json(value), "source": .string("\(configuration.sources[key.path] ?? .defaultValue)")])
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        return (try? encoder.encode(entries)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return JSONValue.object(entries).prettyPrinted
+    }
+
+    private static func json(_ value: ConfigValue) -> JSONValue {
+        switch value {
+        case .string(let s): .string(s)
+        case .integer(let i): .number(Double(i))
+        case .boolean(let b): .bool(b)
+        case .strings(let list): .array(list.map { .string($0) })
+        }
     }
 
     /// Every key with its default and its documentation, as a commented TOML file.
@@ -69,6 +73,13 @@ public enum ConfigRenderer {
             every problem with its line; `camhost config show` prints the effective values and where
             each came from, secrets redacted.
 
+            A list (type "array of strings") is written in an environment variable the TOML way,
+            `CAMHOST_DIAGNOSTICS_WATCH_CAMERAS='["10.0.0.2", "10.0.0.3"]'`, or as a comma-separated
+            list, `CAMHOST_DIAGNOSTICS_WATCH_CAMERAS=10.0.0.2,10.0.0.3`; an empty value is an empty
+            list. Address-valued keys (`diagnostics.watch_cameras`, `metrics.allow`, `auth.allow_list`)
+            take numeric addresses; `config check` names each value that is not one, with its line or
+            its variable.
+
             | key | type | default | environment | meaning |
             |---|---|---|---|---|
 
@@ -78,21 +89,5 @@ public enum ConfigRenderer {
             out += "| `\(key.path)` | \(key.kind.rawValue) | `\(key.defaultValue)` | `\(key.environmentName)` | \(help) |\n"
         }
         return out
-    }
-}
-
-/// A configuration value as JSON.
-struct JSONValue: Encodable {
-    let value: ConfigValue
-    init(_ value: ConfigValue) { self.value = value }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch value {
-        case .string(let s): try container.encode(s)
-        case .integer(let i): try container.encode(i)
-        case .boolean(let b): try container.encode(b)
-        case .strings(let list): try container.encode(list)
-        }
     }
 }

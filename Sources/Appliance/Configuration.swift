@@ -55,16 +55,24 @@ public struct Configuration: Sendable {
         sources[path] = source
     }
 
+    /// The effective value of `setting` (its default if nothing set it).
+    public subscript<Value>(_ setting: Setting<Value>) -> Value {
+        values[setting.key.path].flatMap(Value.init) ?? setting.defaultValue
+    }
+
+    @available(*, deprecated, message: "read configuration[Settings.someKey]: typed, and a typo does not compile")
     public func string(_ path: String) -> String {
         if case .string(let s)? = values[path] { return s }
         preconditionFailure("\(path) is not a string key")
     }
 
+    @available(*, deprecated, message: "read configuration[Settings.someKey]: typed, and a typo does not compile")
     public func integer(_ path: String) -> Int {
         if case .integer(let i)? = values[path] { return i }
         preconditionFailure("\(path) is not an integer key")
     }
 
+    @available(*, deprecated, message: "read configuration[Settings.someKey]: typed, and a typo does not compile")
     public func strings(_ path: String) -> [String] {
         if case .strings(let s)? = values[path] { return s }
         preconditionFailure("\(path) is not a list key")
@@ -72,17 +80,17 @@ public struct Configuration: Sendable {
 
     // Typed views of the keys the service uses.
 
-    public var dataDirectory: String { string("storage.data_dir") }
-    public var listen: ListenAddress { ListenAddress(parsing: string("server.listen"))! }
-    public var databasePath: String { orDataPath(string("storage.database"), "camhost.db") }
-    public var recordingsPath: String { orDataPath(string("storage.recordings"), "recordings") }
-    public var tlsKeyPath: String { orDataPath(string("tls.key"), "tls/key.pem") }
-    public var tlsCertificatePath: String { orDataPath(string("tls.certificate"), "tls/cert.pem") }
-    public var logDirectory: String { orDataPath(string("log.dir"), "logs") }
-    public var pidFile: String? { string("server.pid_file").isEmpty ? nil : string("server.pid_file") }
-    public var keyGroup: String? { string("tls.key_group").isEmpty ? nil : string("tls.key_group") }
+    public var dataDirectory: String { self[Settings.storageDataDir] }
+    public var listen: ListenAddress { ListenAddress(parsing: self[Settings.serverListen])! }
+    public var databasePath: String { orDataPath(self[Settings.storageDatabase], "camhost.db") }
+    public var recordingsPath: String { orDataPath(self[Settings.storageRecordings], "recordings") }
+    public var tlsKeyPath: String { orDataPath(self[Settings.tlsKey], "tls/key.pem") }
+    public var tlsCertificatePath: String { orDataPath(self[Settings.tlsCertificate], "tls/cert.pem") }
+    public var logDirectory: String { orDataPath(self[Settings.logDir], "logs") }
+    public var pidFile: String? { self[Settings.serverPidFile].isEmpty ? nil : self[Settings.serverPidFile] }
+    public var keyGroup: String? { self[Settings.tlsKeyGroup].isEmpty ? nil : self[Settings.tlsKeyGroup] }
     /// Nil when camhost should run its own broker.
-    public var brokerURL: String? { string("mqtt.broker").isEmpty ? nil : string("mqtt.broker") }
+    public var brokerURL: String? { self[Settings.mqttBroker].isEmpty ? nil : self[Settings.mqttBroker] }
 
     private func orDataPath(_ configured: String, _ relative: String) -> String {
         configured.isEmpty ? joinPath(dataDirectory, relative) : configured
@@ -129,7 +137,7 @@ extension Configuration {
     /// how `serve`, the audit log of CLI commands and the account and recordings commands open it.
     public func openStore() throws -> Store {
         var options = Database.Options()
-        options.busyTimeout = .milliseconds(integer("storage.busy_timeout_ms"))
-        return try Store(path: databasePath, options: options, migrator: CamhostSchema.migrator)
+        options.busyTimeout = .milliseconds(self[Settings.storageBusyTimeoutMs])
+        return try Store.open(databasePath, options: options)
     }
 }

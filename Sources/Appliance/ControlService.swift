@@ -55,15 +55,9 @@ public final class ControlService: Sendable {
 
     /// Sends a command on behalf of `actor` (e.g. `user:alice`) and writes its audit row.
     public func send(_ command: CameraCommand, to camera: CameraID, actor: String, timeout: Duration? = nil) async throws -> CommandResult {
-        do {
-            let result = try await control.send(command, to: camera, timeout: timeout)
-            do { try audit.record(actor: actor, result: result) } catch { logger.error("audit row not written: \(error)") }
-            return result
-        } catch {
-            do { try audit.record(actor: actor, command: command, camera: camera.rawValue, error: "\(error)") } catch {
-                logger.error("audit row not written: \(error)")
-            }
-            throw error
+        let logger = self.logger
+        return try await control.send(command, to: camera, actor: actor, audit: audit, timeout: timeout) { error in
+            logger.error("audit row not written: \(error)")
         }
     }
 

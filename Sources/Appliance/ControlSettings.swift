@@ -18,33 +18,33 @@ public struct ControlSettings: Sendable {
     /// `brokerOverride` (a `--broker` flag) wins over `mqtt.broker`; with neither, the managed
     /// broker `mqtt://127.0.0.1:<mqtt.managed_broker_port>`.
     public init(configuration: Configuration, brokerOverride: String? = nil) throws(ControlSetupError) {
-        let url = brokerOverride ?? configuration.brokerURL ?? "mqtt://127.0.0.1:\(configuration.integer("mqtt.managed_broker_port"))"
+        let url = brokerOverride ?? configuration.brokerURL ?? "mqtt://127.0.0.1:\(configuration[Settings.mqttManagedBrokerPort])"
         var options: MQTTClient.Options
         do {
             options = try MQTTClient.Options(url: url)
         } catch {
             throw ControlSetupError(kind: .usage, message: error.description)
         }
-        if options.username == nil, !configuration.string("mqtt.username").isEmpty {
-            options.username = configuration.string("mqtt.username")
-            options.password = configuration.string("mqtt.password").isEmpty ? nil : configuration.string("mqtt.password")
+        if options.username == nil, !configuration[Settings.mqttUsername].isEmpty {
+            options.username = configuration[Settings.mqttUsername]
+            options.password = configuration[Settings.mqttPassword].isEmpty ? nil : configuration[Settings.mqttPassword]
         }
-        options.clientIDPrefix = configuration.string("mqtt.client_id_prefix")
-        options.keepAliveSeconds = configuration.integer("mqtt.keepalive_seconds")
+        options.clientIDPrefix = configuration[Settings.mqttClientIdPrefix]
+        options.keepAliveSeconds = configuration[Settings.mqttKeepaliveSeconds]
         if options.requiresTLS {
-            let ca = configuration.string("mqtt.ca_file")
+            let ca = configuration[Settings.mqttCaFile]
             guard !ca.isEmpty else {
                 throw ControlSetupError(kind: .configuration, message: "\(url) is a TLS broker: set mqtt.ca_file to the CA certificate (PEM) that signed its certificate")
             }
-            let certificate = configuration.string("mqtt.client_certificate"), key = configuration.string("mqtt.client_key")
+            let certificate = configuration[Settings.mqttClientCertificate], key = configuration[Settings.mqttClientKey]
             options.tls = .init(caFile: ca, certificateFile: certificate.isEmpty ? nil : certificate, keyFile: key.isEmpty ? nil : key)
         }
         options.ackTimeout = .seconds(5)
         self.brokerURL = url
         self.options = options
-        self.defaultProfile = configuration.string("control.default_profile")
-        self.commandTimeout = .seconds(configuration.integer("control.command_timeout_seconds"))
-        let configured = configuration.string("control.profiles_dir")
+        self.defaultProfile = configuration[Settings.controlDefaultProfile]
+        self.commandTimeout = .seconds(configuration[Settings.controlCommandTimeoutSeconds])
+        let configured = configuration[Settings.controlProfilesDir]
         if configured.hasPrefix("/") || FileSystem.isDirectory(configured) || !FileSystem.isDirectory(Self.systemProfilesDirectory) {
             profilesDirectory = configured
         } else {

@@ -17,20 +17,20 @@ public struct DashboardSecurity: Sendable {
     /// `[auth]` as `AuthSettings`.
     public static func authSettings(_ configuration: Configuration) -> AuthSettings {
         AuthSettings(
-            sessionIdleSeconds: Int64(configuration.integer("auth.session_idle_minutes")) * 60,
-            sessionAbsoluteSeconds: Int64(configuration.integer("auth.session_absolute_hours")) * 3600,
-            lockoutThreshold: configuration.integer("auth.lockout_threshold"),
-            lockoutBaseSeconds: Int64(configuration.integer("auth.lockout_base_seconds")),
-            allowList: configuration.strings("auth.allow_list"))
+            sessionIdleSeconds: Int64(configuration[Settings.authSessionIdleMinutes]) * 60,
+            sessionAbsoluteSeconds: Int64(configuration[Settings.authSessionAbsoluteHours]) * 3600,
+            lockoutThreshold: configuration[Settings.authLockoutThreshold],
+            lockoutBaseSeconds: Int64(configuration[Settings.authLockoutBaseSeconds]),
+            allowList: configuration[Settings.authAllowList])
     }
 
     /// `[rate_limit]` as limits per route class. Log-in is never unlimited; health checks
     /// always are (load balancers and benchmarks poll them).
     public static func rateLimits(_ configuration: Configuration) -> [RouteClass: RateLimiter.Limit] {
-        let burst = Double(configuration.integer("rate_limit.burst"))
-        let login = configuration.integer("rate_limit.login_per_minute")
-        let api = Double(configuration.integer("rate_limit.api_rps"))
-        let page = Double(configuration.integer("rate_limit.page_rps"))
+        let burst = Double(configuration[Settings.rateLimitBurst])
+        let login = configuration[Settings.rateLimitLoginPerMinute]
+        let api = Double(configuration[Settings.rateLimitApiRps])
+        let page = Double(configuration[Settings.rateLimitPageRps])
         return [
             .login: .perMinute(login, burst: max(1, min(login, 5))),
             .api: api > 0 ? .init(perSecond: api, burst: burst) : .unlimited,

@@ -1,3 +1,4 @@
+import POSIX
 import Wire
 
 /// The ufw rules that follow from camhost's configuration: what must be reachable (SSH, the
@@ -160,5 +161,20 @@ private extension Substring {
         while text.first == " " || text.first == "\t" { text.removeFirst() }
         while text.last == " " || text.last == "\t" || text.last == "\r" { text.removeLast() }
         return String(text)
+    }
+}
+
+extension FirewallPlan.Inputs {
+    /// The inputs for this host: the dashboard from `server.listen`, the SSH port of the session
+    /// (SSH_CONNECTION), the connected networks from /proc/net/route, CoTURN from its
+    /// configuration file when it exists (or `turn`), and what the caller adds.
+    public static func current(configuration: Configuration, environment: [String: String], mqttPort: UInt16?,
+                               mediaPorts: ClosedRange<UInt16>?, turn: Turn? = nil,
+                               turnserverConf: String = "/etc/turnserver.conf", routes: String = "/proc/net/route") -> Self {
+        let listen = configuration.listen
+        let turnSettings = turn ?? (try? FileSystem.readText(turnserverConf)).map { Self.turn(turnserverConf: $0) }
+        let routeText = (try? FileSystem.readText(routes)) ?? ""
+        return .init(sshPort: sshPort(sshConnection: environment["SSH_CONNECTION"]) ?? 22, httpsHost: listen.host, httpsPort: listen.port,
+                     mqttPort: mqttPort, mediaPorts: mediaPorts, turn: turnSettings, localNetworks: connectedNetworks(procNetRoute: routeText))
     }
 }

@@ -66,10 +66,8 @@ public final class RTCPWatch: Sendable {
     /// The cameras to watch: `diagnostics.watch_cameras` plus the `address` column of the cameras table
     /// (entries that are not IP addresses, such as host names, are skipped with a note in the log).
     public static func cameras(configuration: Configuration, store: Store?, logger: Logger) -> [IPAddress] {
-        var texts = configuration.strings("diagnostics.watch_cameras")
-        if let store, let rows = try? store.read({ try $0.query("SELECT address FROM cameras ORDER BY id") }) {
-            for row in rows { if let address: String = try? row.get("address") { texts.append(address) } }
-        }
+        var texts = configuration[Settings.diagnosticsWatchCameras]
+        if let store, let addresses = try? CameraTable(store: store).addresses() { texts += addresses }
         var cameras: [IPAddress] = []
         for text in texts {
             if let address = IPAddress(text) { cameras.append(address) } else {

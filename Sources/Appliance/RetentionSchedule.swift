@@ -7,19 +7,19 @@ extension Configuration {
     /// The `[retention]` keys as a policy.
     public var retentionPolicy: RetentionPolicy {
         RetentionPolicy(
-            maxAgeDays: integer("retention.max_age_days"), minAgeDays: integer("retention.min_age_days"),
-            cameraQuotaBytes: Int64(integer("retention.camera_quota_bytes")),
-            freeSpaceFloorPercent: integer("retention.free_space_floor_percent"),
-            safetyMaxSharePercent: integer("retention.safety_max_share_percent"),
-            orphanGraceMinutes: integer("retention.orphan_grace_minutes"), settleSeconds: integer("retention.settle_seconds"))
+            maxAgeDays: self[Settings.retentionMaxAgeDays], minAgeDays: self[Settings.retentionMinAgeDays],
+            cameraQuotaBytes: Int64(self[Settings.retentionCameraQuotaBytes]),
+            freeSpaceFloorPercent: self[Settings.retentionFreeSpaceFloorPercent],
+            safetyMaxSharePercent: self[Settings.retentionSafetyMaxSharePercent],
+            orphanGraceMinutes: self[Settings.retentionOrphanGraceMinutes], settleSeconds: self[Settings.retentionSettleSeconds])
     }
 }
 
 extension Configuration {
     /// The `[media]` keys, with the tools looked up.
     public var mediaTools: MediaTools {
-        MediaTools.resolve(ffprobe: string("media.ffprobe"), ffmpeg: string("media.ffmpeg"),
-                           concurrency: integer("media.thumbnail_concurrency"), timeoutSeconds: integer("media.timeout_seconds"))
+        MediaTools.resolve(ffprobe: self[Settings.mediaFfprobe], ffmpeg: self[Settings.mediaFfmpeg],
+                           concurrency: self[Settings.mediaThumbnailConcurrency], timeoutSeconds: self[Settings.mediaTimeoutSeconds])
     }
 }
 
@@ -47,7 +47,7 @@ public final class RetentionSchedule: Sendable {
 
     public convenience init(store: Store, configuration: Configuration) {
         self.init(store: store, recordingsRoot: configuration.recordingsPath, policy: configuration.retentionPolicy,
-                  intervalHours: configuration.integer("retention.schedule_interval_hours"))
+                  intervalHours: configuration[Settings.retentionScheduleIntervalHours])
     }
 
     public func start() {

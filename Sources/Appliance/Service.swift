@@ -23,7 +23,7 @@ public final class Service: Sendable {
     private let options: Options
     private let logger = Logger(label: "camhost")
     private let startedAt = ContinuousClock.now
-    private let health = Mutex<[UInt8]>(Array(#"{"status":"starting"}"#.utf8))
+    private let health = Mutex(HealthReport.starting(version: VersionInfo.camhost))
 
     public init(configuration: Configuration, options: Options) {
         self.configuration = configuration
@@ -64,7 +64,7 @@ public final class Service: Sendable {
         var broker: ManagedBroker?
         if configuration.brokerURL == nil {
             let managed = ManagedBroker(
-                executable: configuration.string("mqtt.mosquitto"), port: configuration.integer("mqtt.managed_broker_port"),
+                executable: configuration[Settings.mqttMosquitto], port: configuration[Settings.mqttManagedBrokerPort],
                 dataDirectory: dataDirectory, logDirectory: configuration.logDirectory, logger: Logger(label: "camhost.broker"))
             do { try managed.start() } catch {
                 throw ServiceError(.unavailable, "cannot start the managed MQTT broker: \(error). Install it with `apt-get install mosquitto`, set mqtt.mosquitto to its path, or set mqtt.broker to an existing broker")
@@ -80,7 +80,7 @@ public final class Service: Sendable {
         // The dashboard: accounts and sessions, the RTCP watch's alarms, camera control, /metrics.
         let rtcpWatch = RTCPWatch(
             cameras: RTCPWatch.cameras(configuration: configuration, store: store, logger: Logger(label: "camhost.rtcp")),
-            interface: configuration.string("diagnostics.watch_interface"))
+            interface: configuration[Settings.diagnosticsWatchInterface])
         let dashboard = Dashboard(environment: {
             var environment = DashboardEnvironment(
                 store: store, recordingsRoot: configuration.recordingsPath, auth: AuthenticatorAuth(security.authenticator),
@@ -88,7 +88,7 @@ public final class Service: Sendable {
                 rtcpWatch: { rtcpWatch.dashboardEntries() + (demo?.alarms() ?? []) },
                 health: { [self] in health.withLock { $0 } },
                 retentionPolicy: configuration.retentionPolicy, certificateExpiry: Int64(credentials.certificateExpiry),
-                metricsAccess: MetricsAccess(allow: configuration.strings("metrics.allow"), token: configuration.string("metrics.token")))
+                metricsAccess: MetricsAccess(allow: configuration[Settings.metricsAllow], token: configuration[Settings.metricsToken]))
             environment.rateLimiter = security.rateLimiter
             return environment
         }())
@@ -100,9 +100,9 @@ public final class Service: Sendable {
                 configuration: .init(
                     host: listen.host, port: listen.port, keyPEM: credentials.keyPEM, certificatePEM: credentials.certPEM,
                     priorities: TLSPolicy.serverPriorities,
-                    connectionTimeoutSeconds: UInt32(configuration.integer("server.connection_timeout_seconds")),
-                    maximumBodyBytes: configuration.integer("server.max_body_bytes"),
-                    threads: UInt32(configuration.integer("server.threads"))),
+                    connectionTimeoutSeconds: UInt32(configuration[Settings.serverConnectionTimeoutSeconds]),
+                    maximumBodyBytes: configuration[Settings.serverMaxBodyBytes],
+                    threads: UInt32(configuration[Settings.serverThreads])),
                 handler: { request in dashboard.handle(request) },
                 onCompleted: { request, status, duration in dashboard.completed(request, status: status, duration: duration) },
                 // The connections' TLS record buffers and per-request blocks come from the server
@@ -191,8 +191,7 @@ public final class Service: Sendable {
     private func updateHealth(_ checker: HealthChecker) {
         let uptime = ContinuousClock.now - startedAt
         let report = checker.check(uptimeSeconds: Int(uptime.components.seconds))
-        let bytes = Array(report.json.utf8)
-        health.withLock { $0 = bytes }
+        health.withLock { $0 = report }
     }
 
     private func waitForStopSignal() -> String {
@@ -238,11 +237,11 @@ public final class Service: Sendable {
             }
         }
         do {
-            let names = TLSCredentials.defaultHostNames() + configuration.strings("tls.host_names").filter { !NumericAddress.isValid($0) }
-            let addresses = TLSCredentials.defaultIPAddresses + configuration.strings("tls.host_names").filter(NumericAddress.isValid)
+            let names = TLSCredentials.defaultHostNames() + configuration[Settings.tlsHostNames].filter { !NumericAddress.isValid($0) }
+            let addresses = TLSCredentials.defaultIPAddresses + configuration[Settings.tlsHostNames].filter(NumericAddress.isValid)
             let credentials = try TLSCredentials.ensure(
                 keyPath: keyPath, certPath: certificatePath, hostNames: names, ipAddresses: addresses, group: group,
-                validityDays: configuration.integer("tls.certificate_days"))
+                validityDays: configuration[Settings.tlsCertificateDays])
             if credentials.generated {
                 logger.notice("made a TLS key and self-signed certificate", metadata: ["key": "\(keyPath)", "certificate": "\(certificatePath)"])
             }

@@ -1,3 +1,5 @@
+import JSONText
+
 /// A command camhost can send to a camera; its profile decides the topic and payload.
 public enum CameraCommand: Sendable, Equatable, CustomStringConvertible {
     case reboot

@@ -6,28 +6,13 @@ public struct AuthenticatorAuth: DashboardAuth {
 
     public init(_ authenticator: Authenticator) { self.authenticator = authenticator }
 
-    public func authenticate(_ request: HTTPRequest) -> DashboardPrincipal? {
-        authenticator.authenticate(request).map(Self.principal)
+    public func authenticate(_ request: HTTPRequest) -> Principal? {
+        authenticator.authenticate(request)
     }
 
-    static func principal(_ principal: Principal) -> DashboardPrincipal {
-        let permission: DashboardPrincipal.Permission
-        switch principal.kind {
-        case .session: permission = principal.role == .admin ? .admin : .read
-        case .token:
-            switch principal.scope ?? .read {
-            case .admin: permission = .admin
-            case .commands: permission = .commands
-            case .read: permission = .read
-            }
-        }
-        return DashboardPrincipal(name: principal.name, permission: permission, csrfToken: principal.kind == .session ? principal.csrfToken : nil)
-    }
-
-    public func verifyCSRF(_ request: HTTPRequest, form: [String: String], principal: DashboardPrincipal) -> Bool {
+    public func verifyCSRF(_ request: HTTPRequest, form: [String: String], principal: Principal) -> Bool {
         // The form field `csrf` is read from the body by the authenticator itself.
-        guard let real = authenticator.authenticate(request) else { return false }
-        return authenticator.verifyCSRF(request, real)
+        authenticator.verifyCSRF(request, principal)
     }
 
     public func login(name: String, password: String, request: HTTPRequest) -> LoginOutcome {

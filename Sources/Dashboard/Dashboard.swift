@@ -44,39 +44,50 @@ public final class Dashboard: Sendable {
         metrics.observeRequest(route: Dashboard.routeTemplate(request.path), method: request.method, status: status, seconds: seconds)
     }
 
+    /// The metrics label of a path: its route's template with `:id`-style parameters, so labels stay few.
+    static func routeTemplate(_ path: String) -> String { Routes.table.label(path) }
+
+    /// Dispatch through `Routes.table`: rate limit, authentication, CSRF, permission, handler.
     private func route(_ request: HTTPRequest) -> HTTPResponse {
-        let path = request.path
-        let segments = request.pathSegments
-        let method = request.method == "HEAD" ? "GET" : request.method
+        let method: Route.Method? = switch request.method {
+        case "GET", "HEAD": .get
+        case "POST": .post
+        case "DELETE": .delete
+        default: nil
+        }
+        let match = method.map { Routes.table.match($0, request.path) } ?? Routes.table.match(.any, request.path)
+        guard let route = match.route else { return unrouted(request) }
+        if let limiter = environment.rateLimiter, let routeClass = route.rateClass,
+           case .limited(let seconds) = limiter.admit(request.clientAddress, routeClass) {
+            return RateLimiter.tooManyRequests(retryAfterSeconds: seconds)
+        }
+        guard case .signedIn(let permission) = route.access else {
+            guard case .open(let handler) = route.handler else { return APIError(500, "internal", "an open route needs an open handler").response }
+            return handler(self, RouteCall(request: request, principal: nil, parameter: match.parameter, form: [:]))
+        }
+        guard let principal = environment.auth.authenticate(request) else { return unauthenticated(request, api: route.isAPI) }
+        // Bodies: JSON for the API, urlencoded for forms (the CSRF token may be a field).
+        let form = method == .get ? [:] : Form.parse(request)
+        if method != .get, principal.isSession, !environment.auth.verifyCSRF(request, form: form, principal: principal) {
+            return csrfRefused(api: route.isAPI, principal: principal)
+        }
+        let call = RouteCall(request: request, principal: principal, parameter: match.parameter, form: form)
+        switch route.handler {
+        case .api(let handler):
+            guard principal.may(permission) else { return APIError.forbidden(route.refused(principal, permission).message).response }
+            do { return try handler(api, call) } catch { return API.response(for: error) }
+        case .page(let handler):
+            guard principal.may(permission) else { return pages.problem(403, route.refused(principal, permission).message, principal: principal) }
+            do { return try handler(pages, call) } catch { return pages.response(for: error, principal: principal) }
+        case .open(let handler):
+            return handler(self, call)
+        }
+    }
 
-        // Open to everyone (log-in is rate limited strictest, /metrics by its own class).
-        if let limiter = environment.rateLimiter {
-            let routeClass: RouteClass? = path == "/login" || path == "/setup" ? (method == "POST" ? .login : .page) : path == "/metrics" ? .metrics : nil
-            if let routeClass, case .limited(let seconds) = limiter.admit(request.clientAddress, routeClass) {
-                return RateLimiter.tooManyRequests(retryAfterSeconds: seconds)
-            }
-        }
-        switch (method, path) {
-        case ("GET", "/healthz"):
-            var response = HTTPResponse(status: 200, contentType: "application/json", body: environment.health())
-            response.setHeader("Cache-Control", "no-store")
-            return response
-        case ("GET", "/login"), ("POST", "/login"), ("GET", "/setup"), ("POST", "/setup"):
-            return pages.open(request, method: method)
-        case ("GET", "/metrics"):
-            guard environment.metricsAccess.permits(request) else {
-                return APIError(403, "forbidden", "/metrics is open to the addresses in [metrics] allow, or with Authorization: Bearer <[metrics] token>").response
-            }
-            var response = HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(api.metricsText().utf8))
-            response.setHeader("Cache-Control", "no-store")
-            return response
-        default: break
-        }
-        if segments.count == 2, segments[0] == "assets", method == "GET" {
-            return asset(segments[1], request: request)
-        }
-        if path == "/favicon.ico" { return asset("icon.svg", request: request) }
-
+    /// A path no route takes (or not with this method): limited by its area, then answered for
+    /// signed-in callers only, so that probing reveals nothing: 404 (405 where a route says so).
+    private func unrouted(_ request: HTTPRequest) -> HTTPResponse {
+        let segments = HTTPRequest.segments(of: request.path)
         let isAPI = segments.first == "api"
         if let limiter = environment.rateLimiter {
             let routeClass: RouteClass = isAPI ? .api : segments.first == "assets" ? .asset : .page
@@ -84,24 +95,44 @@ public final class Dashboard: Sendable {
                 return RateLimiter.tooManyRequests(retryAfterSeconds: seconds)
             }
         }
-        guard let principal = environment.auth.authenticate(request) else {
-            if isAPI { return APIError.unauthorized.response }
-            if environment.auth.needsSetup { return Pages.redirect("/setup") }
-            return Pages.redirect("/login?next=" + FormData.encode(path))
-        }
-        // Bodies: JSON for the API, urlencoded for forms (the CSRF token may be a field).
+        guard let principal = environment.auth.authenticate(request) else { return unauthenticated(request, api: isAPI) }
+        let method = request.method == "HEAD" ? "GET" : request.method
         let form = Form.parse(request)
         if method != "GET", principal.isSession, !environment.auth.verifyCSRF(request, form: form, principal: principal) {
-            return isAPI ? APIError.csrf.response : pages.problem(403, "The form expired or came from another site (CSRF token missing or wrong). Go back, reload the page and try again.", principal: principal)
+            return csrfRefused(api: isAPI, principal: principal)
         }
-        if isAPI {
-            guard segments.count >= 2, segments[1] == "v1" else { return APIError.notFound("the API lives under /api/v1").response }
-            return api.handle(request, method: method, segments: Array(segments.dropFirst(2)), principal: principal)
-        }
-        return pages.handle(request, method: method, segments: segments, form: form, principal: principal)
+        guard isAPI else { return pages.problem(404, "There is no page at \(request.path).", principal: principal) }
+        guard segments.count >= 2, segments[1] == "v1" else { return APIError.notFound("the API lives under /api/v1").response }
+        return APIError.notFound("no API endpoint \(method) /api/v1/\(segments.dropFirst(2).joined(separator: "/")); see docs/openapi.yaml").response
     }
 
-    private func asset(_ name: String, request: HTTPRequest) -> HTTPResponse {
+    private func unauthenticated(_ request: HTTPRequest, api: Bool) -> HTTPResponse {
+        if api { return APIError.unauthorized.response }
+        if environment.auth.needsSetup { return Pages.redirect("/setup") }
+        return Pages.redirect("/login?next=" + FormData.encode(request.path))
+    }
+
+    private func csrfRefused(api: Bool, principal: Principal) -> HTTPResponse {
+        if api { return APIError.csrf.response }
+        return pages.problem(403, "The form expired or came from another site (CSRF token missing or wrong). Go back, reload the page and try again.", principal: principal)
+    }
+
+    func healthz() -> HTTPResponse {
+        var response = api.health()
+        response.setHeader("Cache-Control", "no-store")
+        return response
+    }
+
+    func metricsEndpoint(_ request: HTTPRequest) -> HTTPResponse {
+        guard environment.metricsAccess.permits(request) else {
+            return APIError(403, "forbidden", "/metrics is open to the addresses in [metrics] allow, or with Authorization: Bearer <[metrics] token>").response
+        }
+        var response = HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(api.metricsText().utf8))
+        response.setHeader("Cache-Control", "no-store")
+        return response
+    }
+
+    func asset(_ name: String, request: HTTPRequest) -> HTTPResponse {
         guard let file = Assets.files[name] else { return APIError.notFound().response }
         if request.header("if-none-match") == file.etag {
             var response = HTTPResponse(status: 304)
@@ -113,48 +144,6 @@ public final class Dashboard: Sendable {
         response.setHeader("Cache-Control", "public, max-age=86400")
         return response
     }
-
-    /// The route a path belongs to, with ids replaced, so metrics labels stay few.
-    static func routeTemplate(_ path: String) -> String {
-        if isOwnTemplate(path) { return path }
-        let segments = HTTPRequest.segments(of: path)
-        if segments.isEmpty { return "/" }
-        let known = knownRouteSegments
-        guard known.contains(segments[0]) else { return "other" }
-        if segments[0] == "assets" { return "/assets/:file" }
-        var parts: [String] = []
-        for (index, segment) in segments.prefix(6).enumerated() {
-            if known.contains(segment) { parts.append(segment) } else { parts.append(index > 0 && segments[index - 1] == "cameras" ? ":camera" : ":id") }
-        }
-        return "/" + parts.joined(separator: "/")
-    }
-
-    /// Whether `path` is already a template: one to six non-empty segments, all known words, not
-    /// under /assets. The common case (`/healthz`, `/api/v1/recordings`), answered without
-    /// splitting, joining or allocating; the general path below gives the same answer for it.
-    static func isOwnTemplate(_ path: String) -> Bool {
-        var path = path
-        return path.withUTF8 { bytes in
-            let slash = UInt8(ascii: "/")
-            guard bytes.count > 1, bytes[0] == slash, bytes[bytes.count - 1] != slash else { return false }
-            var start = 1
-            var count = 0
-            for index in 1...bytes.count where index == bytes.count || bytes[index] == slash {
-                guard index > start, index - start <= 15 else { return false }
-                count += 1
-                guard count <= 6 else { return false }
-                let segment = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-                guard knownRouteSegments.contains(segment), count > 1 || segment != "assets" else { return false }
-                start = index + 1
-            }
-            return true
-        }
-    }
-
-    /// Built once (it was rebuilt, 24 hashes and an allocation, on every request).
-    private static let knownRouteSegments: Set<String> = ["healthz", "metrics", "login", "logout", "setup", "assets", "favicon.ico", "cameras", "recordings",
-                                     "diagnostics", "health", "audit", "api", "v1", "commands", "media", "thumbnail", "cleanup",
-                                     "runs", "delete", "alarms", "overview", "command", "play"]
 }
 
 /// Headers every response carries (HSTS, CSP without inline script, no framing, no sniffing).

@@ -3,31 +3,6 @@ import Control
 import Storage
 import Web
 
-/// Who is asking: a signed-in user (session) or a script (API token).
-public struct DashboardPrincipal: Sendable, Equatable {
-    public enum Role: String, Sendable { case admin, viewer }
-    /// What the principal may do; a viewer session and a `read` token are both `.read`.
-    public enum Permission: Int, Sendable, Comparable {
-        case read = 0, commands = 1, admin = 2
-        public static func < (a: Permission, b: Permission) -> Bool { a.rawValue < b.rawValue }
-    }
-
-    public var name: String
-    public var permission: Permission
-    /// The session's CSRF token; nil for bearer tokens (no ambient credential, no CSRF).
-    public var csrfToken: String?
-
-    public init(name: String, permission: Permission, csrfToken: String?) {
-        self.name = name
-        self.permission = permission
-        self.csrfToken = csrfToken
-    }
-
-    public var isSession: Bool { csrfToken != nil }
-    /// For the audit log: `user:alice` or `token:deploy`.
-    public var actor: String { isSession ? "user:" + name : name.hasPrefix("token:") ? name : "token:" + name }
-}
-
 /// The outcome of a log-in attempt.
 public enum LoginOutcome: Sendable {
     /// Success: the `Set-Cookie` header values that establish the session.
@@ -46,10 +21,10 @@ public struct SetupRefusal: Error, Sendable {
 /// What the dashboard asks of accounts and sessions; the auth part implements it.
 public protocol DashboardAuth: Sendable {
     /// The session (cookie) or bearer token behind a request, or nil.
-    func authenticate(_ request: HTTPRequest) -> DashboardPrincipal?
+    func authenticate(_ request: HTTPRequest) -> Principal?
     /// Whether a state-changing request made with a session carries the right CSRF token
     /// (form field `csrf` or header `X-CSRF-Token`).
-    func verifyCSRF(_ request: HTTPRequest, form: [String: String], principal: DashboardPrincipal) -> Bool
+    func verifyCSRF(_ request: HTTPRequest, form: [String: String], principal: Principal) -> Bool
     func login(name: String, password: String, request: HTTPRequest) -> LoginOutcome
     /// `Set-Cookie` values that end the session.
     func logout(_ request: HTTPRequest) -> [String]
@@ -98,8 +73,8 @@ public struct DashboardEnvironment: Sendable {
     public var auth: any DashboardAuth
     public var cameras: (any DashboardCameras)?
     public var rtcpWatch: @Sendable () -> [RTCPWatchEntry]
-    /// The `/healthz` JSON document.
-    public var health: @Sendable () -> [UInt8]
+    /// The latest health checks (`/healthz`, `/api/v1/health`, the health page).
+    public var health: @Sendable () -> HealthReport
     /// Runs a capture (blocking, seconds long); Capture's TrapDiagnosis in the appliance.
     public var diagnose: @Sendable (TrapDiagnosis.Request) throws -> RTCPDiagnosis
     public var retentionPolicy: RetentionPolicy
@@ -113,7 +88,7 @@ public struct DashboardEnvironment: Sendable {
 
     public init(store: Store, recordingsRoot: String, auth: any DashboardAuth, cameras: (any DashboardCameras)?,
                 rtcpWatch: @escaping @Sendable () -> [RTCPWatchEntry] = { [] },
-                health: @escaping @Sendable () -> [UInt8],
+                health: @escaping @Sendable () -> HealthReport,
                 diagnose: @escaping @Sendable (TrapDiagnosis.Request) throws -> RTCPDiagnosis = { try TrapDiagnosis.run($0) },
                 retentionPolicy: RetentionPolicy, certificateExpiry: Int64, metricsAccess: MetricsAccess) {
         self.store = store

@@ -5,9 +5,8 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import POSIX
 
-// Every raw libc file call of this part goes through here, with EINTR retried and errno turned
-// into a `CredentialError` that names the path.
 
 /// File metadata camhost cares about.
 struct FileStatus {
@@ -34,149 +33,99 @@ struct FileStatus {
     }
 }
 
+/// Security's file operations: the POSIX layer's calls, with each failure turned into a
+/// `CredentialError` that names the path and how to fix it.
 enum FileSystem {
-    static var userID: uid_t { geteuid() }
+    static var userID: uid_t { Users.effectiveUserID }
 
     /// `lstat` (or `stat` when `followingLinks`); nil when nothing is at `path`.
     static func status(_ path: String, followingLinks: Bool = false) throws -> FileStatus? {
-        var st = stat()
-        let result = followingLinks ? stat(path, &st) : lstat(path, &st)
-        if result != 0 {
-            let code = errno
-            if code == ENOENT { return nil }
-            throw CredentialError.system(code, "cannot inspect file", path: path,
+        do {
+            let status = try POSIX.FileStatus(path, followingLinks: followingLinks)
+            return FileStatus(mode: status.mode, owner: status.owner, group: status.group,
+                              modificationTime: timespec(tv_sec: Int(status.modifiedSeconds), tv_nsec: Int(status.modifiedNanoseconds)))
+        } catch .noSuchFileOrDirectory {
+            return nil
+        } catch {
+            throw CredentialError.system(error.rawValue, "cannot inspect file", path: path,
                                          fix: "check that camhost (uid \(userID)) may search every directory above it")
         }
-        return FileStatus(mode: st.st_mode, owner: st.st_uid, group: st.st_gid, modificationTime: st.st_mtim)
     }
 
     /// Where a symbolic link points, as stored in the link.
     static func linkTarget(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink(path, &buffer, buffer.count - 1)
-        guard n >= 0 else { return nil }
-        return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        POSIX.FileSystem.linkTarget(path).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    static func parentDirectory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        let parent = String(path[..<slash])
-        return parent.isEmpty ? "/" : parent
-    }
+    static func parentDirectory(of path: String) -> String { POSIX.FileSystem.parentDirectory(of: path) }
 
-    static func fileName(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return path }
-        return String(path[path.index(after: slash)...])
-    }
+    static func fileName(of path: String) -> String { POSIX.FileSystem.fileName(of: path) }
 
     static func readFile(_ path: String, what: String) throws -> [UInt8] {
-        let fd = retrying { open(path, O_RDONLY | O_CLOEXEC) }
-        guard fd >= 0 else {
-            throw CredentialError.system(errno, "cannot open \(what)", path: path,
+        do {
+            return try POSIX.FileSystem.readFile(path, limit: 1 << 20)
+        } catch where error.errno == .fileTooLarge {
+            throw CredentialError(kind: .system(errno: Errno.fileTooLarge.rawValue), problem: "\(what) is larger than 1 MiB; not a PEM file",
+                                  path: path, fix: "point the configuration at the PEM file")
+        } catch where error.operation == .open {
+            throw CredentialError.system(error.errno.rawValue, "cannot open \(what)", path: path,
                                          fix: "make it readable by camhost (uid \(userID)), e.g. with chown or the configured TLS group")
+        } catch {
+            throw CredentialError.system(error.errno.rawValue, "cannot read \(what)", path: path, fix: "check the disk and the file")
         }
-        defer { close(fd) }
-        var contents: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16_384)
-        while true {
-            let n = retrying { read(fd, &chunk, chunk.count) }
-            guard n >= 0 else {
-                throw CredentialError.system(errno, "cannot read \(what)", path: path, fix: "check the disk and the file")
-            }
-            if n == 0 { break }
-            contents.append(contentsOf: chunk[0..<n])
-            guard contents.count <= 1 << 20 else {
-                throw CredentialError(kind: .system(errno: EFBIG), problem: "\(what) is larger than 1 MiB; not a PEM file",
-                                      path: path, fix: "point the configuration at the PEM file")
-            }
-        }
-        return contents
     }
 
-    /// Creates `path` and any missing parents with `mode`, giving them `group` when set.
+    /// Creates `path` and any missing parents with exactly `mode`, giving them `group` when set.
     static func makeDirectories(_ path: String, mode: mode_t, group: gid_t?) throws {
-        if let existing = try status(path, followingLinks: true) {
-            guard existing.isDirectory else {
-                throw CredentialError.system(ENOTDIR, "not a directory", path: path, fix: "move the file aside or configure another directory")
+        do {
+            try POSIX.FileSystem.makeDirectories(path, permissions: mode, group: group, exactPermissions: true)
+        } catch {
+            let at = error.path
+            switch error.operation {
+            case .notDirectory:
+                throw CredentialError.system(ENOTDIR, "not a directory", path: at, fix: "move the file aside or configure another directory")
+            case .changeGroup:
+                throw CredentialError.system(error.errno.rawValue, "cannot give directory to group \(group.map(String.init) ?? "")", path: at,
+                                             fix: "camhost's user must be a member of that group, or run: chgrp \(group.map(String.init) ?? "") \(at)")
+            case .setPermissions:
+                throw CredentialError.system(error.errno.rawValue, "cannot set directory mode", path: at, fix: "chmod \(octal(mode)) \(at)")
+            case .inspect:
+                throw CredentialError.system(error.errno.rawValue, "cannot inspect file", path: at,
+                                             fix: "check that camhost (uid \(userID)) may search every directory above it")
+            default:
+                throw CredentialError.system(error.errno.rawValue, "cannot create directory", path: at,
+                                             fix: "create it yourself (mkdir -m 700 \(at)) or run camhost as a user that may")
             }
-            return
-        }
-        let parent = parentDirectory(of: path)
-        if parent != path { try makeDirectories(parent, mode: mode, group: group) }
-        if mkdir(path, mode) != 0 && errno != EEXIST {
-            throw CredentialError.system(errno, "cannot create directory", path: path,
-                                         fix: "create it yourself (mkdir -m 700 \(path)) or run camhost as a user that may")
-        }
-        if let group, chown(path, uid_t.max, group) != 0 {
-            throw CredentialError.system(errno, "cannot give directory to group \(group)", path: path,
-                                         fix: "camhost's user must be a member of that group, or run: chgrp \(group) \(path)")
-        }
-        // mkdir's mode was filtered by the umask.
-        if chmod(path, mode) != 0 {
-            throw CredentialError.system(errno, "cannot set directory mode", path: path, fix: "chmod \(octal(mode)) \(path)")
         }
     }
 
-    /// Writes a new file at `path` atomically: a temporary file created exclusively with `mode`
-    /// in the same directory, fsynced, then renamed over `path`. A crash leaves either no file
-    /// or the whole file, never a truncated key.
+    /// Writes a new file at `path` atomically (POSIX's `writeAtomically`: a temporary file
+    /// created exclusively with `mode`, fsynced, renamed over `path`). A crash leaves either no
+    /// file or the whole file, never a truncated key.
     static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t, group: gid_t?, what: String) throws {
-        let directory = parentDirectory(of: path)
-        let temporary = directory + "/." + fileName(of: path) + ".tmp-" + Hex.encode(SecureRandom.bytes(6))
-        let fd = retrying { open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode) }
-        guard fd >= 0 else {
-            throw CredentialError.system(errno, "cannot create \(what)", path: temporary,
-                                         fix: "make \(directory) writable by camhost (uid \(userID))")
-        }
-        var closed = false
-        var renamed = false
-        defer {
-            if !closed { close(fd) }
-            if !renamed { unlink(temporary) }
-        }
-        if let group, fchown(fd, uid_t.max, group) != 0 {
-            throw CredentialError.system(errno, "cannot give \(what) to group \(group)", path: path,
-                                         fix: "add camhost's user to that group, or leave the TLS group unset")
-        }
-        // The umask may have removed bits from `mode`; set it exactly.
-        if fchmod(fd, mode) != 0 {
-            throw CredentialError.system(errno, "cannot set mode of \(what)", path: path, fix: "check the file system")
-        }
-        var written = 0
-        while written < bytes.count {
-            let n = retrying {
-                bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+        do {
+            try POSIX.FileSystem.writeAtomically(bytes, to: path, permissions: mode, group: group)
+        } catch {
+            let directory = parentDirectory(of: path)
+            let code = error.errno.rawValue
+            switch error.operation {
+            case .create:
+                throw CredentialError.system(code, "cannot create \(what)", path: error.path, fix: "make \(directory) writable by camhost (uid \(userID))")
+            case .changeGroup:
+                throw CredentialError.system(code, "cannot give \(what) to group \(group.map(String.init) ?? "")", path: path,
+                                             fix: "add camhost's user to that group, or leave the TLS group unset")
+            case .setPermissions:
+                throw CredentialError.system(code, "cannot set mode of \(what)", path: path, fix: "check the file system")
+            case .write:
+                throw CredentialError.system(code, "cannot write \(what)", path: path, fix: "check free space on \(directory)")
+            case .sync:
+                throw CredentialError.system(code, "cannot flush \(what) to disk", path: path, fix: "check the disk")
+            case .close:
+                throw CredentialError.system(code, "cannot close \(what)", path: path, fix: "check the disk")
+            default:
+                throw CredentialError.system(code, "cannot move \(what) into place", path: path,
+                                             fix: "make \(directory) writable by camhost (uid \(userID))")
             }
-            guard n > 0 else {
-                throw CredentialError.system(errno, "cannot write \(what)", path: path, fix: "check free space on \(directory)")
-            }
-            written += n
-        }
-        guard fsync(fd) == 0 else {
-            throw CredentialError.system(errno, "cannot flush \(what) to disk", path: path, fix: "check the disk")
-        }
-        closed = true
-        guard close(fd) == 0 else {
-            throw CredentialError.system(errno, "cannot close \(what)", path: path, fix: "check the disk")
-        }
-        guard rename(temporary, path) == 0 else {
-            throw CredentialError.system(errno, "cannot move \(what) into place", path: path,
-                                         fix: "make \(directory) writable by camhost (uid \(userID))")
-        }
-        renamed = true
-        // Make the rename itself durable.
-        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 {
-            _ = fsync(directoryFD)
-            close(directoryFD)
-        }
-    }
-
-    /// Runs a system call again while it fails with EINTR.
-    static func retrying<T: BinaryInteger>(_ call: () -> T) -> T {
-        while true {
-            let result = call()
-            if result >= 0 || errno != EINTR { return result }
         }
     }
 }

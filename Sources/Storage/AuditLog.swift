@@ -33,10 +33,18 @@ public struct AuditLog: Sendable {
     public func append(actor: String, action: String, target: String? = nil, detail: String? = nil,
                        outcome: Outcome) throws -> Int64 {
         try store.write { db in
-            try db.execute("INSERT INTO audit_log (actor, action, target, detail, outcome) VALUES (?, ?, ?, ?, ?)",
-                           actor, action, target, detail, outcome.rawValue)
-            return db.lastInsertRowID
+            try Self.append(in: db, actor: actor, action: action, target: target, detail: detail, outcome: outcome)
         }
+    }
+
+    /// Records one action inside the caller's transaction (a write on `db`), so the row commits
+    /// or rolls back with the change it describes; returns the entry's id.
+    @discardableResult
+    public static func append(in db: Database, actor: String, action: String, target: String? = nil, detail: String? = nil,
+                              outcome: Outcome) throws -> Int64 {
+        try db.execute("INSERT INTO audit_log (actor, action, target, detail, outcome) VALUES (?, ?, ?, ?, ?)",
+                       actor, action, target, detail, outcome.rawValue)
+        return db.lastInsertRowID
     }
 
     /// The newest entries first.

@@ -1,3 +1,5 @@
+import POSIX
+
 /// A named step of the delete protocol where a test may stop the process (crash-safety tests).
 public enum CleanupPoint: String, Sendable, CaseIterable {
     /// A batch of intents was committed to the ledger.
@@ -234,10 +236,9 @@ public struct Cleanup: Sendable {
         report.databaseBytesAfter = try store.sizeInBytes()
         report.durationMilliseconds = FileOps.monotonicMilliseconds() - started
         try store.write { db in
-            try db.execute("INSERT INTO cleanup_runs (started_at, actor, dry_run, report) VALUES (?, ?, 0, ?)",
-                           startedAt, options.actor, report.json())
-            try db.execute("INSERT INTO audit_log (actor, action, target, detail, outcome) VALUES (?, 'retention.cleanup', ?, ?, ?)",
-                           options.actor, options.camera, Self.summary(report), report.refusal == nil ? "success" : "denied")
+            try CleanupHistory.append(in: db, startedAt: startedAt, actor: options.actor, report: report)
+            try AuditLog.append(in: db, actor: options.actor, action: "retention.cleanup", target: options.camera,
+                                detail: Self.summary(report), outcome: report.refusal == nil ? .success : .denied)
         }
         return report
     }

@@ -85,24 +85,69 @@ public struct CleanupReport: Sendable, Equatable {
 
     /// The report as one JSON object; `includeItems` adds the planned deletions.
     public func json(includeItems: Bool = false) -> String {
-        var out = "{"
-        out += "\"dry_run\":\(dryRun),"
-        out += "\"deleted\":{\"age\":\(deleted[.age] ?? 0),\"quota\":\(deleted[.quota] ?? 0),\"free_space\":\(deleted[.freeSpace] ?? 0),\"orphan\":\(deleted[.orphan] ?? 0)},"
-        out += "\"thumbnails_deleted\":\(thumbnailsDeleted),\"orphan_files\":\(orphanFiles),\"orphan_dirs\":\(orphanDirectories),"
-        out += "\"dangling_rows\":\(danglingRows),\"bytes_freed\":\(bytesFreed),"
-        out += "\"db_bytes_before\":\(databaseBytesBefore),\"db_bytes_after\":\(databaseBytesAfter),"
-        out += "\"errors\":[" + errors.map { "{\"path\":\(JSON.string($0.path)),\"error\":\(JSON.string($0.error))}" }.joined(separator: ",") + "],"
-        out += "\"duration_ms\":\(durationMilliseconds),"
-        out += "\"registered\":\(registered),\"ledger_finished\":\(ledgerFinished),"
-        out += "\"refusal\":" + (refusal.map(JSON.string) ?? "null")
-        if includeItems {
-            out += ",\"items\":[" + items.map { item in
-                "{\"reason\":\(JSON.string(item.reason.rawValue)),\"camera\":" + (item.cameraID.map(JSON.string) ?? "null")
-                    + ",\"path\":\(JSON.string(RecordingPath.display(item.path))),\"thumbnail\":"
-                    + (item.thumbnail.map { JSON.string(RecordingPath.display($0)) } ?? "null") + ",\"bytes\":\(item.bytes)}"
-            }.joined(separator: ",") + "]"
+        var w = JSONWriter(capacity: 512)
+        write(into: &w, includeItems: includeItems)
+        return w.text
+    }
+
+    /// The report as one JSON value of a larger document.
+    public func write(into w: inout JSONWriter, includeItems: Bool = false) {
+        w.object { w in
+            w.field("dry_run", dryRun)
+            w.key("deleted")
+            w.object { w in
+                w.field("age", deleted[.age] ?? 0); w.field("quota", deleted[.quota] ?? 0)
+                w.field("free_space", deleted[.freeSpace] ?? 0); w.field("orphan", deleted[.orphan] ?? 0)
+            }
+            w.field("thumbnails_deleted", thumbnailsDeleted); w.field("orphan_files", orphanFiles); w.field("orphan_dirs", orphanDirectories)
+            w.field("dangling_rows", danglingRows); w.field("bytes_freed", bytesFreed)
+            w.field("db_bytes_before", databaseBytesBefore); w.field("db_bytes_after", databaseBytesAfter)
+            w.key("errors")
+            w.array { w in for error in errors { w.object { w in w.field("path", error.path); w.field("error", error.error) } } }
+            w.field("duration_ms", durationMilliseconds)
+            w.field("registered", registered); w.field("ledger_finished", ledgerFinished)
+            w.field("refusal", refusal)
+            if includeItems {
+                w.key("items")
+                w.array { w in
+                    for item in items {
+                        w.object { w in
+                            w.field("reason", item.reason.rawValue)
+                            w.field("camera", item.cameraID)
+                            w.field("path", RecordingPath.display(item.path))
+                            w.field("thumbnail", item.thumbnail.map(RecordingPath.display))
+                            w.field("bytes", item.bytes)
+                        }
+                    }
+                }
+            }
         }
-        return out + "}"
+    }
+
+    /// A report as `json()` wrote it (the `cleanup_runs` rows, which carry no items). Keys it
+    /// lacks, as reports written by older versions do, keep their zero values.
+    public init(json bytes: [UInt8]) throws(JSONParseError) {
+        let value = try JSONValue(parsing: bytes, maxDepth: 8)
+        guard case .object = value else { throw JSONParseError(offset: 0, reason: "a cleanup report is an object") }
+        func count(_ key: String, in object: JSONValue? = nil) -> Int { (object ?? value)[key]?.intValue ?? 0 }
+        self.init(dryRun: value["dry_run"] == .bool(true))
+        let deleted = value["deleted"]
+        self.deleted = [.age: count("age", in: deleted), .quota: count("quota", in: deleted),
+                        .freeSpace: count("free_space", in: deleted), .orphan: count("orphan", in: deleted)]
+        thumbnailsDeleted = count("thumbnails_deleted")
+        orphanFiles = count("orphan_files")
+        orphanDirectories = count("orphan_dirs")
+        danglingRows = count("dangling_rows")
+        bytesFreed = Int64(count("bytes_freed"))
+        databaseBytesBefore = Int64(count("db_bytes_before"))
+        databaseBytesAfter = Int64(count("db_bytes_after"))
+        if case .array(let list) = value["errors"] {
+            errors = list.map { PathError(path: $0["path"]?.stringValue ?? "", error: $0["error"]?.stringValue ?? "") }
+        }
+        durationMilliseconds = Int64(count("duration_ms"))
+        registered = count("registered")
+        ledgerFinished = count("ledger_finished")
+        refusal = value["refusal"]?.stringValue
     }
 }
 

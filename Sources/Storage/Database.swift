@@ -14,6 +14,9 @@ public final class Database {
         /// `PRAGMA synchronous`: NORMAL is durable against process crashes in WAL mode; a power
         /// cut can lose the last transactions but never corrupts the file.
         public var synchronous: Synchronous = .normal
+        /// Open for reading only (`SQLITE_OPEN_READONLY`, `query_only`): a `Store`'s reader
+        /// connections. Nothing is set up or written; the file must exist, in WAL mode.
+        public var readOnly = false
 
         public enum Synchronous: String, Sendable { case off = "OFF", normal = "NORMAL", full = "FULL" }
 
@@ -39,7 +42,8 @@ public final class Database {
     /// `.notADatabase` or `.corrupt` before anything is written to it.
     public init(path: String, options: Options = Options()) throws {
         var db: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = options.readOnly ? SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX
+            : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
@@ -90,6 +94,12 @@ public final class Database {
         // Double-quoted strings are identifiers, never string literals (a classic silent typo).
         _ = csqlite_db_config_int(handle, SQLITE_DBCONFIG_DQS_DML, 0, nil)
         _ = csqlite_db_config_int(handle, SQLITE_DBCONFIG_DQS_DDL, 0, nil)
+        if options.readOnly {
+            // A reader beside the writer: no set-up (the writer did it), and not even temp
+            // tables may be written through it.
+            try execute("PRAGMA query_only = ON")
+            return
+        }
 
         // Without write permission SQLite silently falls back to read-only; say so now rather
         // than at the first write.

@@ -81,9 +81,7 @@ final class MediaProcess {
     /// Blocks until the child has exited (after `kill`).
     func waitForExit() {
         guard status == nil else { return }
-        var raw: Int32 = 0
-        while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
-        status = raw
+        status = (try? waitForChild(pid))?.rawValue ?? -1
         drain()
     }
 

@@ -35,10 +35,9 @@ extension Cleanup {
         report.durationMilliseconds = FileOps.monotonicMilliseconds() - started
         let skipped = wanted.filter { !queued.contains($0) }
         try store.write { db in
-            try db.execute("INSERT INTO audit_log (actor, action, target, detail, outcome) VALUES (?, 'recordings.delete', ?, ?, ?)",
-                           actor, queued.map(String.init).joined(separator: ","),
-                           "deleted \(report.recordingsDeleted) recording(s), \(report.bytesFreed) bytes" + (skipped.isEmpty ? "" : "; skipped (protected or unknown): \(skipped.map(String.init).joined(separator: ","))"),
-                           report.errors.isEmpty ? "success" : "failure")
+            try AuditLog.append(in: db, actor: actor, action: "recordings.delete", target: queued.map(String.init).joined(separator: ","),
+                                detail: "deleted \(report.recordingsDeleted) recording(s), \(report.bytesFreed) bytes" + (skipped.isEmpty ? "" : "; skipped (protected or unknown): \(skipped.map(String.init).joined(separator: ","))"),
+                                outcome: report.errors.isEmpty ? .success : .failure)
         }
         return (report, skipped)
     }

@@ -93,20 +93,112 @@ public struct RecordingIndex: Sendable {
         return Set(FileOps.openFiles(under: prefix).map { Array($0.dropFirst(prefix.count)) })
     }
 
+    /// Which recordings a list shows, in which order, which page.
+    public struct Filter: Sendable, Hashable {
+        public enum Order: Sendable, Hashable { case oldestFirst, newestFirst }
+        /// Only this camera's.
+        public var camera: String?
+        /// Only those that end at or after this UTC ISO 8601 prefix (`2025-11-01`, `2025-11-01T08:00`).
+        public var since: String?
+        /// Only those that start at or before the end of this UTC ISO 8601 prefix (`2025-11-30`
+        /// includes all of that day).
+        public var until: String?
+        /// At most this many (nil: all), after skipping `offset`.
+        public var limit: Int?
+        public var offset = 0
+        /// By end time, then id.
+        public var order = Order.oldestFirst
+
+        public init(camera: String? = nil, since: String? = nil, until: String? = nil, limit: Int? = nil, offset: Int = 0,
+                    order: Order = .oldestFirst) {
+            self.camera = camera
+            self.since = since
+            self.until = until
+            self.limit = limit
+            self.offset = offset
+            self.order = order
+        }
+    }
+
+    /// One page of a list, and how many recordings match the filter in all.
+    public struct Page: Sendable, Equatable {
+        public var recordings: [Recording]
+        public var total: Int
+    }
+
+    /// The recordings `filter` selects, and their total, from one snapshot (a reader connection:
+    /// never waits for a cleanup or a scan).
+    public func list(_ filter: Filter) throws -> Page {
+        try store.read { db in
+            // '~' sorts after every character of a timestamp: the end of the `until` prefix.
+            let arguments: [DatabaseValue] = [filter.camera.databaseValue, filter.since.databaseValue,
+                                              filter.until.map { .text($0 + "~") } ?? .null]
+            let where_ = "(?1 IS NULL OR camera_id = ?1) AND (?2 IS NULL OR end_at >= ?2) AND (?3 IS NULL OR start_at <= ?3)"
+            let order = filter.order == .oldestFirst ? "end_at, id" : "end_at DESC, id DESC"
+            let statement = try db.prepare("SELECT \(Self.columns) FROM recordings WHERE \(where_) ORDER BY \(order) LIMIT ?4 OFFSET ?5")
+            try statement.bind(arguments + [.integer(Int64(filter.limit ?? -1)), .integer(Int64(max(filter.offset, 0)))])
+            var recordings: [Recording] = []
+            if let limit = filter.limit { recordings.reserveCapacity(min(limit, 1000)) }
+            while try statement.step() { recordings.append(Self.recording(statement)) }
+            let total: Int
+            if filter.offset == 0, filter.limit.map({ recordings.count < $0 }) ?? true {
+                total = recordings.count
+            } else {
+                let count = try db.prepare("SELECT count(*) FROM recordings WHERE \(where_)")
+                try count.bind(arguments)
+                total = try count.step() ? Int(Int64.decode(from: count.value(at: 0)) ?? 0) : 0
+            }
+            return Page(recordings: recordings, total: total)
+        }
+    }
+
     /// Recordings, oldest first; `since` is an ISO 8601 prefix compared with `end_at`.
     public func list(camera: String? = nil, since: String? = nil, limit: Int? = nil) throws -> [Recording] {
+        try list(Filter(camera: camera, since: since, limit: limit)).recordings
+    }
+
+    /// The recording with this id, or nil.
+    public func recording(id: Int64) throws -> Recording? {
         try store.read { db in
-            let statement = try db.prepare("""
-                SELECT \(Self.columns)
-                FROM recordings WHERE (?1 IS NULL OR camera_id = ?1) AND (?2 IS NULL OR end_at >= ?2)
-                ORDER BY end_at, id LIMIT ?3
-                """)
-            try statement.bind([camera.databaseValue, since.databaseValue, .integer(Int64(limit ?? -1))])
-            var recordings: [Recording] = []
-            while try statement.step() {
-                recordings.append(Self.recording(statement))
+            let statement = try db.prepare("SELECT \(Self.columns) FROM recordings WHERE id = ?")
+            try statement.bind([.integer(id)])
+            return try statement.step() ? Self.recording(statement) : nil
+        }
+    }
+
+    /// The cameras that have recordings, by id.
+    public func cameraIDs() throws -> [String] {
+        try store.read { db in try db.query("SELECT DISTINCT camera_id FROM recordings ORDER BY camera_id").map { try $0.get(0, as: String.self) } }
+    }
+
+    /// How many recordings and bytes one camera holds.
+    public struct Usage: Sendable, Equatable {
+        public var camera: String
+        public var count: Int64
+        public var bytes: Int64
+    }
+
+    /// Recordings and bytes per camera, by camera id.
+    public func usage() throws -> [Usage] {
+        try store.read { db in
+            try db.query("SELECT camera_id, count(*), coalesce(sum(bytes), 0) FROM recordings GROUP BY camera_id ORDER BY camera_id").map {
+                Usage(camera: try $0.get(0), count: try $0.get(1), bytes: try $0.get(2))
             }
-            return recordings
+        }
+    }
+
+    /// Bytes of recordings ending on each of the last `days` days (UTC, today last).
+    public func bytesPerDay(days: Int) throws -> [(day: String, bytes: Int64)] {
+        try store.read { db in
+            let rows = try db.query("""
+                SELECT substr(end_at, 1, 10) AS day, sum(bytes) FROM recordings
+                WHERE end_at >= strftime('%Y-%m-%d', 'now', ?) GROUP BY day ORDER BY day
+                """, "-\(days - 1) days")
+            let found = Dictionary(uniqueKeysWithValues: try rows.map { (try $0.get(0, as: String.self), try $0.get(1, as: Int64.self)) })
+            let dayList = try (0..<days).reversed().map { offset in
+                try db.scalar("SELECT strftime('%Y-%m-%d', 'now', ?)", "-\(offset) days", as: String.self) ?? ""
+            }
+            return dayList.map { ($0, found[$0] ?? 0) }
         }
     }
 

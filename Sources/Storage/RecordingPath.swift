@@ -1,3 +1,5 @@
+import POSIX
+
 /// A path relative to the recordings root, as raw bytes (file names need not be UTF-8), and the
 /// only way camhost reaches a file under the root: component by component, never through a link.
 public enum RecordingPath {

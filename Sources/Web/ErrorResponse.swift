@@ -1,8 +1,10 @@
+import JSONText
+
 /// The one error shape every camhost endpoint answers with: `{"error": {"code": s, "message": s}}`.
 extension HTTPResponse {
     /// A JSON error with a stable machine `code` (kebab-case) and a `message` for people.
     public static func error(_ status: Int, code: String, message: String) -> HTTPResponse {
-        var response = HTTPResponse.json(#"{"error":{"code":\#(JSON.quoted(code)),"message":\#(JSON.quoted(message))}}"#, status: status)
+        var response = HTTPResponse.json(#"{"error":{"code":\#(jsonQuoted(code)),"message":\#(jsonQuoted(message))}}"#, status: status)
         response.setHeader("Cache-Control", "no-store")
         return response
     }
@@ -34,36 +36,5 @@ extension HTTPResponse {
                 return true
             }
         }
-    }
-}
-
-/// JSON text helpers small enough not to need an encoder.
-public enum JSON {
-    /// `text` as a JSON string literal (RFC 8259 section 7), quotes included.
-    public static func quoted(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            // Keep `</script>` and HTML-sensitive characters inert if JSON ends up in a page.
-            case "<": out += "\\u003c"
-            case ">": out += "\\u003e"
-            case "&": out += "\\u0026"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
-        return out
     }
 }

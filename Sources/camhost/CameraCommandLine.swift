@@ -1,7 +1,7 @@
 import Appliance
 import ArgumentParser
 import Control
-import FoundationEssentials
+import JSONText
 import Logging
 import POSIX
 import Synchronization
@@ -22,7 +22,8 @@ struct CameraCommandLine: ParsableCommand {
             audit row (actor cli:<user>) to the database. See docs/control.md.
 
             Exit codes: 0 done or accepted; 1 the camera answered failed; 2 timed out (no \
-            answer); 3 unknown camera (status); 64 wrong arguments (bad id, mode not allowed by \
+            answer); 3 unknown camera (status; mode, at once, when the broker has carried nothing \
+            from the camera: its profile's modes are unknown); 64 wrong arguments (bad id, mode not allowed by \
             the profile, bad URL); 69 the broker is unreachable, refused the log-in or the TLS \
             handshake, or the connection dropped; 74 the database for the audit log cannot be \
             opened (nothing was sent); 78 the configuration or a firmware profile is wrong.
@@ -213,33 +214,16 @@ struct CameraCommandLine: ParsableCommand {
         func run() throws {
             let session = try CameraSession(options, onlyDefaultProfile: true)
             let ids = (1...cameras).compactMap { CameraID("\(idPrefix)\($0)") }
-            let count = self.count, concurrency = min(self.concurrency, ids.count)
+            guard ids.count == cameras else { throw ValidationError("--id-prefix \(idPrefix): \(idPrefix)1 is not a camera id") }
+            let benchmark = (count, concurrency)
             let report = try session.run { control in
                 let modes = control.defaultProfile.modes
                 guard modes.count >= 2 else { throw ValidationError("profile \(control.defaultProfile.name) has fewer than two modes") }
-                let started = ContinuousClock.now
-                // Worker w sends to cameras w, w+concurrency, …: never two in flight to one camera.
-                let results = try await withThrowingTaskGroup(of: [CommandResult].self) { group in
-                    for worker in 0..<concurrency {
-                        group.addTask {
-                            var mine: [CommandResult] = []
-                            var n = worker
-                            while n < count {
-                                let camera = ids[n % ids.count]
-                                mine.append(try await control.send(.setMode(modes[(n / ids.count) % 2]), to: camera))
-                                n += concurrency
-                            }
-                            return mine
-                        }
-                    }
-                    var all: [CommandResult] = []
-                    for try await part in group { all += part }
-                    return all
-                }
-                return BenchReport(results: results, cameras: ids.count, concurrency: concurrency, elapsed: ContinuousClock.now - started)
+                return try await CommandBenchmark(count: benchmark.0, cameras: ids, concurrency: benchmark.1, modes: (modes[0], modes[1]))
+                    .run { command, camera in try await control.send(command, to: camera) }
             }
             if json {
-                printOut(try encodeJSON(report))
+                printOut(report.json)
             } else {
                 printOut("""
                     \(report.commands) commands to \(report.cameras) cameras, \(report.concurrency) in flight: \(report.ok) ok, \(report.failed) failed, \(report.timed_out) timed out
@@ -259,7 +243,7 @@ struct CameraOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Firmware profile to use for every camera (default: each camera's own, else control.default_profile).", valueName: "name"))
     var profile: String?
     @Option(help: ArgumentHelp("How long to wait for the camera's answer (and, for list/status, for retained status). Default: control.command_timeout_seconds.", valueName: "duration"))
-    var timeout: DurationArgument?
+    var timeout: TimeSpan?
 }
 
 /// One CLI invocation's broker connection: configuration, profiles, and what to do on failure.
@@ -322,23 +306,27 @@ struct CameraSession {
 func sendCommand(_ command: CameraCommand, to id: String, options: CameraOptions, json: Bool) throws {
     let camera = try parseCameraID(id)
     let session = try CameraSession(options)
-    let audit: CameraCommandAudit
-    do {
-        audit = try CameraCommandAudit(configuration: session.configuration)
-    } catch {
-        printError("camhost: \(error.message); the audit log is required, nothing was sent")
-        throw ExitCode(74)
-    }
-    let actor = "cli:\(currentUserName())"
-    let needsSettle = options.profile == nil && session.control.profiles.count > 1
+    let audit = CameraCommandAudit(store: try openStore(session.configuration, makingDirectory: true,
+                                                        consequence: "the audit log is required, nothing was sent"))
+    let actor = cliActor()
+    // The camera's profile (and, for a mode, whether the camera is known at all) comes with its
+    // retained status, which the broker delivers right after subscribing.
+    let isModeChange: Bool
+    if case .setMode = command { isModeChange = true } else { isModeChange = false }
+    let needsSettle = isModeChange || (options.profile == nil && session.control.profiles.count > 1)
     let outcome: Result<CommandResult, any Error>
     do {
         let control = try session.connect()
         outcome = try BlockingTask.run {
-            // The camera's profile is known once its retained status has arrived.
             if needsSettle { await control.settle(quiet: .milliseconds(100), limit: .seconds(1)) }
             let result: Result<CommandResult, any Error>
-            do { result = .success(try await control.send(command, to: camera)) } catch { result = .failure(error) }
+            do {
+                result = .success(try await control.send(command, to: camera, actor: actor, audit: audit, requireKnownCamera: isModeChange) { error in
+                    printError("camhost: warning: the audit row was not written: \(error)")
+                })
+            } catch {
+                result = .failure(error)
+            }
             await control.stop()
             return result
         }
@@ -348,7 +336,6 @@ func sendCommand(_ command: CameraCommand, to id: String, options: CameraOptions
     }
     switch outcome {
     case .success(let result):
-        do { try audit.record(actor: actor, result: result) } catch { printError("camhost: warning: the audit row was not written: \(error)") }
         if json {
             printOut(#"{"camera": \#(jsonString(camera.rawValue)), "command": \#(jsonString(command.kind.rawValue)), "result": "\#(result.outcome.name)", "latency_ms": \#(formatMilliseconds(result.latencyMilliseconds))}"#)
         } else {
@@ -364,7 +351,10 @@ func sendCommand(_ command: CameraCommand, to id: String, options: CameraOptions
             throw ExitCode(2)
         }
     case .failure(let error):
-        try? audit.record(actor: actor, command: command, camera: camera.rawValue, error: "\(error)")
+        if let error = error as? UnknownCameraError {
+            printError("camhost: \(error)")
+            throw ExitCode(3)
+        }
         if let error = error as? CommandError {
             printError("camhost: \(error)")
             throw ExitCode(64)
@@ -418,46 +408,6 @@ struct StatusOutput: Equatable, Sendable {
     }
 }
 
-struct BenchReport: Encodable, Sendable {
-    var commands: Int
-    var cameras: Int
-    var concurrency: Int
-    var ok: Int
-    var failed: Int
-    var timed_out: Int
-    var seconds: Double
-    var commands_per_second: Double
-    var p50_ms: Double
-    var p90_ms: Double
-    var p99_ms: Double
-    var max_ms: Double
-
-    init(results: [CommandResult], cameras: Int, concurrency: Int, elapsed: Duration) {
-        let latencies = results.map(\.latencyMilliseconds).sorted()
-        func percentile(_ p: Double) -> Double {
-            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int((p * Double(latencies.count)).rounded(.up)) - 1)]
-        }
-        commands = results.count
-        self.cameras = cameras
-        self.concurrency = concurrency
-        ok = results.filter { $0.outcome.isSuccess }.count
-        failed = results.filter { if case .failed = $0.outcome { true } else { false } }.count
-        timed_out = results.filter { $0.outcome == .timedOut }.count
-        seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        commands_per_second = seconds > 0 ? Double(commands) / seconds : 0
-        p50_ms = percentile(0.50)
-        p90_ms = percentile(0.90)
-        p99_ms = percentile(0.99)
-        max_ms = latencies.last ?? 0
-    }
-}
-
-func encodeJSON<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
-}
-
 /// Left-aligned columns, two spaces apart.
 func table(_ header: [String], _ rows: [[String]]) -> String {
     let all = [header] + rows
@@ -469,7 +419,7 @@ func table(_ header: [String], _ rows: [[String]]) -> String {
     }.joined(separator: "\n")
 }
 
-/// The login name of the effective user, for audit rows.
-func currentUserName() -> String {
-    Users.name(of: Users.effectiveUserID) ?? "uid\(Users.effectiveUserID)"
+/// `cli:<login name>`: who ran a command, for audit rows (camera commands, accounts, tokens).
+func cliActor() -> String {
+    "cli:" + (Users.name(of: Users.effectiveUserID) ?? "uid\(Users.effectiveUserID)")
 }

@@ -43,13 +43,13 @@ struct DiagnoseCommand: ParsableCommand {
                 """)
 
         @Option(help: ArgumentHelp("The camera's IP address (IPv4 or IPv6).", valueName: "ip"))
-        var camera: String
+        var camera: IPAddress
 
         @Option(name: .customLong("interface"), help: ArgumentHelp("Interface to capture on; repeat for several. Default: any.", valueName: "any|name"))
         var interfaces: [String] = []
 
         @Option(help: ArgumentHelp("How long to capture live: 15s, 500ms, 2m, or seconds.", valueName: "time"))
-        var duration: String = "15s"
+        var duration = TimeSpan(argument: "15s")!
 
         @Option(help: ArgumentHelp("Read a pcap or pcapng file instead of capturing.", valueName: "file"))
         var read: String?
@@ -64,17 +64,16 @@ struct DiagnoseCommand: ParsableCommand {
         var json = false
 
         func validate() throws {
-            guard IPAddress(camera) != nil else { throw ValidationError("--camera \(camera): not an IP address (e.g. 192.168.1.20 or 2001:db8::20)") }
-            guard Self.parseDuration(duration) != nil else { throw ValidationError("--duration \(duration): use e.g. 15s, 500ms, 2m or a number of seconds (more than 0, at most 24h)") }
+            guard duration.milliseconds > 0, duration.milliseconds <= 86_400_000 else { throw ValidationError("--duration \(duration): use e.g. 15s, 500ms, 2m or a number of seconds (more than 0, at most 24h)") }
             if let ports { guard Self.parsePorts(ports) != nil else { throw ValidationError("--ports \(ports): use a list of ports and ranges, e.g. 5004,5005 or 5000-5010") } }
             if read != nil && !interfaces.isEmpty { throw ValidationError("--read and --interface exclude each other: a file is read as it was captured") }
             if let read, let write, read == write { throw ValidationError("--write must not overwrite the --read file") }
         }
 
         func run() throws {
-            var request = TrapDiagnosis.Request(camera: IPAddress(camera)!)
+            var request = TrapDiagnosis.Request(camera: camera)
             request.interfaces = interfaces
-            request.duration = Self.parseDuration(duration)!
+            request.duration = duration.duration
             request.readPath = read
             request.writePath = write
             request.ports = ports.flatMap(Self.parsePorts) ?? []
@@ -82,7 +81,7 @@ struct DiagnoseCommand: ParsableCommand {
             Signals.catchInterrupt()
             request.shouldStop = { Signals.interrupted.load(ordering: .relaxed) }
             let showProgress = read == nil && FileDescriptor.standardError.isTerminal
-            let total = duration
+            let total = duration.text
             let where_ = interfaces.isEmpty ? "any" : interfaces.joined(separator: ",")
             var progress: (@Sendable (Duration, CaptureStatistics, [FeedbackRoute: RTCPKindCounts]) -> Void)?
             if showProgress {
@@ -121,18 +120,6 @@ struct DiagnoseCommand: ParsableCommand {
             }
         }
 
-        static func parseDuration(_ text: String) -> Duration? {
-            let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-            var number = Substring(text)
-            var scale = 1.0
-            for (suffix, value) in units where text.hasSuffix(suffix) {
-                number = text.dropLast(suffix.count)
-                scale = value
-                break
-            }
-            guard let value = Double(number), value > 0, value * scale <= 86_400 else { return nil }
-            return .milliseconds(Int64((value * scale * 1000).rounded()))
-        }
 
         static func parsePorts(_ text: String) -> [UInt16]? {
             var ports: [UInt16] = []

@@ -19,6 +19,7 @@ struct RecordingsCommand: ParsableCommand {
             Exit codes (every subcommand): 0 done (per-file problems are listed, the run \
             completed); 64 wrong arguments; 65 cleanup refused by the safety stop (nothing \
             planned was deleted; check, then --force), or `protect` was given an unknown id; 66 the recordings root cannot be opened; \
+            73 cleanup cannot take its lock file, or the database lies inside the recordings root; \
             74 the database cannot be opened (corrupt, not a database, newer schema): nothing was \
             deleted; 75 another cleanup is running; 78 the configuration is wrong.
 
@@ -87,22 +88,18 @@ struct RecordingsCommand: ParsableCommand {
 
         @OptionGroup var options: ConfigOptions
         @Option(help: ArgumentHelp("Only this camera.", valueName: "id")) var camera: String?
-        @Option(help: ArgumentHelp("Only recordings that ended at or after this: a UTC date/time (2025-11-01, 2025-11-01T08:00) or an age (7d, 12h, 30m).", valueName: "when"))
-        var since: String?
+        @Option(help: ArgumentHelp("Only recordings that ended at or after this: a UTC date/time (2025-11-01, 2025-11-01T08:00) or an age with its unit (7d, 12h, 30m).", valueName: "when"))
+        var since: Since?
         @Flag(help: "Print a JSON array of {\"id\", \"camera\", \"path\", \"start\", \"end\", \"duration_ms\", \"bytes\", \"codec\", \"thumbnail\", \"protected\"}.")
         var json = false
 
         func run() throws {
             let context = try RecordingsContext(options)
             var cutoff: String?
-            if let since {
-                if let seconds = parseAge(since) {
-                    cutoff = try context.store.read { try $0.scalar("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)", "-\(seconds) seconds", as: String.self) }
-                } else if since.count >= 4, since.first?.isNumber == true {
-                    cutoff = since
-                } else {
-                    throw ValidationError("--since \(since): expected a date such as 2025-11-01 or an age such as 7d")
-                }
+            switch since {
+            case .age(let age)?: cutoff = Timestamp.iso8601(secondsAgo: age.seconds)
+            case .date(let date)?: cutoff = date
+            case nil: break
             }
             let recordings = try context.index.list(camera: camera, since: cutoff)
             if json {
@@ -156,34 +153,21 @@ struct RecordingsCommand: ParsableCommand {
                 """)
 
         @OptionGroup var options: ConfigOptions
-        @Option(help: ArgumentHelp("Delete recordings that ended longer ago than this (e.g. 30d, 2w, 12h), instead of the configured age limits.", valueName: "age"))
-        var olderThan: String?
+        @Option(help: ArgumentHelp("Delete recordings that ended longer ago than this (e.g. 30d, 2w, 12h: the unit is required), instead of the configured age limits.", valueName: "age"))
+        var olderThan: Age?
         @Option(help: ArgumentHelp("Only this camera's recordings and files.", valueName: "id")) var camera: String?
         @Flag(help: "Plan and list every deletion; change nothing.") var dryRun = false
         @Flag(help: "Go past the safety stop and the minimum age of a free-space purge.") var force = false
         @Flag(help: "Print the report as JSON on stdout.") var json = false
 
         func run() throws {
-            var olderThanSeconds: Int64?
-            if let olderThan {
-                guard let seconds = parseAge(olderThan) else {
-                    throw ValidationError("--older-than \(olderThan): expected an age such as 30d, 2w, 12h or 90m")
-                }
-                olderThanSeconds = seconds
-            }
             let context = try RecordingsContext(options)
             var cleanupOptions = CleanupOptions(policy: context.policy)
             cleanupOptions.dryRun = dryRun
             cleanupOptions.force = force
-            cleanupOptions.olderThanSeconds = olderThanSeconds
+            cleanupOptions.olderThanSeconds = olderThan?.seconds
             cleanupOptions.camera = camera
-            cleanupOptions.actor = "cli"
-            let environment = currentEnvironment()
-            cleanupOptions.hook = TestHook(environment["CAMHOST_TEST_CRASH_AT"])?.callback
-            if let size = environment["CAMHOST_TEST_BATCH_SIZE"].flatMap({ Int($0) }), size > 0 { cleanupOptions.batchSize = size }
-            if let text = environment["CAMHOST_TEST_FREE_SPACE"], let space = parseSpace(text) {
-                cleanupOptions.freeSpace = { _ in space }
-            }
+            cleanupOptions.actor = cliActor()
             let progress = FileDescriptor.standardError.isTerminal
             if progress {
                 cleanupOptions.progress = { done, total in
@@ -287,27 +271,18 @@ struct RecordingsCommand: ParsableCommand {
                     """)
             @OptionGroup var options: ConfigOptions
             @Option(help: ArgumentHelp("The camera id.", valueName: "id")) var camera: String
-            @Option(help: ArgumentHelp("Maximum age in whole days, e.g. 90d (0d: no age limit).", valueName: "age")) var maxAge: String?
-            @Option(help: ArgumentHelp("Minimum age a free-space purge respects, e.g. 2d.", valueName: "age")) var minAge: String?
-            @Option(help: ArgumentHelp("Byte quota, e.g. 500M, 200G (0: none).", valueName: "size")) var quota: String?
+            @Option(help: ArgumentHelp("Maximum age in whole days, with its unit: e.g. 90d or 13w (0d: no age limit).", valueName: "age")) var maxAge: Age?
+            @Option(help: ArgumentHelp("Minimum age a free-space purge respects, with its unit: e.g. 2d.", valueName: "age")) var minAge: Age?
+            @Option(help: ArgumentHelp("Byte quota, e.g. 500M, 200G (0: none).", valueName: "size")) var quota: ByteSize?
             @Flag(help: "Remove every override of this camera.") var clear = false
 
             func run() throws {
                 let context = try RecordingsContext(options)
                 var current = try CameraRetention.all(in: context.store).first { $0.cameraID == camera } ?? CameraRetention(cameraID: camera)
                 if clear { current = CameraRetention(cameraID: camera) }
-                if let maxAge {
-                    guard let seconds = parseAge(maxAge) else { throw ValidationError("--max-age \(maxAge): expected e.g. 90d") }
-                    current.maxAgeDays = Int(seconds / 86_400)
-                }
-                if let minAge {
-                    guard let seconds = parseAge(minAge) else { throw ValidationError("--min-age \(minAge): expected e.g. 2d") }
-                    current.minAgeDays = Int(seconds / 86_400)
-                }
-                if let quota {
-                    guard let bytes = parseSize(quota) else { throw ValidationError("--quota \(quota): expected e.g. 500M or 200G") }
-                    current.quotaBytes = bytes
-                }
+                if let maxAge { current.maxAgeDays = Int(maxAge.seconds / 86_400) }
+                if let minAge { current.minAgeDays = Int(minAge.seconds / 86_400) }
+                if let quota { current.quotaBytes = quota.bytes }
                 try current.save(in: context.store)
                 printOut("\(camera): max age \(current.maxAgeDays.map { "\($0)d" } ?? "global"), min age \(current.minAgeDays.map { "\($0)d" } ?? "global"), quota \(current.quotaBytes.map(humanBytes) ?? "global")")
             }
@@ -328,61 +303,8 @@ struct RecordingsContext {
         root = configuration.recordingsPath
         policy = configuration.retentionPolicy
         media = configuration.mediaTools
-        let path = configuration.databasePath
-        do {
-            store = try configuration.openStore()
-        } catch {
-            printError("camhost: cannot open the database \(path): \(error)")
-            printError("camhost: nothing was changed or deleted")
-            throw ExitCode(74)
-        }
+        store = try openStore(configuration, makingDirectory: false, consequence: "nothing was changed or deleted")
     }
-}
-
-/// `CAMHOST_TEST_CRASH_AT=POINT:N` — SIGKILL this process at the Nth time it reaches POINT
-/// (`after-intent`, `after-unlink`, `after-sync`, `after-commit`). For crash-safety tests only.
-struct TestHook {
-    let callback: @Sendable (CleanupPoint) -> Void
-
-    init?(_ text: String?) {
-        guard let text, let colon = text.lastIndex(of: ":"),
-              let point = CleanupPoint(rawValue: String(text[..<colon])),
-              let count = Int(text[text.index(after: colon)...]), count > 0 else { return nil }
-        let seen = Counter()
-        callback = { reached in
-            guard reached == point, seen.increment() == count else { return }
-            Signals.send(.kill, to: currentProcessID)
-        }
-    }
-
-    final class Counter: @unchecked Sendable {
-        private var value = 0
-        func increment() -> Int { value += 1; return value }
-    }
-}
-
-/// "30d", "2w", "12h", "90m", "45s" (a bare number is days) into seconds.
-func parseAge(_ text: String) -> Int64? {
-    let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
-    guard let last = text.last else { return nil }
-    if let unit = units[last], let value = Int64(text.dropLast()), value >= 0 { return value * unit }
-    if let value = Int64(text), value >= 0 { return value * 86_400 }
-    return nil
-}
-
-/// "500M", "200G", "1T", "4096" into bytes (powers of 1024).
-func parseSize(_ text: String) -> Int64? {
-    let units: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
-    guard let last = text.uppercased().last else { return nil }
-    if let unit = units[last], let value = Int64(text.dropLast()), value >= 0 { return value * unit }
-    return Int64(text).flatMap { $0 >= 0 ? $0 : nil }
-}
-
-/// "AVAILABLE:TOTAL" bytes, for CAMHOST_TEST_FREE_SPACE.
-func parseSpace(_ text: String) -> (available: Int64, total: Int64)? {
-    let parts = text.split(separator: ":")
-    guard parts.count == 2, let available = Int64(parts[0]), let total = Int64(parts[1]) else { return nil }
-    return (available, total)
 }
 
 func humanBytes(_ bytes: Int64) -> String {

@@ -36,7 +36,7 @@ struct Serve: ParsableCommand {
         var extra: [String: String] = [:]
         if let listen { extra["server.listen"] = listen }
         let configuration = try options.load(extra: extra)
-        LogSink.bootstrap(level: Logger.Level(rawValue: configuration.string("log.level")) ?? .info)
+        LogSink.bootstrap(level: Logger.Level(rawValue: configuration[Settings.logLevel]) ?? .info)
         do {
             try Service(configuration: configuration, options: .init(environment: currentEnvironment(), demo: demo)).run()
         } catch {

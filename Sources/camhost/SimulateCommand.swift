@@ -35,10 +35,10 @@ struct SimulateCommand: ParsableCommand {
         var profile: String?
         @Option(help: ArgumentHelp("Broker URL. Default: mqtt.broker, or the managed broker.", valueName: "url"))
         var broker: String?
-        @Option(help: ArgumentHelp("Delay before each answer.", valueName: "duration")) var ackDelay = DurationArgument(argument: "0ms")!
+        @Option(help: ArgumentHelp("Delay before each answer.", valueName: "duration")) var ackDelay = TimeSpan(argument: "0ms")!
         @Option(help: ArgumentHelp("Share of commands answered with a failure, 0…1.", valueName: "rate")) var failureRate = 0.0
         @Option(help: ArgumentHelp("Stop a stream after this long without RTCP (default: the profile's).", valueName: "duration"))
-        var rtcpTimeout: DurationArgument?
+        var rtcpTimeout: TimeSpan?
         @Option(help: "Camera id prefix.") var idPrefix = "sim-"
 
         func validate() throws {

@@ -58,7 +58,7 @@ struct StreamCommand: ParsableCommand {
         var record: String?
 
         @Option(help: ArgumentHelp("Stop after this long: 30s, 500ms, 2m, or seconds (default: until Ctrl-C).", valueName: "time"))
-        var duration: DurationArgument?
+        var duration: TimeSpan?
 
         @Option(help: ArgumentHelp("Feedback besides receiver reports and REMB: a list of nack, pli, fir.", valueName: "list"))
         var feedback: String?

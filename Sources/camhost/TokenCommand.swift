@@ -26,18 +26,17 @@ struct TokenCommand: ParsableCommand {
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a token and print it (once) on standard output.")
         @OptionGroup var options: ConfigOptions
-        @Option(help: ArgumentHelp("read, commands or admin.", valueName: "scope")) var scope: String
-        @Option(help: ArgumentHelp("Lifetime: 30d, 12h, 90m, 2w, or `never`.", valueName: "age")) var expires: String = "never"
+        @Option(help: ArgumentHelp("read, commands or admin.", valueName: "scope")) var scope: TokenScope
+        @Option(help: ArgumentHelp("Lifetime: 30d, 12h, 90m, 2w, or `never`.", valueName: "age")) var expires: Lifetime = .never
         @Option(help: ArgumentHelp("A label shown in `token list` and the audit log.", valueName: "label")) var name: String = "token"
 
-        func run() throws {
-            guard let scope = TokenScope(rawValue: scope) else { throw ValidationError("--scope \(scope): use read, commands or admin") }
-            var lifetime: Int64?
-            if expires != "never" {
-                guard let seconds = parseAge(expires), seconds > 0 else { throw ValidationError("--expires \(expires): use an age such as 30d, 12h or 90m, or never") }
-                lifetime = seconds
-            }
+        func validate() throws {
             guard (1...64).contains(name.count), !name.contains(where: { $0.isNewline }) else { throw ValidationError("--name: use 1 to 64 characters on one line") }
+        }
+
+        func run() throws {
+            var lifetime: Int64?
+            if case .age(let age) = expires { lifetime = age.seconds }
             let context = try AccountsContext(options)
             let (token, secret) = try context.accounts.createToken(scope: scope, name: name, expiresInSeconds: lifetime, actor: context.actor)
             printOut(secret)

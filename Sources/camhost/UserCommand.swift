@@ -31,10 +31,9 @@ struct UserCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an account.")
         @OptionGroup var options: ConfigOptions
         @Argument(help: "User name: 1 to 64 letters, digits, '.', '_', '-' or '@'.") var name: String
-        @Option(help: ArgumentHelp("admin or viewer.", valueName: "role")) var role: String
+        @Option(help: ArgumentHelp("admin or viewer.", valueName: "role")) var role: Role
 
         func run() throws {
-            guard let role = Role(rawValue: role) else { throw ValidationError("--role \(role): use admin or viewer") }
             let context = try AccountsContext(options)
             try context.run { try Accounts.validateName(name) }
             let password = try readNewPassword()
@@ -106,20 +105,10 @@ struct AccountsContext {
 
     init(_ options: ConfigOptions) throws {
         let configuration = try options.load()
-        FileSystem.setCreationMask(0o027)
-        let directory = configuration.dataDirectory
-        if !FileSystem.exists(directory) { try? FileSystem.makeDirectories(directory) }
-        let path = configuration.databasePath
-        do {
-            store = try configuration.openStore()
-        } catch {
-            printError("camhost: cannot open the database \(path): \(error)")
-            throw ExitCode(74)
-        }
+        store = try openStore(configuration, makingDirectory: true)
         authenticator = Authenticator(store: store, settings: DashboardSecurity.authSettings(configuration))
         accounts = authenticator.accounts
-        let login = Users.name(of: Users.realUserID) ?? "uid\(Users.realUserID)"
-        actor = "cli:\(login)"
+        actor = cliActor()
     }
 
     /// Runs a change; account errors become a message and exit 64 or 65.

@@ -1,6 +1,6 @@
 import Appliance
 import ArgumentParser
-import FoundationEssentials
+import JSONText
 
 struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,18 +18,11 @@ struct VersionCommand: ParsableCommand {
     @Flag(help: "Print JSON: {\"version\": \"...\", \"libraries\": {\"libmicrohttpd\": \"...\", ...}}.")
     var json = false
 
-    struct Output: Encodable {
-        var version: String
-        var libraries: [String: String]
-    }
-
     func run() throws {
         let libraries = VersionInfo.libraries()
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            let data = try encoder.encode(Output(version: VersionInfo.camhost, libraries: Dictionary(uniqueKeysWithValues: libraries.map { ($0.name, $0.version) })))
-            printOut(String(decoding: data, as: UTF8.self))
+            let versions = Dictionary(uniqueKeysWithValues: libraries.map { ($0.name, JSONValue.string($0.version)) })
+            printOut(JSONValue.object(["version": .string(VersionInfo.camhost), "libraries": .object(versions)]).prettyPrinted)
         } else {
             printOut("camhost \(VersionInfo.camhost)")
             for library in libraries { printOut("  \(library.name.padding(14)) \(library.version)") }

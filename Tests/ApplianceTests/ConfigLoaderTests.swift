@@ -120,3 +120,62 @@ struct ConfigLoaderTests {
         #expect(BrokerURL(parsing: "tcp://x") == nil)
     }
 }
+
+@Suite("Configuration: addresses, lists in the environment, typed keys")
+struct ConfigAddressTests {
+    @Test func everyAddressValuedKeyIsCheckedWithItsLine() throws {
+        let directory = try TemporaryDirectory()
+        try writeFile(directory.file("c.toml"), """
+            [diagnostics]
+            watch_cameras = ["10.0.0.2", "not-an-ip"]
+
+            [metrics]
+            allow = ["127.0.0.1", "localhost"]
+
+            [auth]
+            allow_list = ["10.0.0.0/8", "::1", "10.0.0.0/40"]
+            """)
+        let problems = ConfigLoader.load(file: directory.file("c.toml")).errors
+        let watch = try #require(problems.first { $0.key == "diagnostics.watch_cameras" })
+        #expect(watch.line == 2 && watch.file == directory.file("c.toml"))
+        #expect(watch.message.contains(#""not-an-ip" is not a numeric IP address"#), "\(watch.message)")
+        #expect(problems.first { $0.key == "metrics.allow" }?.message.contains(#""localhost""#) == true)
+        #expect(problems.first { $0.key == "metrics.allow" }?.line == 5)
+        let allow = problems.filter { $0.key == "auth.allow_list" }
+        #expect(allow.count == 1 && allow.first?.message.contains("10.0.0.0/40") == true, "\(allow)")
+        #expect(problems.count == 3, "\(problems)")
+    }
+
+    @Test func aBadAddressInTheEnvironmentNamesTheVariable() {
+        let problems = ConfigLoader.load(file: nil, environment: ["CAMHOST_DIAGNOSTICS_WATCH_CAMERAS": "10.0.0.2,camera-7"]).errors
+        #expect(problems.count == 1)
+        #expect(problems.first?.key == "CAMHOST_DIAGNOSTICS_WATCH_CAMERAS")
+        #expect(problems.first?.message.contains(#""camera-7""#) == true)
+    }
+
+    @Test func aListInTheEnvironmentWrittenTheTOMLWayIsAList() {
+        let toml = ConfigLoader.load(file: nil, environment: ["CAMHOST_DIAGNOSTICS_WATCH_CAMERAS": #"["10.0.0.2", "fd00::7"]"#])
+        #expect(toml.problems.isEmpty, "\(toml.problems)")
+        #expect(toml.configuration[Settings.diagnosticsWatchCameras] == ["10.0.0.2", "fd00::7"])
+
+        let commas = ConfigLoader.load(file: nil, environment: ["CAMHOST_DIAGNOSTICS_WATCH_CAMERAS": "10.0.0.2, 10.0.0.3"])
+        #expect(commas.configuration[Settings.diagnosticsWatchCameras] == ["10.0.0.2", "10.0.0.3"])
+
+        let broken = ConfigLoader.load(file: nil, environment: ["CAMHOST_DIAGNOSTICS_WATCH_CAMERAS": #"["10.0.0.2""#]).errors
+        #expect(broken.first?.key == "CAMHOST_DIAGNOSTICS_WATCH_CAMERAS")
+        #expect(broken.first?.message.contains("not a TOML array of strings") == true, "\(broken)")
+
+        let numbers = ConfigLoader.load(file: nil, environment: ["CAMHOST_DIAGNOSTICS_WATCH_CAMERAS": "[1, 2]"]).errors
+        #expect(numbers.first?.message.contains("expected an array of strings") == true, "\(numbers)")
+    }
+
+    /// Every key of the schema is a typed setting and reads back as its default.
+    @Test func typedSettingsCoverTheSchema() {
+        let configuration = Configuration()
+        #expect(Set(ConfigSchema.keys.map(\.path)).count == ConfigSchema.keys.count)
+        #expect(configuration[Settings.serverListen] == "127.0.0.1:5000")
+        #expect(configuration[Settings.serverThreads] == 2)
+        #expect(configuration[Settings.metricsAllow] == ["127.0.0.1", "::1"])
+        for key in ConfigSchema.keys { #expect(configuration.values[key.path] == key.defaultValue, "\(key.path)") }
+    }
+}

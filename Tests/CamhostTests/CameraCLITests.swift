@@ -250,3 +250,25 @@ struct CameraCLITLSTests {
         #expect(!wrong.stderr.contains("nope"), "the password must not be printed")
     }
 }
+
+@Suite("camhost camera: unknown cameras")
+struct CameraUnknownCLITests {
+    /// A mode for a camera the broker never carried anything from: its profile, so its modes,
+    /// are unknown. Exit 3 at once (not 2 after the time-out), with an audit row saying why.
+    @Test func aModeForACameraNeverSeenExits3WithoutWaitingForTheTimeout() throws {
+        let lab = try CameraLab()
+        _ = try lab.simulate(["--count", "1", "--profile", "acme-json"])
+        let started = ContinuousClock.now
+        let result = try lab.camhost(["mode", "nosuch", "night", "--timeout", "30s"])
+        let elapsed = ContinuousClock.now - started
+        #expect(result.status == 3, "\(result.stderr)")
+        #expect(result.stderr.contains("camera nosuch has published no status or availability"), "\(result.stderr)")
+        #expect(elapsed < .seconds(15), "waited \(elapsed): the 30 s time-out, not the registry, decided")
+        let user = String(cString: getpwuid(geteuid())!.pointee.pw_name)
+        #expect(try lab.auditRows().contains { $0.hasPrefix("cli:\(user)|camera.set-mode|nosuch|failure|mode=night result=not-sent error=unknown camera") })
+
+        // A camera that is there still gets its mode.
+        let known = try lab.camhost(["mode", "sim-1", "night"])
+        #expect(known.status == 0, "\(known.stderr)")
+    }
+}

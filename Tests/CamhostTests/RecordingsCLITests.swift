@@ -72,8 +72,9 @@ struct RecordingsCLITests {
         for point in points {
             let work = try TemporaryDirectory(prefix: "rec-crash")
             _ = try sh("cp -a '\(base.path)/.' '\(work.path)/'")
-            let crashed = try camhost(["recordings", "cleanup", "--data-dir", work.path, "--force"],
-                                      environment: environment.merging(["CAMHOST_TEST_CRASH_AT": point]) { $1 })
+            // The SIGKILL hook lives in a test-only program (Tests/CrashHarness), not in camhost.
+            let crashed = try TestProcess.run(TestEnvironment.crashHarnessBinary, ["--data-dir", work.path, "--force"],
+                                              environment: TestEnvironment.clean.merging(environment.merging(["CAMHOST_TEST_CRASH_AT": point]) { $1 }) { $1 })
             #expect(crashed.status == 128 + 9, "\(point): the hook should SIGKILL the run (\(crashed.status)): \(crashed.stderr)")
             // Between the crash and the rerun: nothing inside retention is gone, and every
             // missing file is accounted for by the ledger.
@@ -188,4 +189,34 @@ struct RecordingsCLITests {
 
 func getuidIsRoot() -> Bool {
     (try? TestProcess.run("/usr/bin/id", ["-u"]).stdout) == "0\n"
+}
+
+@Suite("camhost recordings: argument errors")
+struct RecordingsArgumentTests {
+    func camhost(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        try TestProcess.run(TestEnvironment.camhostBinary, arguments, environment: TestEnvironment.clean)
+    }
+
+    /// A bad value under a subcommand is a usage error of that subcommand: its usage, not the
+    /// top-level `camhost <subcommand>`.
+    @Test func aBadAgeShowsTheSubcommandsUsage() throws {
+        let data = try TemporaryDirectory(prefix: "rec-args")
+        for arguments in [["recordings", "cleanup", "--older-than", "abc"], ["recordings", "list", "--since", "soon"],
+                          ["recordings", "policy", "set", "--camera", "gate", "--quota", "lots"]] {
+            let result = try camhost(arguments + ["--data-dir", data.path])
+            #expect(result.status == 64, "\(arguments): \(result.stderr)")
+            let command = arguments.prefix { !$0.hasPrefix("--") }.joined(separator: " ")
+            #expect(result.stderr.contains("Usage: camhost \(command)"), "\(arguments): \(result.stderr)")
+            #expect(!result.stderr.contains("Usage: camhost <subcommand>"), "\(arguments): \(result.stderr)")
+        }
+    }
+
+    /// A bare number is seconds everywhere; where it used to mean days (ages), it is refused
+    /// rather than read as seconds: `--older-than 30` must not delete everything older than 30 s.
+    @Test func aBareNumberAgeIsRefusedNotReadAsSeconds() throws {
+        let data = try TemporaryDirectory(prefix: "rec-bare")
+        let result = try camhost(["recordings", "cleanup", "--older-than", "30", "--data-dir", data.path])
+        #expect(result.status == 64, "\(result.stderr)")
+        #expect(result.stderr.contains("--older-than"), "\(result.stderr)")
+    }
 }

@@ -47,7 +47,7 @@ final class AuthFixture: @unchecked Sendable {
         _ = mkdir(directory.file("recordings"), 0o750)
         return Dashboard(environment: DashboardEnvironment(
             store: store, recordingsRoot: directory.file("recordings"), auth: AuthenticatorAuth(auth), cameras: nil,
-            health: { Array(#"{"status":"ok"}"#.utf8) },
+            health: { HealthReport(status: "ok", version: "test", uptimeSeconds: 1, checks: [:]) },
             retentionPolicy: RetentionPolicy(maxAgeDays: 30, minAgeDays: 0, freeSpaceFloorPercent: 0, safetyMaxSharePercent: 100, orphanGraceMinutes: 0, settleSeconds: 0),
             certificateExpiry: 1_900_000_000, metricsAccess: MetricsAccess()))
     }()

@@ -15,24 +15,24 @@ final class FakeAuth: DashboardAuth, Sendable {
     let setupDone = Atomic<Bool>(true)
     let loggedOut = Mutex<Set<String>>([])
 
-    func authenticate(_ request: HTTPRequest) -> DashboardPrincipal? {
+    func authenticate(_ request: HTTPRequest) -> Principal? {
         if let header = request.header("authorization"), header.hasPrefix("Bearer ") {
             switch header.dropFirst(7) {
-            case "admin-token": return DashboardPrincipal(name: "deploy", permission: .admin, csrfToken: nil)
-            case "commands-token": return DashboardPrincipal(name: "ops", permission: .commands, csrfToken: nil)
-            case "read-token": return DashboardPrincipal(name: "reader", permission: .read, csrfToken: nil)
+            case "admin-token": return Principal(name: "deploy", role: .admin, kind: .token, scope: .admin)
+            case "commands-token": return Principal(name: "ops", role: .viewer, kind: .token, scope: .commands)
+            case "read-token": return Principal(name: "reader", role: .viewer, kind: .token, scope: .read)
             default: return nil
             }
         }
         guard let session = request.cookies["camhost_session"], !loggedOut.withLock({ $0.contains(session) }) else { return nil }
         switch session {
-        case "admin-session": return DashboardPrincipal(name: "alice", permission: .admin, csrfToken: FakeAuth.csrf)
-        case "viewer-session": return DashboardPrincipal(name: "victor", permission: .read, csrfToken: FakeAuth.csrf)
+        case "admin-session": return Principal(name: "alice", role: .admin, kind: .session, csrfToken: FakeAuth.csrf)
+        case "viewer-session": return Principal(name: "victor", role: .viewer, kind: .session, csrfToken: FakeAuth.csrf)
         default: return nil
         }
     }
 
-    func verifyCSRF(_ request: HTTPRequest, form: [String: String], principal: DashboardPrincipal) -> Bool {
+    func verifyCSRF(_ request: HTTPRequest, form: [String: String], principal: Principal) -> Bool {
         (request.header("x-csrf-token") ?? form["csrf"]) == principal.csrfToken
     }
 
@@ -91,7 +91,7 @@ final class DashboardFixture: @unchecked Sendable {
         let environment = DashboardEnvironment(
             store: store, recordingsRoot: directory.file("recordings"), auth: auth, cameras: FakeCameras(),
             rtcpWatch: { [RTCPWatchEntry(camera: "192.0.2.10", state: "trap", since: 1, feedbackToCamera: 0, misroutedFeedback: 12, misroutedTo: "127.0.0.1:5005")] },
-            health: { Array(#"{"status":"ok","checks":{"database":{"ok":true,"detail":"fine"}}}"#.utf8) },
+            health: { HealthReport(status: "ok", version: "test", uptimeSeconds: 1, checks: ["database": .init(ok: true, detail: "fine")]) },
             diagnose: { request in
                 throw PcapError(.open, "no capture in unit tests", input: "\(request.camera)")
             },

@@ -1,3 +1,4 @@
+@testable import Dashboard
 import Foundation
 import Testing
 import TestSupport
@@ -49,6 +50,26 @@ struct OpenAPITests {
                                                      Self.repository + "/docs/openapi.yaml", casesPath])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(!result.stdout.contains("FAIL"), "\(result.stdout)")
+    }
+
+    /// The route table and the document list the same API: each `/api/v1` route is documented,
+    /// each documented operation is a route.
+    @Test func theRouteTableIsTheDocumentedAPI() throws {
+        let routes = Set(Routes.table.routes.filter { $0.isAPI && $0.method != .any }.map { "\($0.method.name) \($0.template)" })
+        let script = """
+            import sys, yaml
+            spec = yaml.safe_load(open(sys.argv[1]))
+            for path, item in spec["paths"].items():
+                for method in item:
+                    if method in ("get", "put", "post", "delete", "patch", "head", "options"):
+                        print(method.upper(), path)
+            """
+        let result = try TestProcess.run("python3", ["-c", script, Self.repository + "/docs/openapi.yaml"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let documented = Set(result.stdout.split(separator: "\n").map(String.init))
+        #expect(routes.count >= 17 && documented.count >= 17)
+        #expect(routes.subtracting(documented).isEmpty, "routes missing from docs/openapi.yaml: \(routes.subtracting(documented).sorted())")
+        #expect(documented.subtracting(routes).isEmpty, "documented but no route: \(documented.subtracting(routes).sorted())")
     }
 
     @Test func metricsPassPromtoolAndAreProtected() throws {

@@ -124,6 +124,14 @@ public enum TestEnvironment {
     /// The camhost binary built next to the test bundle (or `$CAMHOST_BIN`).
     public static var camhostBinary: String {
         if let explicit = current["CAMHOST_BIN"] { return explicit }
+        return builtProgram("camhost")
+    }
+
+    /// The crash-safety tests' cleanup with SIGKILL hooks (Tests/CrashHarness), built next to
+    /// the test bundle; never part of the shipped camhost.
+    public static var crashHarnessBinary: String { builtProgram("CrashHarness") }
+
+    private static func builtProgram(_ name: String) -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         let exe = n > 0 ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
@@ -131,9 +139,9 @@ public enum TestEnvironment {
         var directory = exe
         while let slash = directory.lastIndex(of: "/") {
             directory = String(directory[..<slash])
-            if access(directory + "/camhost", X_OK) == 0 { return directory + "/camhost" }
+            if access(directory + "/" + name, X_OK) == 0 { return directory + "/" + name }
             if directory.isEmpty { break }
         }
-        return "camhost"
+        return name
     }
 }

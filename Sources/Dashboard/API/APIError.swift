@@ -1,3 +1,4 @@
+import JSONText
 import Web
 
 /// The API's one error shape: `{"error": {"code": "...", "message": "..."}}`.

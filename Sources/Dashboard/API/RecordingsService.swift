@@ -44,88 +44,41 @@ struct RecordingsService: Sendable {
         var startedAt: String
         var finishedAt: String
         var actor: String
-        var report: String
+        var report: CleanupReport
     }
 
     let store: Store
     let root: String
     let policy: RetentionPolicy
-    let changes: DatabaseChanges
 
     init(store: Store, root: String, policy: RetentionPolicy) {
         self.store = store
         self.root = root
         self.policy = policy
-        self.changes = DatabaseChanges(store: store)
     }
     var index: RecordingIndex { RecordingIndex(store: store, root: root) }
 
-    /// A number that changes whenever the database does: this connection's changes at once,
-    /// commits by other connections (the CLI) within `DatabaseChanges.othersRecheck`.
-    func databaseVersion() throws -> Int64 { try changes.version() }
+    /// A number that changes whenever the database does: this process's changes at once,
+    /// commits by other processes (the CLI) within 100 ms (`Store.version`).
+    func databaseVersion() throws -> Int64 { try store.version() }
 
     /// Newest first.
     func list(_ filter: Filter) throws -> (recordings: [RecordingRow], total: Int) {
-        try store.read { db in
-            let arguments: [DatabaseValue] = [
-                filter.camera.map { .text($0) } ?? .null,
-                filter.from.map { .text($0) } ?? .null,
-                filter.to.map { .text($0 + "T99") } ?? .null,
-            ]
-            let statement = try db.prepare("""
-                SELECT \(RecordingIndex.columns)
-                FROM recordings WHERE (?1 IS NULL OR camera_id = ?1) AND (?2 IS NULL OR end_at >= ?2) AND (?3 IS NULL OR start_at <= ?3)
-                ORDER BY end_at DESC, id DESC LIMIT ?4 OFFSET ?5
-                """)
-            try statement.bind(arguments + [.integer(Int64(filter.limit)), .integer(Int64(filter.offset))])
-            var recordings: [RecordingRow] = []
-            recordings.reserveCapacity(filter.limit)
-            while try statement.step() { recordings.append(Self.recording(statement)) }
-            let total = try db.scalar("""
-                SELECT count(*) FROM recordings WHERE (?1 IS NULL OR camera_id = ?1) AND (?2 IS NULL OR end_at >= ?2) AND (?3 IS NULL OR start_at <= ?3)
-                """, arguments[0], arguments[1], arguments[2], as: Int.self) ?? 0
-            return (recordings, total)
-        }
+        let page = try index.list(RecordingIndex.Filter(camera: filter.camera, since: filter.from, until: filter.to,
+                                                        limit: filter.limit, offset: filter.offset, order: .newestFirst))
+        return (page.recordings, page.total)
     }
 
-    func recording(_ id: Int64) throws -> RecordingRow? {
-        try store.read { db in
-            let statement = try db.prepare("""
-                SELECT \(RecordingIndex.columns) FROM recordings WHERE id = ?
-                """)
-            try statement.bind([.integer(id)])
-            return try statement.step() ? Self.recording(statement) : nil
-        }
-    }
+    func recording(_ id: Int64) throws -> RecordingRow? { try index.recording(id: id) }
 
-    func cameras() throws -> [String] {
-        try store.read { db in try db.query("SELECT DISTINCT camera_id FROM recordings ORDER BY camera_id").map { try $0.get(0, as: String.self) } }
-    }
+    func cameras() throws -> [String] { try index.cameraIDs() }
 
     func usage() throws -> [Usage] {
-        try store.read { db in
-            try db.query("SELECT camera_id, count(*), coalesce(sum(bytes), 0) FROM recordings GROUP BY camera_id ORDER BY camera_id").map {
-                Usage(camera: try $0.get(0), count: try $0.get(1), bytes: try $0.get(2))
-            }
-        }
+        try index.usage().map { Usage(camera: $0.camera, count: $0.count, bytes: $0.bytes) }
     }
 
     /// Bytes of recordings ending on each of the last `days` days (UTC), oldest first.
-    func bytesPerDay(days: Int) throws -> [(day: String, bytes: Int64)] {
-        let rows = try store.read { db in
-            try db.query("""
-                SELECT substr(end_at, 1, 10) AS day, sum(bytes) FROM recordings
-                WHERE end_at >= strftime('%Y-%m-%d', 'now', ?) GROUP BY day ORDER BY day
-                """, "-\(days - 1) days")
-        }
-        let found = Dictionary(uniqueKeysWithValues: try rows.map { (try $0.get(0, as: String.self), try $0.get(1, as: Int64.self)) })
-        let dayList = try store.read { db in
-            try (0..<days).reversed().map { offset in
-                try db.scalar("SELECT strftime('%Y-%m-%d', 'now', ?)", "-\(offset) days", as: String.self) ?? ""
-            }
-        }
-        return dayList.map { ($0, found[$0] ?? 0) }
-    }
+    func bytesPerDay(days: Int) throws -> [(day: String, bytes: Int64)] { try index.bytesPerDay(days: days) }
 
     /// Available and total bytes of the volume holding the recordings.
     func volume() -> (available: Int64, total: Int64)? {
@@ -133,19 +86,12 @@ struct RecordingsService: Sendable {
     }
 
     func cleanupRuns(limit: Int) throws -> [CleanupRun] {
-        try store.read { db in
-            try db.query("SELECT id, started_at, finished_at, actor, report FROM cleanup_runs ORDER BY id DESC LIMIT ?", limit).map {
-                CleanupRun(id: try $0.get(0), startedAt: try $0.get(1), finishedAt: try $0.get(2), actor: try $0.get(3), report: try $0.get(4))
-            }
+        try CleanupHistory(store: store).recent(limit: limit).map {
+            CleanupRun(id: $0.id, startedAt: $0.startedAt, finishedAt: $0.finishedAt, actor: $0.actor, report: $0.report)
         }
     }
 
-    func cleanupTotals() throws -> (runs: Int64, bytesFreed: Int64) {
-        try store.read { db in
-            let rows = try db.query("SELECT count(*), coalesce(sum(json_extract(report, '$.bytes_freed')), 0) FROM cleanup_runs WHERE dry_run = 0")
-            return (try rows.first?.get(0) ?? 0, try rows.first?.get(1) ?? 0)
-        }
-    }
+    func cleanupTotals() throws -> (runs: Int64, bytesFreed: Int64) { try CleanupHistory(store: store).totals() }
 
     /// Deletes recordings older than `days` (everything the age rule would take with that limit),
     /// or only shows what it would delete.
@@ -166,41 +112,5 @@ struct RecordingsService: Sendable {
     func absolutePath(_ relative: [UInt8]) -> String? {
         guard RecordingPath.problem(relative) == nil else { return nil }
         return root + "/" + String(decoding: relative, as: UTF8.self)
-    }
-
-    static func recording(_ statement: Statement) -> RecordingRow { RecordingIndex.recording(statement) }
-}
-
-/// The database's version for response caches, cheap enough for every request.
-///
-/// This connection's own writes (`sqlite3_total_changes64`, a counter read) are seen at once.
-/// Commits by other processes need `PRAGMA data_version`, which opens a read transaction: two
-/// fcntl locks and a step of the VM, about 7 % of an API request's CPU. It runs at most once per
-/// `othersRecheck`, so a change made by the CLI shows in the lists within that time.
-final class DatabaseChanges: Sendable {
-    static let othersRecheck: Duration = .milliseconds(100)
-
-    private struct Seen {
-        var others: Int64 = 0
-        var checkedAt: ContinuousClock.Instant?
-    }
-
-    private let store: Store
-    private let seen = Mutex(Seen())
-
-    init(store: Store) { self.store = store }
-
-    func version() throws -> Int64 {
-        let now = ContinuousClock.now
-        return try store.withDatabase { db in
-            let own = db.totalChanges
-            let others = try seen.withLock { seen -> Int64 in
-                if let checkedAt = seen.checkedAt, now - checkedAt < Self.othersRecheck { return seen.others }
-                seen.others = try db.dataVersion()
-                seen.checkedAt = now
-                return seen.others
-            }
-            return own &* 1_000_003 &+ others
-        }
     }
 }

@@ -49,6 +49,7 @@ public struct Accounts: Sendable {
     public let hasher: PasswordHasher
     let now: @Sendable () -> Int64
     var audit: AuditLog { AuditLog(store: store) }
+    var rows: AccountStore { AccountStore(store: store) }
 
     public init(store: Store, hasher: PasswordHasher = PasswordHasher(), now: @escaping @Sendable () -> Int64 = WallClock.unixSeconds) {
         self.store = store
@@ -76,7 +77,7 @@ public struct Accounts: Sendable {
     // MARK: users
 
     public var userCount: Int {
-        get throws { try store.read { try $0.scalar("SELECT count(*) FROM users", as: Int.self) ?? 0 } }
+        get throws { try rows.userCount() }
     }
 
     public func addUser(name: String, role: Role, password: String, actor: String) throws {
@@ -85,10 +86,7 @@ public struct Accounts: Sendable {
         let hash = try hasher.hash(password)
         let time = now()
         do {
-            try store.write { db in
-                try db.execute("INSERT INTO users (name, role, password_hash, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?)",
-                               name, role.rawValue, hash, time, time)
-            }
+            try rows.addUser(name: name, role: role.rawValue, passwordHash: hash, at: time)
         } catch SQLiteError.Code.constraint {
             throw AccountError(.exists, "a user named '\(name)' exists already; change the password with `camhost user passwd \(name)`")
         }
@@ -100,42 +98,26 @@ public struct Accounts: Sendable {
         try Self.validatePassword(password)
         let hash = try hasher.hash(password)
         let time = now()
-        let changed = try store.write { db -> Bool in
-            try db.execute("UPDATE users SET password_hash = ?, password_changed_at = ? WHERE name = ?", hash, time, name)
-            guard db.changes == 1 else { return false }
-            try db.execute("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?)", name)
-            return true
-        }
+        let changed = try rows.setPassword(name: name, passwordHash: hash, at: time)
         guard changed else { throw AccountError(.notFound, "no user named '\(name)' (see `camhost user list`)") }
         try audit.append(actor: actor, action: "user.passwd", target: name, outcome: .success)
     }
 
     /// Removes a user and their sessions; refuses to remove the last admin.
     public func removeUser(name: String, actor: String) throws {
-        let outcome = try store.write { db -> AccountError.Code? in
-            guard let role = try db.scalar("SELECT role FROM users WHERE name = ?", name, as: String.self) else { return .notFound }
-            if role == Role.admin.rawValue,
-               try db.scalar("SELECT count(*) FROM users WHERE role = 'admin'", as: Int.self) ?? 0 <= 1 {
-                return .lastAdmin
-            }
-            try db.execute("DELETE FROM users WHERE name = ?", name)
-            return nil
-        }
-        switch outcome {
-        case .notFound?: throw AccountError(.notFound, "no user named '\(name)' (see `camhost user list`)")
-        case .lastAdmin?: throw AccountError(.lastAdmin, "'\(name)' is the last admin; add another admin first (`camhost user add NAME --role admin`)")
-        default: break
+        switch try rows.removeUser(name: name) {
+        case .failure(.notFound): throw AccountError(.notFound, "no user named '\(name)' (see `camhost user list`)")
+        case .failure(.lastAdmin): throw AccountError(.lastAdmin, "'\(name)' is the last admin; add another admin first (`camhost user add NAME --role admin`)")
+        case .success: break
         }
         try audit.append(actor: actor, action: "user.remove", target: name, outcome: .success)
     }
 
     public func users() throws -> [User] {
-        let rows = try store.read { try $0.query("SELECT id, name, role, created_at, last_login_at, password_hash FROM users ORDER BY name") }
-        return try rows.map { row in
-            let hash: String = try row.get("password_hash")
-            let parts = hash.split(separator: "$")
-            return User(id: try row.get("id"), name: try row.get("name"), role: Role(rawValue: try row.get("role")) ?? .viewer,
-                        createdAt: try row.get("created_at"), lastLoginAt: try row.get("last_login_at"),
+        try rows.users().map { row in
+            let parts = row.passwordHash.split(separator: "$")
+            return User(id: row.id, name: row.name, role: Role(rawValue: row.role) ?? .viewer,
+                        createdAt: row.createdAt, lastLoginAt: row.lastLoginAt,
                         passwordIterations: parts.count == 4 ? Int(parts[1]) : nil)
         }
     }
@@ -147,11 +129,7 @@ public struct Accounts: Sendable {
         let secret = Self.tokenPrefix + SecureRandom.token(bytes: 32)
         let time = now()
         let expires = expiresInSeconds.map { time + $0 }
-        let id = try store.write { db -> Int64 in
-            try db.execute("INSERT INTO api_tokens (name, token_hash, scope, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                           name, Digest.sha256(secret), scope.rawValue, actor, time, expires)
-            return db.lastInsertRowID
-        }
+        let id = try rows.addToken(name: name, tokenHash: Digest.sha256(secret), scope: scope.rawValue, createdBy: actor, at: time, expiresAt: expires)
         try audit.append(actor: actor, action: "token.create", target: "\(id)",
                          detail: "name=\(name) scope=\(scope.rawValue)" + (expires.map { " expires=\($0)" } ?? ""), outcome: .success)
         let token = APIToken(id: id, name: name, scope: scope, createdBy: actor, createdAt: time, expiresAt: expires, revokedAt: nil, lastUsedAt: nil)
@@ -159,23 +137,17 @@ public struct Accounts: Sendable {
     }
 
     public func tokens() throws -> [APIToken] {
-        let rows = try store.read { try $0.query("SELECT * FROM api_tokens ORDER BY id") }
-        return try rows.map(Self.token(from:))
+        try rows.tokens().map(Self.token(from:))
     }
 
     public func revokeToken(id: Int64, actor: String) throws {
         let time = now()
-        let changed = try store.write { db -> Int in
-            try db.execute("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?", time, id)
-            return db.changes
-        }
-        guard changed == 1 else { throw AccountError(.notFound, "no token with id \(id) (see `camhost token list`)") }
+        guard try rows.revokeToken(id: id, at: time) else { throw AccountError(.notFound, "no token with id \(id) (see `camhost token list`)") }
         try audit.append(actor: actor, action: "token.revoke", target: "\(id)", outcome: .success)
     }
 
-    static func token(from row: Row) throws -> APIToken {
-        APIToken(id: try row.get("id"), name: try row.get("name"), scope: TokenScope(rawValue: try row.get("scope")) ?? .read,
-                 createdBy: try row.get("created_by"), createdAt: try row.get("created_at"), expiresAt: try row.get("expires_at"),
-                 revokedAt: try row.get("revoked_at"), lastUsedAt: try row.get("last_used_at"))
+    static func token(from row: AccountStore.TokenRow) -> APIToken {
+        APIToken(id: row.id, name: row.name, scope: TokenScope(rawValue: row.scope) ?? .read, createdBy: row.createdBy,
+                 createdAt: row.createdAt, expiresAt: row.expiresAt, revokedAt: row.revokedAt, lastUsedAt: row.lastUsedAt)
     }
 }

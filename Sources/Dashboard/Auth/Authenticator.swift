@@ -42,6 +42,7 @@ public final class Authenticator: Sendable {
 
     var store: Store { accounts.store }
     var audit: AuditLog { AuditLog(store: store) }
+    var rows: AccountStore { accounts.rows }
 
     /// Failed log-ins since start (for /metrics).
     public var loginFailureCount: Int { failures.load(ordering: .relaxed) }
@@ -72,10 +73,8 @@ public final class Authenticator: Sendable {
             return entry
         }
         if cached == nil {
-            guard let row = try? store.read({ try $0.query("SELECT * FROM api_tokens WHERE token_hash = ?", hash).first }),
-                  let stored = row["token_hash"].flatMap([UInt8].decode(from:)), constantTimeEqual(stored, hash),
-                  let token = try? Accounts.token(from: row)
-            else { return nil }
+            guard let row = try? rows.token(hash: hash), constantTimeEqual(row.tokenHash, hash) else { return nil }
+            let token = Accounts.token(from: row)
             let entry = CachedToken(token: token, principal: Self.principal(of: token), fetchedAt: time)
             cached = entry
             tokenCache.withLock { cache in
@@ -85,8 +84,9 @@ public final class Authenticator: Sendable {
         }
         guard let cached, cached.token.isUsable(at: time) else { return nil }
         if (cached.token.lastUsedAt ?? 0) + Self.touchInterval <= time {
-            _ = try? store.write { try $0.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", time, cached.token.id) }
-            tokenCache.withLock { $0[hash] = nil }
+            if (try? rows.touchToken(id: cached.token.id, at: time)) == true {
+                tokenCache.withLock { $0[hash] = nil }
+            }
         }
         return cached.principal
     }
@@ -126,23 +126,16 @@ public final class Authenticator: Sendable {
         guard (20...128).contains(id.utf8.count) else { return nil }
         let hash = Digest.sha256(id)
         let time = now()
-        guard let row = try? store.read({ db in
-            try db.query("""
-                SELECT s.id_hash, s.csrf_token, s.created_at, s.last_seen_at, u.name, u.role
-                FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?
-                """, hash).first
-        }),
-            let stored = row["id_hash"].flatMap([UInt8].decode(from:)), constantTimeEqual(stored, hash),
-            let created: Int64 = try? row.get("created_at"), let lastSeen: Int64 = try? row.get("last_seen_at"),
-            let name: String = try? row.get("name"), let roleText: String = try? row.get("role"), let role = Role(rawValue: roleText),
-            let csrf: String = try? row.get("csrf_token")
+        guard let row = try? rows.session(idHash: hash), constantTimeEqual(row.idHash, hash),
+              let role = Role(rawValue: row.role)
         else { return nil }
+        let created = row.createdAt, lastSeen = row.lastSeenAt, name = row.userName, csrf = row.csrfToken
         if time - created >= settings.sessionAbsoluteSeconds || time - lastSeen >= settings.sessionIdleSeconds {
-            _ = try? store.write { try $0.execute("DELETE FROM sessions WHERE id_hash = ?", hash) }
+            try? rows.deleteSession(idHash: hash)
             return nil
         }
         if lastSeen + Self.touchInterval <= time {
-            _ = try? store.write { try $0.execute("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?", time, hash) }
+            _ = try? rows.touchSession(idHash: hash, at: time)
         }
         return Principal(name: name, role: role, kind: .session, csrfToken: csrf)
     }
@@ -173,12 +166,7 @@ public final class Authenticator: Sendable {
         let allowListed = settings.isAllowListed(client)
         let subjectName = name.lowercased()
         if !allowListed {
-            let lockedUntil = (try? store.read { db in
-                try db.scalar("""
-                    SELECT max(locked_until) FROM login_failures
-                    WHERE (kind = 'address' AND subject = ?) OR (kind = 'user' AND subject = ?)
-                    """, client, subjectName, as: Int64.self)
-            }) ?? nil
+            let lockedUntil = (try? rows.lockedUntil([.address(client), .user(subjectName)])) ?? nil
             if let lockedUntil, lockedUntil > time {
                 lockouts.add(1, ordering: .relaxed)
                 _ = try? audit.append(actor: name, action: "login", target: client, detail: "locked out", outcome: .denied)
@@ -186,13 +174,11 @@ public final class Authenticator: Sendable {
             }
         }
 
-        let row = try? store.read { try $0.query("SELECT id, name, role, password_hash FROM users WHERE name = ?", name).first }
-        let storedHash: String? = row.flatMap { try? $0.get("password_hash") }
+        let row = try? rows.user(named: name)
+        let storedHash = row?.passwordHash
         // Unknown names cost the same PBKDF2 work as known ones: timing does not tell which exist.
         let verified = accounts.hasher.verify(password, against: storedHash ?? dummy())
-        guard verified, let row, let storedHash, let userID: Int64 = try? row.get("id"),
-              let userName: String = try? row.get("name"), let role = Role(rawValue: (try? row.get("role")) ?? "")
-        else {
+        guard verified, let row, let storedHash, let role = Role(rawValue: row.role) else {
             failures.add(1, ordering: .relaxed)
             if !allowListed { recordFailure(client: client, name: subjectName, at: time) }
             _ = try? audit.append(actor: name, action: "login", target: client, detail: row == nil ? "unknown user" : "wrong password", outcome: .failure)
@@ -200,7 +186,8 @@ public final class Authenticator: Sendable {
         }
         let newHash = PasswordHasher.needsRehash(storedHash, minimumIterations: accounts.hasher.iterations)
             ? try? accounts.hasher.hash(password) : nil
-        guard let session = try? createSession(userID: userID, userName: userName, role: role, client: client, at: time, rehash: newHash) else {
+        let userName = row.name
+        guard let session = try? createSession(userID: row.id, userName: userName, role: role, client: client, at: time, rehash: newHash) else {
             return .failed
         }
         _ = try? audit.append(actor: userName, action: "login", target: client, detail: newHash == nil ? nil : "password hash upgraded", outcome: .success)
@@ -210,43 +197,21 @@ public final class Authenticator: Sendable {
     func createSession(userID: Int64, userName: String, role: Role, client: String, at time: Int64, rehash: String?) throws -> Session {
         let id = SecureRandom.token(bytes: 32)
         let csrf = SecureRandom.token(bytes: 32)
-        try store.write { db in
-            try db.execute("INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, client) VALUES (?, ?, ?, ?, ?, ?)",
-                           Digest.sha256(id), userID, csrf, time, time, client)
-            try db.execute("UPDATE users SET last_login_at = ? WHERE id = ?", time, userID)
-            if let rehash { try db.execute("UPDATE users SET password_hash = ? WHERE id = ?", rehash, userID) }
-            try db.execute("DELETE FROM login_failures WHERE (kind = 'address' AND subject = ?) OR (kind = 'user' AND subject = ?)",
-                           client, userName.lowercased())
-            try db.execute("DELETE FROM sessions WHERE created_at <= ? OR last_seen_at <= ?",
-                           time - settings.sessionAbsoluteSeconds, time - settings.sessionIdleSeconds)
-        }
+        try rows.startSession(idHash: Digest.sha256(id), userID: userID, csrfToken: csrf, client: client, at: time, rehash: rehash,
+                              clearing: [.address(client), .user(userName.lowercased())],
+                              expireCreatedBefore: time - settings.sessionAbsoluteSeconds, expireSeenBefore: time - settings.sessionIdleSeconds)
         return Session(id: id, userName: userName, role: role, csrfToken: csrf, createdAt: time, expiresAt: time + settings.sessionAbsoluteSeconds)
     }
 
     /// Counts one failure for the address and the name; past the threshold each failure locks
     /// for base × 2^(failures − threshold) seconds, capped: lock-outs always end.
     func recordFailure(client: String, name: String, at time: Int64) {
-        _ = try? store.write { db in
-            for (kind, subject) in [("address", client), ("user", name)] {
-                let previous = try db.query("SELECT failures, last_failure_at FROM login_failures WHERE kind = ? AND subject = ?", kind, subject).first
-                var count = 1
-                if let previous, let n: Int = try? previous.get("failures"), let last: Int64 = try? previous.get("last_failure_at"),
-                   time - last < Self.failureMemorySeconds {
-                    count = n + 1
-                }
-                var lockedUntil: Int64 = 0
-                if count >= settings.lockoutThreshold {
-                    let exponent = min(count - settings.lockoutThreshold, 30)
-                    let seconds = settings.lockoutBaseSeconds.multipliedReportingOverflow(by: Int64(1) << exponent)
-                    lockedUntil = time + (seconds.overflow ? settings.lockoutMaximumSeconds : min(seconds.partialValue, settings.lockoutMaximumSeconds))
-                }
-                try db.execute("""
-                    INSERT INTO login_failures (kind, subject, failures, last_failure_at, locked_until) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (kind, subject) DO UPDATE SET failures = excluded.failures,
-                        last_failure_at = excluded.last_failure_at, locked_until = excluded.locked_until
-                    """, kind, subject, count, time, lockedUntil)
-            }
-            try db.execute("DELETE FROM login_failures WHERE last_failure_at < ? AND locked_until < ?", time - Self.failureMemorySeconds, time)
+        let settings = settings
+        try? rows.recordFailure([.address(client), .user(name)], at: time, memorySeconds: Self.failureMemorySeconds) { count in
+            guard count >= settings.lockoutThreshold else { return 0 }
+            let exponent = min(count - settings.lockoutThreshold, 30)
+            let seconds = settings.lockoutBaseSeconds.multipliedReportingOverflow(by: Int64(1) << exponent)
+            return time + (seconds.overflow ? settings.lockoutMaximumSeconds : min(seconds.partialValue, settings.lockoutMaximumSeconds))
         }
     }
 
@@ -263,7 +228,7 @@ public final class Authenticator: Sendable {
     @discardableResult
     public func logout(_ request: HTTPRequest) -> String {
         if let id = request.cookies[Self.sessionCookie], let principal = authenticateSession(id) {
-            _ = try? store.write { try $0.execute("DELETE FROM sessions WHERE id_hash = ?", Digest.sha256(id)) }
+            try? rows.deleteSession(idHash: Digest.sha256(id))
             _ = try? audit.append(actor: principal.name, action: "logout", target: request.clientAddress, outcome: .success)
         }
         return Cookie.expire(Self.sessionCookie)
@@ -285,19 +250,14 @@ public final class Authenticator: Sendable {
     public func prepareSetup() throws -> String? {
         let token = SecureRandom.token(bytes: 32)
         let time = now()
-        return try store.write { db -> String? in
-            try db.execute("DELETE FROM setup_tokens")
-            guard try db.scalar("SELECT count(*) FROM users", as: Int.self) ?? 0 == 0 else { return nil }
-            try db.execute("INSERT INTO setup_tokens (token_hash, created_at) VALUES (?, ?)", Digest.sha256(token), time)
-            return token
-        }
+        return try rows.replaceSetupToken(hash: Digest.sha256(token), at: time) ? token : nil
     }
 
     /// Whether `token` is the current set-up token (for showing the set-up form).
     public func isValidSetupToken(_ token: String) -> Bool {
         let hash = Digest.sha256(token)
-        let stored = (try? store.read { try $0.query("SELECT token_hash FROM setup_tokens") }) ?? []
-        return stored.contains { row in (try? row.get(0, as: [UInt8].self)).map { constantTimeEqual($0, hash) } ?? false }
+        let stored = (try? rows.setupTokenHashes()) ?? []
+        return stored.contains { constantTimeEqual($0, hash) }
     }
 
     /// Creates the first admin with the set-up token, spends the token, and logs the admin in.
@@ -308,23 +268,17 @@ public final class Authenticator: Sendable {
         let hash = try accounts.hasher.hash(password)
         let tokenHash = Digest.sha256(token)
         let time = now()
-        let outcome = try store.write { db -> Result<Int64, AccountError> in
-            guard try db.scalar("SELECT count(*) FROM users", as: Int.self) ?? 0 == 0 else {
-                return .failure(AccountError(.setupDone, "set-up is done already: log in, or ask an admin for an account"))
-            }
-            let valid = try db.query("SELECT token_hash FROM setup_tokens").contains { row in
-                (try? row.get(0, as: [UInt8].self)).map { constantTimeEqual($0, tokenHash) } ?? false
-            }
-            guard valid else {
-                return .failure(AccountError(.invalidToken, "the set-up link is not valid: use the newest one from camhost's log (a restart makes a new one)"))
-            }
-            try db.execute("INSERT INTO users (name, role, password_hash, created_at, password_changed_at) VALUES (?, 'admin', ?, ?, ?)",
-                           name, hash, time, time)
-            let id = db.lastInsertRowID
-            try db.execute("DELETE FROM setup_tokens")
-            return .success(id)
+        let outcome = try rows.completeSetup(name: name, passwordHash: hash, at: time) { stored in
+            stored.contains { constantTimeEqual($0, tokenHash) }
         }
-        let userID = try outcome.get()
+        let userID: Int64
+        switch outcome {
+        case .success(let id): userID = id
+        case .failure(.setupDone):
+            throw AccountError(.setupDone, "set-up is done already: log in, or ask an admin for an account")
+        case .failure(.invalidToken):
+            throw AccountError(.invalidToken, "the set-up link is not valid: use the newest one from camhost's log (a restart makes a new one)")
+        }
         try audit.append(actor: name, action: "user.add", target: name, detail: "role=admin (first start set-up)", outcome: .success)
         let session = try createSession(userID: userID, userName: name, role: .admin, client: client, at: time, rehash: nil)
         return (session, Cookie.set(Self.sessionCookie, session.id, maxAge: Int(settings.sessionAbsoluteSeconds)))

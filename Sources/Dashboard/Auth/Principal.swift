@@ -16,15 +16,25 @@ public enum TokenScope: String, Sendable, CaseIterable, Codable {
     case admin
 }
 
-/// One thing a request may want to do, checked with `Principal.may`.
+/// One thing a request may want to do, checked with `Principal.may`. Each route of the
+/// dashboard's table names the one it needs (`Routes`).
 public enum Permission: Sendable, CaseIterable {
     case read
-    /// Camera commands (reboot, mode change, stream start/stop).
+    /// Camera commands (reboot, mode change, stream start/stop) and captures.
     case command
     /// Deleting recordings.
     case delete
-    /// Accounts, tokens, configuration-like actions.
+    /// Accounts, tokens, the audit log.
     case admin
+
+    /// The least token scope that grants it, as refusals name it.
+    var scope: TokenScope {
+        switch self {
+        case .read: .read
+        case .command: .commands
+        case .delete, .admin: .admin
+        }
+    }
 }
 
 /// Who a request comes from: a logged-in user (session cookie) or a script (API token).
@@ -48,21 +58,31 @@ public struct Principal: Sendable, Equatable {
         self.role = role
         self.kind = kind
         self.scope = scope
-        self.csrfToken = csrfToken
+        self.csrfToken = kind == .session ? csrfToken : nil
         self.tokenID = tokenID
     }
 
-    /// Whether this principal may do `permission`.
+    /// Whether this principal may do `permission`: the one permission check of the dashboard.
     public func may(_ permission: Permission) -> Bool {
-        switch kind {
-        case .session:
-            return role == .admin || permission == .read
-        case .token:
-            switch scope ?? .read {
-            case .admin: return true
-            case .commands: return permission == .read || permission == .command
-            case .read: return permission == .read
-            }
+        switch access {
+        case .admin: true
+        case .commands: permission == .read || permission == .command
+        case .read: permission == .read
         }
     }
+
+    /// What the principal may do in the words of token scopes: a viewer session reads like a
+    /// `read` token, an admin session does everything like an `admin` token.
+    public var access: TokenScope {
+        switch kind {
+        case .session: role == .admin ? .admin : .read
+        case .token: scope ?? .read
+        }
+    }
+
+    /// Sessions carry an ambient credential (the cookie), so their state changes need CSRF tokens.
+    public var isSession: Bool { kind == .session }
+
+    /// For the audit log: `user:alice` or `token:deploy`.
+    public var actor: String { isSession ? "user:" + name : name.hasPrefix("token:") ? name : "token:" + name }
 }

@@ -3,16 +3,16 @@ import Web
 
 /// Cameras: status, mode, and commands with the camera's ack shown.
 extension Pages {
-    func cameras(_ principal: DashboardPrincipal, message: (text: String, ok: Bool)?) -> HTTPResponse {
+    func cameras(_ principal: Principal, message: (text: String, ok: Bool)?) -> HTTPResponse {
         let cameras = environment.cameras?.snapshot() ?? []
         return page("Cameras", principal: principal, current: "/cameras") { body in
             if let message { body.element("div", [("class", "alert " + (message.ok ? "ok" : "bad")), ("role", "status")], text: message.text) }
             body.element("p", [("class", "muted")], text: "MQTT: \(environment.cameras?.connectionState ?? "not configured"). \(cameras.count) camera(s) have reported.")
-            cameraTable(&body, cameras, principal: principal, withCommands: principal.permission >= .commands)
+            cameraTable(&body, cameras, principal: principal, withCommands: principal.may(.command))
         }
     }
 
-    func cameraTable(_ body: inout HTML, _ cameras: [CameraStatus], principal: DashboardPrincipal, withCommands: Bool) {
+    func cameraTable(_ body: inout HTML, _ cameras: [CameraStatus], principal: Principal, withCommands: Bool) {
         guard !cameras.isEmpty else {
             body.element("div", [("class", "panel muted")], text: "No camera has reported to the broker yet.")
             return
@@ -43,7 +43,7 @@ extension Pages {
         }
     }
 
-    private func commandForms(_ html: inout HTML, id: String, principal: DashboardPrincipal) {
+    private func commandForms(_ html: inout HTML, id: String, principal: Principal) {
         let result = "result-" + id
         html.element("div", [("class", "row")]) { row in
             for (command, label) in [("get-status", "Status"), ("reboot", "Reboot")] {
@@ -68,8 +68,7 @@ extension Pages {
         html.element("div", [("id", result), ("class", "result"), ("aria-live", "polite")])
     }
 
-    func command(_ id: String, form: [String: String], principal: DashboardPrincipal) -> HTTPResponse {
-        guard principal.permission >= .commands else { return problem(403, "Viewers cannot send camera commands.", principal: principal) }
+    func command(_ id: String, form: [String: String], principal: Principal) -> HTTPResponse {
         let body = API.CommandBody(command: form["command"] ?? "", mode: form["mode"])
         // Waits for the camera's answer without holding a server thread (see API.dispatch).
         return .later {

@@ -1,12 +1,13 @@
 import Capture
+import JSONText
 import Web
 
 /// Diagnostics: a capture against one camera, its verdict, and a timeline of RTCP per interface.
 extension Pages {
-    func diagnostics(_ principal: DashboardPrincipal, form: [String: String], result: Result<RTCPDiagnosis, APIError>?) -> HTTPResponse {
+    func diagnostics(_ principal: Principal, form: [String: String], result: Result<RTCPDiagnosis, APIError>?) -> HTTPResponse {
         page("Diagnostics", principal: principal, current: "/diagnostics") { body in
             body.element("p", [("class", "muted")], text: "Captures RTCP for a few seconds and tells whether the feedback for a camera reaches it or is trapped on loopback (an SDP offer with c=0.0.0.0).")
-            if principal.permission >= .commands {
+            if principal.may(.command) {
                 body.element("form", [("method", "post"), ("action", "/diagnostics"), ("class", "panel row")]) { f in
                     csrfField(&f, principal)
                     f.element("label") { l in
@@ -34,8 +35,7 @@ extension Pages {
         }
     }
 
-    func runDiagnostics(_ form: [String: String], principal: DashboardPrincipal) -> HTTPResponse {
-        guard principal.permission >= .commands else { return problem(403, "Viewers cannot start a capture.", principal: principal) }
+    func runDiagnostics(_ form: [String: String], principal: Principal) -> HTTPResponse {
         let body = API.DiagnosisBody(camera: form["camera"] ?? "", seconds: Int(form["seconds"] ?? ""), interface: form["interface"])
         // The capture lasts its N seconds: on its own thread, without holding a server thread.
         return .later {

@@ -3,7 +3,7 @@ import Web
 
 /// The overview: cameras, streams, alarms, disk usage with a chart of the last two weeks.
 extension Pages {
-    func overview(_ principal: DashboardPrincipal) throws -> HTTPResponse {
+    func overview(_ principal: Principal) throws -> HTTPResponse {
         let cameras = environment.cameras?.snapshot() ?? []
         let alarms = environment.rtcpWatch()
         let usage = try recordings.usage()

@@ -1,7 +1,8 @@
 import Web
 
-/// The server-rendered pages. Each page is a function from the request to HTML; forms post
-/// back with the session's CSRF token; JavaScript (assets/app.js) only enhances.
+/// The server-rendered pages. Each page is a function from the request to HTML (`Routes.table`
+/// says which answers which path); forms post back with the session's CSRF token; JavaScript
+/// (assets/app.js) only enhances.
 struct Pages: Sendable {
     let environment: DashboardEnvironment
     let metrics: Metrics
@@ -13,38 +14,21 @@ struct Pages: Sendable {
         ("/health", "Health"), ("/audit", "Audit log"),
     ]
 
-    func handle(_ request: HTTPRequest, method: String, segments: [String], form: [String: String], principal: DashboardPrincipal) -> HTTPResponse {
-        do {
-            switch (method, segments.first ?? "", segments.count) {
-            case ("GET", "", 0): return try overview(principal)
-            case ("GET", "cameras", 1): return cameras(principal, message: nil)
-            case ("POST", "cameras", 3) where segments[2] == "command": return command(segments[1], form: form, principal: principal)
-            case ("GET", "recordings", 1): return try recordingsPage(request, principal: principal, message: nil)
-            case ("GET", "recordings", 2) where segments[1] == "cleanup": return try cleanupPreview(request, principal: principal)
-            case ("POST", "recordings", 2) where segments[1] == "cleanup": return try cleanupConfirm(form, principal: principal)
-            case ("POST", "recordings", 2) where segments[1] == "delete": return try deleteSelected(request, form: form, principal: principal)
-            case ("GET", "recordings", 2): return try player(segments[1], principal: principal)
-            case ("GET", "diagnostics", 1): return diagnostics(principal, form: [:], result: nil)
-            case ("POST", "diagnostics", 1): return runDiagnostics(form, principal: principal)
-            case ("GET", "health", 1): return health(principal)
-            case ("GET", "audit", 1): return try audit(request, principal: principal)
-            case ("POST", "logout", 1):
-                var response = Pages.redirect("/login")
-                for cookie in environment.auth.logout(request) { response.headers.append(("Set-Cookie", cookie)) }
-                return response
-            default:
-                return problem(404, "There is no page at \(request.path).", principal: principal)
-            }
-        } catch let error as APIError {
-            return problem(error.status, error.message, principal: principal)
-        } catch {
-            return problem(500, "Something failed: \(error)", principal: principal)
-        }
+    /// A handler's failure as a page that says what went wrong.
+    func response(for error: any Error, principal: Principal) -> HTTPResponse {
+        if let error = error as? APIError { return problem(error.status, error.message, principal: principal) }
+        return problem(500, "Something failed: \(error)", principal: principal)
+    }
+
+    func logout(_ request: HTTPRequest) -> HTTPResponse {
+        var response = Pages.redirect("/login")
+        for cookie in environment.auth.logout(request) { response.headers.append(("Set-Cookie", cookie)) }
+        return response
     }
 
     // MARK: Layout
 
-    func page(_ title: String, principal: DashboardPrincipal?, current: String?, status: Int = 200, _ body: (inout HTML) -> Void) -> HTTPResponse {
+    func page(_ title: String, principal: Principal?, current: String?, status: Int = 200, _ body: (inout HTML) -> Void) -> HTTPResponse {
         var html = HTML(raw: "<!doctype html>")
         html.raw("<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
         html.element("title", text: title + " · camhost")
@@ -59,12 +43,12 @@ struct Pages: Sendable {
                     a.text("camhost")
                 }
                 h.element("nav") { nav in
-                    for item in Pages.navigation where item.path != "/audit" || principal.permission == .admin {
+                    for item in Pages.navigation where item.path != "/audit" || principal.may(.admin) {
                         nav.element("a", [("href", item.path), ("aria-current", item.path == current ? "page" : nil)], text: item.title)
                     }
                 }
                 h.element("div", [("class", "who")]) { who in
-                    who.element("span", text: principal.name + (principal.permission == .admin ? " (admin)" : principal.permission == .read ? " (viewer)" : ""))
+                    who.element("span", text: principal.name + (principal.access == .admin ? " (admin)" : principal.access == .read ? " (viewer)" : ""))
                     if principal.isSession {
                         who.element("form", [("method", "post"), ("action", "/logout"), ("class", "inline")]) { f in
                             csrfField(&f, principal)
@@ -84,7 +68,7 @@ struct Pages: Sendable {
         return response
     }
 
-    func problem(_ status: Int, _ message: String, principal: DashboardPrincipal?) -> HTTPResponse {
+    func problem(_ status: Int, _ message: String, principal: Principal?) -> HTTPResponse {
         let title = status == 404 ? "Not found" : status == 403 ? "Not allowed" : status >= 500 ? "Something went wrong" : "Cannot do that"
         return page(title, principal: principal, current: nil, status: status) { body in
             body.element("div", [("class", "alert bad")], text: message)
@@ -99,7 +83,7 @@ struct Pages: Sendable {
         return response
     }
 
-    func csrfField(_ html: inout HTML, _ principal: DashboardPrincipal) {
+    func csrfField(_ html: inout HTML, _ principal: Principal) {
         if let token = principal.csrfToken { html.void("input", [("type", "hidden"), ("name", "csrf"), ("value", token)]) }
     }
 

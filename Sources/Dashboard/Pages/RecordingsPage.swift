@@ -4,7 +4,7 @@ import Web
 /// Recordings: filter, thumbnails, play with seeking, download, delete selected, and the
 /// "delete older than N days" cleanup with a dry-run preview first, then its report and history.
 extension Pages {
-    func recordingsPage(_ request: HTTPRequest, principal: DashboardPrincipal, message: (text: String, ok: Bool)?) throws -> HTTPResponse {
+    func recordingsPage(_ request: HTTPRequest, principal: Principal, message: (text: String, ok: Bool)?) throws -> HTTPResponse {
         var query = request.query
         let page = max(Int(query["page"] ?? "") ?? 1, 1)
         query["limit"] = "50"
@@ -13,7 +13,7 @@ extension Pages {
         let (rows, total) = try recordings.list(filter)
         let cameras = try recordings.cameras()
         let runs = try recordings.cleanupRuns(limit: 5)
-        let isAdmin = principal.permission == .admin
+        let isAdmin = principal.may(.delete)
         return self.page("Recordings", principal: principal, current: "/recordings") { body in
             if let message { body.element("div", [("class", "alert " + (message.ok ? "ok" : "bad")), ("role", "status")], text: message.text) }
             body.element("form", [("method", "get"), ("action", "/recordings"), ("class", "panel row")]) { f in
@@ -111,13 +111,12 @@ extension Pages {
             s.element("table") { t in
                 t.raw("<thead><tr><th>Finished</th><th>By</th><th class=\"num\">Deleted</th><th class=\"num\">Freed</th><th class=\"num hide-narrow\">Errors</th></tr></thead><tbody>")
                 for run in runs {
-                    let summary = CleanupSummary(json: run.report)
                     t.element("tr") { r in
                         r.element("td", text: Pages.time(run.finishedAt))
                         r.element("td", text: run.actor)
-                        r.element("td", [("class", "num")], text: String(summary.deleted))
-                        r.element("td", [("class", "num")], text: Pages.bytes(summary.bytesFreed))
-                        r.element("td", [("class", "num hide-narrow")], text: String(summary.errors))
+                        r.element("td", [("class", "num")], text: String(run.report.recordingsDeleted))
+                        r.element("td", [("class", "num")], text: Pages.bytes(run.report.bytesFreed))
+                        r.element("td", [("class", "num hide-narrow")], text: String(run.report.errors.count))
                     }
                 }
                 t.raw("</tbody>")
@@ -125,8 +124,7 @@ extension Pages {
         }
     }
 
-    func cleanupPreview(_ request: HTTPRequest, principal: DashboardPrincipal) throws -> HTTPResponse {
-        guard principal.permission == .admin else { return problem(403, "Only admins can delete recordings.", principal: principal) }
+    func cleanupPreview(_ request: HTTPRequest, principal: Principal) throws -> HTTPResponse {
         guard let days = Int(request.query["days"] ?? ""), (0...36_500).contains(days) else { throw APIError.badRequest("Give the number of days as a whole number.") }
         let camera = request.query["camera"].flatMap { $0.isEmpty ? nil : $0 }
         let report = try recordings.cleanup(olderThanDays: days, camera: camera, dryRun: true, actor: principal.actor)
@@ -176,8 +174,7 @@ extension Pages {
         }
     }
 
-    func cleanupConfirm(_ form: [String: String], principal: DashboardPrincipal) throws -> HTTPResponse {
-        guard principal.permission == .admin else { return problem(403, "Only admins can delete recordings.", principal: principal) }
+    func cleanupConfirm(_ form: [String: String], principal: Principal) throws -> HTTPResponse {
         guard let days = Int(form["days"] ?? ""), (0...36_500).contains(days) else { throw APIError.badRequest("Give the number of days as a whole number.") }
         let camera = form["camera"].flatMap { $0.isEmpty ? nil : $0 }
         let report = try recordings.cleanup(olderThanDays: days, camera: camera, dryRun: false, actor: principal.actor)
@@ -200,8 +197,7 @@ extension Pages {
         }
     }
 
-    func deleteSelected(_ request: HTTPRequest, form: [String: String], principal: DashboardPrincipal) throws -> HTTPResponse {
-        guard principal.permission == .admin else { return problem(403, "Only admins can delete recordings.", principal: principal) }
+    func deleteSelected(_ request: HTTPRequest, form: [String: String], principal: Principal) throws -> HTTPResponse {
         let ids = (form["id"] ?? "").split(separator: ",").compactMap { Int64($0) }
         guard !ids.isEmpty else {
             return try recordingsPage(request, principal: principal, message: ("Nothing selected.", false))
@@ -215,7 +211,7 @@ extension Pages {
         return try recordingsPage(listing, principal: principal, message: (text, report.errors.isEmpty))
     }
 
-    func player(_ idText: String, principal: DashboardPrincipal) throws -> HTTPResponse {
+    func player(_ idText: String, principal: Principal) throws -> HTTPResponse {
         let row = try api.recordingRow(idText)
         return page("Recording \(row.id)", principal: principal, current: "/recordings") { body in
             body.element("video", [("controls", ""), ("preload", "metadata"), ("src", "/api/v1/recordings/\(row.id)/media"),
@@ -237,26 +233,5 @@ extension Pages {
                 p.element("a", [("href", "/recordings")], text: "Back to the list")
             }
         }
-    }
-}
-
-/// The few numbers of a stored cleanup report the history table shows.
-struct CleanupSummary {
-    var deleted = 0
-    var bytesFreed: Int64 = 0
-    var errors = 0
-
-    init(json: String) {
-        func number(after key: String, in text: Substring) -> Int64 {
-            guard let range = text.firstRange(of: "\"\(key)\":") else { return 0 }
-            return Int64(text[range.upperBound...].prefix { $0.isNumber }) ?? 0
-        }
-        let text = Substring(json)
-        if let start = text.firstRange(of: "\"deleted\":{"), let end = text[start.upperBound...].firstIndex(of: "}") {
-            let inner = text[start.upperBound..<end]
-            deleted = Int(["age", "quota", "free_space", "orphan"].reduce(0) { $0 + number(after: $1, in: inner) })
-        }
-        bytesFreed = number(after: "bytes_freed", in: text)
-        errors = text.firstRange(of: "\"errors\":[]") == nil ? 1 : 0
     }
 }

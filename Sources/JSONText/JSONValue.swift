@@ -1,7 +1,6 @@
-import JSONText
-
-/// A small JSON value for camera payloads: parsing untrusted bytes must never trap, and
-/// Foundation's JSONSerialization is not in FoundationEssentials.
+/// camhost's JSON decoder: a small JSON value for camera payloads, request bodies and stored
+/// reports. Parsing untrusted bytes must never trap, and Foundation's JSONSerialization is not
+/// in FoundationEssentials.
 public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -34,6 +33,38 @@ public enum JSONValue: Sendable, Equatable {
         var out = ""
         write(to: &out)
         return out
+    }
+
+    /// Indented JSON text (two spaces, `"key" : value`, object keys sorted), for people.
+    public var prettyPrinted: String {
+        var out = ""
+        write(to: &out, indent: "")
+        return out
+    }
+
+    private func write(to out: inout String, indent: String) {
+        let inner = indent + "  "
+        switch self {
+        case .array(let a) where !a.isEmpty:
+            out += "[\n"
+            for (i, v) in a.enumerated() {
+                if i > 0 { out += ",\n" }
+                out += inner
+                v.write(to: &out, indent: inner)
+            }
+            out += "\n" + indent + "]"
+        case .object(let o) where !o.isEmpty:
+            out += "{\n"
+            for (i, key) in o.keys.sorted().enumerated() {
+                if i > 0 { out += ",\n" }
+                out += inner
+                jsonQuote(key, into: &out)
+                out += " : "
+                o[key]!.write(to: &out, indent: inner)
+            }
+            out += "\n" + indent + "}"
+        default: write(to: &out)
+        }
     }
 
     private func write(to out: inout String) {
@@ -208,4 +239,9 @@ public struct JSONParseError: Error, Sendable, CustomStringConvertible {
     public let offset: Int
     public let reason: String
     public var description: String { "invalid JSON at byte \(offset): \(reason)" }
+
+    public init(offset: Int, reason: String) {
+        self.offset = offset
+        self.reason = reason
+    }
 }

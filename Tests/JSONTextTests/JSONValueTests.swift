@@ -1,4 +1,4 @@
-import Control
+import JSONText
 import Testing
 
 /// Camera payloads are untrusted: the parser must decode what RFC 8259 allows and refuse the

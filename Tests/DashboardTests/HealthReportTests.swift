@@ -1,11 +1,11 @@
 import Foundation
 import Testing
-@testable import Appliance
+@testable import Dashboard
 
 @Suite("/healthz body")
 struct HealthReportTests {
     @Test func isJSONWithSortedKeysAndEscapedDetails() throws {
-        let report = HealthReport(status: "degraded", version: "0.1.0", uptime_seconds: 42, checks: [
+        let report = HealthReport(status: "degraded", version: "0.1.0", uptimeSeconds: 42, checks: [
             "tls": .init(ok: true, detail: "certificate expires in 824 days"),
             "broker": .init(ok: false, detail: "managed mosquitto exited: \"port 1883\" in use\nsee /var/log"),
             "database": .init(ok: true, detail: "sqlite 3.40.1"),
@@ -22,7 +22,7 @@ struct HealthReportTests {
     }
 
     @Test func noChecksIsAnEmptyObject() {
-        let report = HealthReport(status: "ok", version: "1", uptime_seconds: 0, checks: [:])
+        let report = HealthReport(status: "ok", version: "1", uptimeSeconds: 0, checks: [:])
         #expect(report.json == #"{"checks":{},"status":"ok","uptime_seconds":0,"version":"1"}"#)
     }
 }

@@ -1,0 +1,59 @@
+import JSONText
+
+/// What /healthz answers: the overall status and one check per dependency. The appliance
+/// fills it every few seconds (its `HealthChecker`); the dashboard shows it on the health page
+/// and encodes it at the edge.
+public struct HealthReport: Sendable, Equatable {
+    public struct Check: Sendable, Equatable {
+        public var ok: Bool
+        public var detail: String
+
+        public init(ok: Bool, detail: String) {
+            self.ok = ok
+            self.detail = detail
+        }
+    }
+
+    /// `ok`, `degraded`, or `starting` before the first check.
+    public var status: String
+    public var version: String
+    public var uptimeSeconds: Int
+    public var checks: [String: Check]
+
+    public init(status: String, version: String, uptimeSeconds: Int, checks: [String: Check]) {
+        self.status = status
+        self.version = version
+        self.uptimeSeconds = uptimeSeconds
+        self.checks = checks
+    }
+
+    /// Before the first check has run.
+    public static func starting(version: String) -> HealthReport {
+        HealthReport(status: "starting", version: version, uptimeSeconds: 0, checks: [:])
+    }
+
+    /// The checks by name, as the page lists them.
+    public var sortedChecks: [(name: String, check: Check)] {
+        checks.keys.sorted().map { ($0, checks[$0]!) }
+    }
+
+    /// The `/healthz` body: keys sorted at every level, slashes not escaped.
+    public var json: String { String(decoding: jsonBytes, as: UTF8.self) }
+
+    var jsonBytes: [UInt8] {
+        var w = JSONWriter(capacity: 512)
+        w.object { w in
+            w.key("checks")
+            w.object { w in
+                for (name, check) in sortedChecks {
+                    w.key(name)
+                    w.object { w in w.field("detail", check.detail); w.field("ok", check.ok) }
+                }
+            }
+            w.field("status", status)
+            w.field("uptime_seconds", uptimeSeconds)
+            w.field("version", version)
+        }
+        return w.bytes
+    }
+}

@@ -1,0 +1,11 @@
+/// The `cameras` table: the cameras this host serves (ids, names, firmware profiles, addresses).
+public struct CameraTable: Sendable {
+    public let store: Store
+
+    public init(store: Store) { self.store = store }
+
+    /// Every camera's `address` column as stored (an IP address or a host name), by camera id.
+    public func addresses() throws -> [String] {
+        try store.read { db in try db.query("SELECT address FROM cameras ORDER BY id").map { try $0.get(0, as: String.self) } }
+    }
+}
