@@ -70,8 +70,8 @@ let package = Package(
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
-        .target(name: "Web", dependencies: ["CMicroHTTPD", "JSONText"], swiftSettings: strict),
-        .target(name: "Media", dependencies: ["Wire", "POSIX", "Storage"], swiftSettings: strict),
+        .target(name: "Web", dependencies: ["CMicroHTTPD", "JSONText", "POSIX"], swiftSettings: strict),
+        .target(name: "Media", dependencies: ["Wire"], swiftSettings: strict),
         .target(name: "Dashboard", dependencies: ["Web", "Storage", "Security", "Control", "Capture", "Wire", "POSIX", "JSONText"], swiftSettings: strict),
         .target(name: "Appliance", dependencies: [
             "Dashboard", "Web", "Storage", "Security", "Wire", "Capture", "Control", "JSONText", "POSIX",

@@ -192,6 +192,17 @@ public enum ConfigLoader {
         if let group = configuration.keyGroup, Users.groupID(named: group) == nil {
             problem("tls.key_group", "no group named \(tomlQuoted(group)) on this machine (see `getent group`)")
         }
+        let coturn = configuration[Settings.healthCoturn]
+        if !coturn.isEmpty, HostPort(coturn) == nil {
+            problem("health.coturn", "\(tomlQuoted(coturn)) is not a numeric HOST:PORT, e.g. 127.0.0.1:3478")
+        }
+        let time = configuration[Settings.logMaintenanceTime]
+        if DailyTime(time) == nil {
+            problem("log.maintenance_time", "\(tomlQuoted(time)) is not a time of day HH:MM, e.g. 03:00")
+        }
+        for entry in configuration[Settings.scheduleRestarts] where ScheduledRestart(entry) == nil {
+            problem("schedule.restarts", "\(tomlQuoted(entry)) is not UNIT@HH:MM[,HH:MM...], e.g. kurento-media-server.service@00:00,08:00,16:00")
+        }
         return problems
     }
 

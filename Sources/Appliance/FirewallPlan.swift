@@ -141,7 +141,7 @@ extension FirewallPlan.Inputs {
         var turn = Turn()
         for line in text.split(separator: "\n") {
             let trimmed = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            let parts = trimmed.split(separator: "=", maxSplits: 1).map { $0.trimmingSpaces }
+            let parts = trimmed.split(separator: "=", maxSplits: 1).map { $0.trimmingSpaces() }
             guard parts.count == 2, let value = UInt16(parts[1]) else { continue }
             switch parts[0] {
             case "listening-port": turn.port = value
@@ -152,15 +152,6 @@ extension FirewallPlan.Inputs {
             }
         }
         return turn
-    }
-}
-
-private extension Substring {
-    var trimmingSpaces: String {
-        var text = self
-        while text.first == " " || text.first == "\t" { text.removeFirst() }
-        while text.last == " " || text.last == "\t" || text.last == "\r" { text.removeLast() }
-        return String(text)
     }
 }
 

@@ -42,7 +42,7 @@ public final class HealthSupervisor: Sendable {
         }
     }
 
-    public struct Settings: Sendable {
+    public struct Options: Sendable {
         public var interval: Duration = .seconds(12 * 60)
         public var retryInterval: Duration = .seconds(30)
         public var policy = RestartPolicy()
@@ -63,16 +63,16 @@ public final class HealthSupervisor: Sendable {
     }
 
     private let probes: [Probe]
-    private let settings: Settings
+    private let settings: Options
     private let history: HealthHistory?
     private let logger: Logger
     private let state = Mutex(State())
     private let stopping = Atomic<Bool>(false)
     private let origin = ContinuousClock.now
 
-    public init(probes: [Probe], settings: Settings = Settings(), history: HealthHistory?, logger: Logger = Logger(label: "camhost.health")) {
+    public init(probes: [Probe], options: Options = Options(), history: HealthHistory?, logger: Logger = Logger(label: "camhost.health")) {
         self.probes = probes
-        self.settings = settings
+        self.settings = options
         self.history = history
         self.logger = logger
     }

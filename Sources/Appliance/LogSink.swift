@@ -7,6 +7,14 @@ import Synchronization
 public final class LogSink: Sendable {
     public static let shared = LogSink()
     private let file = Mutex<FileDescriptor?>(nil)
+    /// The least severe level logged, shared by every Logger of the process so that a reload
+    /// (SIGHUP) changes it for all of them at once.
+    private let level = Atomic<UInt8>(UInt8(Logger.Level.allCases.firstIndex(of: .info)!))
+
+    public var logLevel: Logger.Level {
+        get { Logger.Level.allCases[Int(level.load(ordering: .relaxed))] }
+        set { level.store(UInt8(Logger.Level.allCases.firstIndex(of: newValue)!), ordering: .relaxed) }
+    }
 
     /// Appends to `path` from now on (creating it 0640).
     public func openFile(_ path: String) throws(SystemError) {
@@ -30,9 +38,8 @@ public final class LogSink: Sendable {
     /// Installs the handler for every Logger in the process.
     public static func bootstrap(level: Logger.Level) {
         LoggingSystem.bootstrap { label in
-            var handler = LineHandler(label: label, sink: .shared)
-            handler.logLevel = level
-            return handler
+            LogSink.shared.logLevel = level
+            return LineHandler(label: label, sink: .shared)
         }
     }
 }
@@ -41,7 +48,10 @@ public final class LogSink: Sendable {
 struct LineHandler: LogHandler {
     let label: String
     let sink: LogSink
-    var logLevel: Logger.Level = .info
+    var logLevel: Logger.Level {
+        get { sink.logLevel }
+        set { sink.logLevel = newValue }
+    }
     var metadata: Logger.Metadata = [:]
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {

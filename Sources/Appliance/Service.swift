@@ -13,9 +13,13 @@ public final class Service: Sendable {
         public var environment: [String: String]
         /// `serve --demo`: simulated cameras on the managed broker and sample recordings.
         public var demo: Bool
-        public init(environment: [String: String], demo: Bool = false) {
+        /// Reads the configuration again from the same file, environment and flags (SIGHUP);
+        /// throws a description of its problems when it has errors.
+        public var reloadConfiguration: (@Sendable () throws -> Configuration)?
+        public init(environment: [String: String], demo: Bool = false, reloadConfiguration: (@Sendable () throws -> Configuration)? = nil) {
             self.environment = environment
             self.demo = demo
+            self.reloadConfiguration = reloadConfiguration
         }
     }
 
@@ -132,27 +136,67 @@ public final class Service: Sendable {
         rtcpWatch.start()
         let checker = HealthChecker(store: store, broker: broker, certificateExpiry: Int(credentials.certificateExpiry), mqtt: mqttHealth)
         updateHealth(checker)
+        // The health supervisor: neighbours and own resources probed on schedule, failing
+        // neighbours restarted with back-off and a budget, every result in health_history.
+        let supervisor = HealthSupervisor.forService(configuration: configuration, store: store) {
+            rtcpWatch.snapshot().filter { $0.state == .trap }.map { "\($0.camera)" }
+        }
+        supervisor.start()
+        // Log maintenance and scheduled restarts, inside the process (no cron).
+        let schedules = DailySchedules.forService(configuration: configuration, logger: Logger(label: "camhost.schedule"))
+        schedules.start()
         let notifier = SystemdNotifier(environment: options.environment)
         let stopping = Atomic<Bool>(false)
+        let url = listen.url
+        // What camhost itself needs to work: the database answers and HTTPS accepts connections.
+        // The watchdog is pinged only while these pass (a neighbour's failure is the supervisor's
+        // business, not a reason for systemd to restart camhost).
+        let ownHost = listen.host == "0.0.0.0" ? "127.0.0.1" : (listen.host == "::" ? "::1" : listen.host)
+        let ownChecksPass: @Sendable () -> Bool = { [self] in
+            let database = health.withLock { $0.checks["database"]?.ok } ?? false
+            let https = (try? Sockets.probeConnection(host: ownHost, port: listen.port, timeout: .seconds(2))) != nil
+            return database && https
+        }
+        let statusLine: @Sendable () -> String = { [self] in
+            let mqtt = mqttHealth()
+            return "serving \(url); MQTT \(mqtt.ok ? "connected" : "not connected"); health: \(supervisor.statusSummary)"
+                + (health.withLock { $0.status } == "ok" ? "" : " (degraded: see /healthz)")
+        }
         let healthThread = startThread { [self] in
             var lastWatchdog = ContinuousClock.now
             var lastCheck = ContinuousClock.now
+            var ownOK = true
+            var lastStatus = ""
             while !stopping.load(ordering: .relaxed) {
                 Clock.sleep(milliseconds: 100)
                 if ContinuousClock.now - lastCheck >= .seconds(2) {
                     updateHealth(checker)
+                    ownOK = ownChecksPass()
+                    if !ownOK { logger.error("own checks fail (database or HTTPS): the systemd watchdog is no longer pinged") }
+                    let status = statusLine()
+                    if status != lastStatus, notifier.isActive {
+                        notifier.notify("STATUS=\(status)")
+                        lastStatus = status
+                    }
                     lastCheck = ContinuousClock.now
                 }
-                if let interval = notifier.watchdogInterval, ContinuousClock.now - lastWatchdog >= interval / 2 {
+                if ownOK, let interval = notifier.watchdogInterval, ContinuousClock.now - lastWatchdog >= interval / 2 {
                     notifier.notify("WATCHDOG=1")
                     lastWatchdog = ContinuousClock.now
                 }
             }
         }
 
-        let url = listen.url
         logger.info("serving HTTPS", metadata: ["url": "\(url)", "tls": "\(credentials.generated ? "self-signed certificate made now" : "existing certificate")"])
-        notifier.notify("READY=1\nSTATUS=serving \(url)\nMAINPID=\(currentProcessID)")
+        // READY=1 once the database, HTTPS and MQTT are up; MQTT gets health.ready_timeout_seconds,
+        // then camhost says it is ready anyway (a broker that is down must not keep the dashboard
+        // from serving) and its status says why.
+        if control != nil {
+            let deadline = ContinuousClock.now + .seconds(configuration[Settings.healthReadyTimeoutSeconds])
+            while !mqttHealth().ok && ContinuousClock.now < deadline { Clock.sleep(milliseconds: 50) }
+            if !mqttHealth().ok { logger.warning("MQTT is not connected yet; reporting ready anyway", metadata: ["detail": "\(mqttHealth().detail)"]) }
+        }
+        notifier.notify("READY=1\nSTATUS=\(statusLine())\nMAINPID=\(currentProcessID)")
         var setupURL: String?
         do { setupURL = try security.setupURL(base: url) } catch { logger.error("cannot prepare the first-start set-up token: \(error)") }
         printBanner(url: listen, credentials: credentials, broker: broker, setupURL: setupURL, demo: demo != nil)
@@ -160,12 +204,16 @@ public final class Service: Sendable {
             Logger(label: "camhost.setup").notice("no dashboard users yet: open this link once to create the admin (or run `camhost user add NAME --role admin`)", metadata: ["url": "\(setupURL)"])
         }
 
-        let signal = waitForStopSignal()
+        let signal = waitForStopSignal { [self] in
+            reload(server: server, notifier: notifier, status: statusLine())
+        }
         logger.info("received \(signal); stopping")
         notifier.notify("STOPPING=1")
         stopping.store(true, ordering: .relaxed)
         server.stop(grace: .seconds(10))
         joinThread(healthThread)
+        supervisor.stop()
+        schedules.stop()
         retention.stop()
         rtcpWatch.stop()
         demo?.stop()
@@ -194,14 +242,46 @@ public final class Service: Sendable {
         health.withLock { $0 = report }
     }
 
-    private func waitForStopSignal() -> String {
+    private func waitForStopSignal(onReload: () -> Void) -> String {
         while true {
             let received = Signals.wait(for: Self.stopSignals)
             switch received {
             case .terminate, .interrupt: return received.description
-            default:
-                logger.info("SIGHUP: nothing to reload; stop and start camhost to apply configuration changes")
+            default: onReload()
             }
+        }
+    }
+
+    /// SIGHUP (`systemctl reload camhost`, the certbot deploy hook): the configuration is read
+    /// again (the log level applies at once; other changed keys are named, they apply at the next
+    /// start) and the TLS key and certificate are loaded again and served to new connections at
+    /// once, without closing the listening socket or the requests in flight.
+    private func reload(server: HTTPSServer, notifier: SystemdNotifier, status: String) {
+        notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(Clock.monotonicMilliseconds * 1000)")
+        defer { notifier.notify("READY=1\nSTATUS=\(status)") }
+        logger.notice("SIGHUP: reloading the configuration and the TLS certificate")
+        var current = configuration
+        if let reloadConfiguration = options.reloadConfiguration {
+            do {
+                let fresh = try reloadConfiguration()
+                let changed = ConfigSchema.keys.map(\.path).filter { fresh.values[$0] != configuration.values[$0] }
+                if let level = Logger.Level(rawValue: fresh[Settings.logLevel]) { LogSink.shared.logLevel = level }
+                let later = changed.filter { $0 != "log.level" }
+                if !later.isEmpty {
+                    logger.notice("changed settings that apply at the next start (systemctl restart camhost)", metadata: ["keys": "\(later.joined(separator: ", "))"])
+                }
+                current = fresh
+            } catch {
+                logger.error("the configuration has errors; keeping the running one", metadata: ["errors": "\(error)"])
+            }
+        }
+        do {
+            let credentials = try TLSCredentials.ensure(keyPath: current.tlsKeyPath, certPath: current.tlsCertificatePath,
+                                                        group: current.keyGroup.flatMap(Users.groupID(named:)))
+            try server.reload(keyPEM: credentials.keyPEM, certificatePEM: credentials.certPEM)
+            logger.notice("TLS certificate reloaded; new connections get it now", metadata: ["certificate": "\(current.tlsCertificatePath)"])
+        } catch {
+            logger.error("cannot reload the TLS key and certificate; the old ones stay in use", metadata: ["error": "\(error)"])
         }
     }
 

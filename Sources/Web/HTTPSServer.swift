@@ -1,4 +1,5 @@
 import CMicroHTTPD
+import POSIX
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -54,6 +55,8 @@ public final class HTTPSServer: Sendable {
     private let daemon: Mutex<OpaquePointer?>
     private let context: ServerContext
     private let listenFD: Int32
+    /// The configuration the running daemon was started with (reload replaces key and certificate).
+    private let configuration: Mutex<Configuration>
 
     /// Binds, starts the worker threads and begins answering. Throws a `MHDError` that says
     /// what to change when the address cannot be used or TLS cannot be set up.
@@ -65,17 +68,29 @@ public final class HTTPSServer: Sendable {
         precondition(!configuration.priorities.isEmpty, "a TLS priority string is required")
         let socket = try ListenSocket(host: configuration.host, port: configuration.port)
         let context = ServerContext(handler: handler, onCompleted: onCompleted, onIdle: onIdle, maximumBodyBytes: configuration.maximumBodyBytes)
+        guard let started = Self.startDaemon(listening: socket.fd, configuration: configuration, context: context) else {
+            close(socket.fd)
+            throw MHDError(.daemonStart, "the HTTPS server did not start on \(configuration.host):\(socket.port): libmicrohttpd refused the TLS key, certificate or priority string; check that the key matches the certificate (camhost config check)")
+        }
+        self.daemon = Mutex(started)
+        self.context = context
+        self.port = socket.port
+        self.listenFD = socket.fd
+        self.configuration = Mutex(configuration)
+    }
+
+    private static func startDaemon(listening fd: Int32, configuration: Configuration, context: ServerContext) -> OpaquePointer? {
         let flags = MHD_USE_TLS.rawValue | MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
             | MHD_USE_ITC.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
         let key = configuration.keyPEM + [0]
         let cert = configuration.certificatePEM + [0]
         let priorities = Array(configuration.priorities.utf8CString)
         let unmanagedContext = Unmanaged.passUnretained(context).toOpaque()
-        let started: OpaquePointer? = key.withUnsafeBufferPointer { keyBuffer in
+        return key.withUnsafeBufferPointer { keyBuffer in
             cert.withUnsafeBufferPointer { certBuffer in
                 priorities.withUnsafeBufferPointer { priorityBuffer in
                     var options: [MHD_OptionItem] = [
-                        MHD_OptionItem(option: .LISTEN_SOCKET, value: Int(socket.fd), ptr_value: nil),
+                        MHD_OptionItem(option: .LISTEN_SOCKET, value: Int(fd), ptr_value: nil),
                         MHD_OptionItem(option: .HTTPS_MEM_KEY, value: 0, ptr_value: UnsafeMutableRawPointer(mutating: keyBuffer.baseAddress)),
                         MHD_OptionItem(option: .HTTPS_MEM_CERT, value: 0, ptr_value: UnsafeMutableRawPointer(mutating: certBuffer.baseAddress)),
                         MHD_OptionItem(option: .HTTPS_PRIORITIES, value: 0, ptr_value: UnsafeMutableRawPointer(mutating: priorityBuffer.baseAddress)),
@@ -95,14 +110,48 @@ public final class HTTPSServer: Sendable {
                 }
             }
         }
-        guard let started else {
-            close(socket.fd)
-            throw MHDError(.daemonStart, "the HTTPS server did not start on \(configuration.host):\(socket.port): libmicrohttpd refused the TLS key, certificate or priority string; check that the key matches the certificate (camhost config check)")
+    }
+
+    /// Serves a new key and certificate (a renewal) to every connection made from now on, without
+    /// closing the listening socket: a second daemon takes over the same socket, and the first,
+    /// quiesced (MHD_quiesce_daemon: it accepts nothing more), finishes the requests it has and is
+    /// stopped once its connections are gone or after `grace`. The key and certificate were checked
+    /// by the caller; if libmicrohttpd refuses them anyway, the old pair keeps serving.
+    public func reload(keyPEM: [UInt8], certificatePEM: [UInt8], grace: Duration = .seconds(30)) throws(MHDError) {
+        var updated = configuration.withLock { $0 }
+        updated.keyPEM = keyPEM
+        updated.certificatePEM = certificatePEM
+        let old: OpaquePointer? = try daemon.withLock { (current: inout OpaquePointer?) throws(MHDError) -> OpaquePointer? in
+            guard let running = current else { throw MHDError(.daemonStart, "the HTTPS server is stopped") }
+            let socket = MHD_quiesce_daemon(running)
+            guard socket >= 0 else { throw MHDError(.daemonStart, "libmicrohttpd could not hand over its listening socket") }
+            if let replacement = Self.startDaemon(listening: socket, configuration: updated, context: context) {
+                current = replacement
+                return running
+            }
+            // Refused: the old pair on a new daemon (the quiesced one cannot accept again).
+            let previous = configuration.withLock { $0 }
+            guard let fallback = Self.startDaemon(listening: socket, configuration: previous, context: context) else {
+                current = nil
+                MHD_stop_daemon(running)
+                throw MHDError(.daemonStart, "libmicrohttpd refused the new TLS key and certificate, and could not restart with the old ones")
+            }
+            current = fallback
+            MHD_stop_daemon(running)
+            throw MHDError(.daemonStart, "libmicrohttpd refused the new TLS key and certificate; the old ones stay in use")
         }
-        self.daemon = Mutex(started)
-        self.context = context
-        self.port = socket.port
-        self.listenFD = socket.fd
+        configuration.withLock { $0 = updated }
+        guard let old else { return }
+        let retired = RetiredDaemon(pointer: old)
+        startDetachedDrain(retired, grace: grace)
+    }
+
+    private func startDetachedDrain(_ retired: RetiredDaemon, grace: Duration) {
+        startDetachedThread {
+            let deadline = ContinuousClock.now + grace
+            while cmicrohttpd_connection_count(retired.pointer) > 0 && ContinuousClock.now < deadline { usleep(20_000) }
+            MHD_stop_daemon(retired.pointer)
+        }
     }
 
     /// Requests that have started and not yet completed.
@@ -133,6 +182,12 @@ public final class HTTPSServer: Sendable {
     public static var libraryVersion: String {
         MHD_get_version().map { String(cString: $0) } ?? "unknown"
     }
+}
+
+/// A quiesced daemon handed to the thread that stops it once its connections are gone; only that
+/// thread uses it from then on.
+private struct RetiredDaemon: @unchecked Sendable {
+    let pointer: OpaquePointer
 }
 
 /// What the C callbacks reach through their `cls` pointer.

@@ -38,10 +38,24 @@ struct Serve: ParsableCommand {
         let configuration = try options.load(extra: extra)
         LogSink.bootstrap(level: Logger.Level(rawValue: configuration[Settings.logLevel]) ?? .info)
         do {
-            try Service(configuration: configuration, options: .init(environment: currentEnvironment(), demo: demo)).run()
+            let file = options.config
+            let environment = currentEnvironment()
+            let flags = options.flags.merging(extra) { $1 }
+            let reload: @Sendable () throws -> Configuration = {
+                let result = ConfigLoader.load(file: file, environment: environment, flags: flags)
+                guard result.errors.isEmpty else { throw ReloadError(problems: result.errors.map(\.description)) }
+                return result.configuration
+            }
+            try Service(configuration: configuration, options: .init(environment: environment, demo: demo, reloadConfiguration: reload)).run()
         } catch {
             printError("camhost: \(error.message)")
             throw ExitCode(error.exitCode)
         }
     }
+}
+
+/// A configuration that SIGHUP could not apply: its errors, each with file and line.
+struct ReloadError: Error, CustomStringConvertible {
+    let problems: [String]
+    var description: String { problems.joined(separator: "; ") }
 }

@@ -89,11 +89,11 @@ struct HealthSupervisorTests {
         let store = try Store.open(directory.file("camhost.db"))
         let history = HealthHistory(store: store)
         let marker = directory.file("restarts")
-        var settings = HealthSupervisor.Settings()
+        var settings = HealthSupervisor.Options()
         settings.policy = RestartPolicy(initialDelay: .milliseconds(200), maximumDelay: .milliseconds(800), budget: 3, budgetWindow: .seconds(60))
         let neighbour = HealthSupervisor.Neighbour(name: "coturn", restartCommand: ["/bin/sh", "-c", "date +%s.%N >> \(marker); exit 3"])
         let supervisor = HealthSupervisor(probes: [HealthSupervisor.Probe(name: "coturn", neighbour: neighbour) { .init(ok: false, detail: "down") }],
-                                          settings: settings, history: history, logger: Logger(label: "test"))
+                                          options: settings, history: history, logger: Logger(label: "test"))
         let started = ContinuousClock.now
         while ContinuousClock.now - started < .seconds(3) {
             supervisor.runOnce()
