@@ -71,7 +71,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "Web", dependencies: ["CMicroHTTPD", "JSONText", "POSIX"], swiftSettings: strict),
-        .target(name: "Media", dependencies: ["Wire"], swiftSettings: strict),
+        .target(name: "Media", dependencies: ["POSIX", "Wire"], swiftSettings: strict),
         .target(name: "Dashboard", dependencies: ["Web", "Storage", "Security", "Control", "Capture", "Wire", "POSIX", "JSONText"], swiftSettings: strict),
         .target(name: "Appliance", dependencies: [
             "Dashboard", "Web", "Storage", "Security", "Wire", "Capture", "Control", "JSONText", "POSIX",
