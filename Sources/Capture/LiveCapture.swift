@@ -100,12 +100,13 @@ public final class LiveCapture: Sendable {
             guard caplen > 0 else { continue }
             let frame = UnsafeRawBufferPointer(start: data, count: caplen)
             let time = header.pointee.nanoseconds(precisionIsNano: nano)
-            guard let event = classifier.classify(frame, time: time) else { continue }
-            if case .rtcp = event {
-                rtcp.add(1, ordering: .relaxed)
-                writerLock.withLock { _ in writer?.write(time: time, bytes: frame, originalLength: Int(header.pointee.len)) }
+            _ = classifier.classify(frame, time: time) { event in
+                if case .rtcp = event {
+                    rtcp.add(1, ordering: .relaxed)
+                    writerLock.withLock { _ in writer?.write(time: time, bytes: frame, originalLength: Int(header.pointee.len)) }
+                }
+                handler(event)
             }
-            handler(event)
         }
     }
 
@@ -114,6 +115,11 @@ public final class LiveCapture: Sendable {
         var statistics = CaptureStatistics()
         statistics.frames = frames.load(ordering: .relaxed)
         statistics.rtcpDatagrams = rtcp.load(ordering: .relaxed)
+        for device in devices {
+            let type = LinkType(rawValue: UInt32(bitPattern: device.handle.linkType))
+            if !statistics.linkTypes.contains(type) { statistics.linkTypes.append(type) }
+            if device.isLoopback == nil && !PacketClassifier.linkTellsInterface(type) { statistics.interfaceKnown = false }
+        }
         for device in devices {
             var stats = pcap_stat()
             if pcap_stats(device.handle.pointer, &stats) == 0 { statistics.dropped += Int(stats.ps_drop) }

@@ -12,27 +12,52 @@ public enum OfflineCapture {
         let handle = try PcapHandle.openOffline(path: path)
         let linkType = LinkType(rawValue: UInt32(bitPattern: handle.linkType))
         let writer = try writePath.map { path throws(PcapError) in try CaptureWriter(path: path, linkType: handle.linkType) }
-        var classifier = PacketClassifier(linkType: linkType, device: nil, deviceIsLoopback: nil, ports: Set(ports))
+        let classifier = PacketClassifier(linkType: linkType, device: nil, deviceIsLoopback: nil, ports: Set(ports))
         var statistics = CaptureStatistics()
+        statistics.linkTypes = [linkType]
+        statistics.interfaceKnown = classifier.linkTellsInterface
         let nano = handle.nanosecondTimestamps
-        while true {
-            guard case .packet(let header, let data) = try handle.next() else { break }
-            statistics.frames += 1
-            let caplen = Int(header.pointee.caplen)
-            guard caplen > 0 else {
-                throw PcapError(.malformed, "packet \(statistics.frames) has zero captured bytes: the file is damaged (a record header without data)", input: path)
-            }
-            let frame = UnsafeRawBufferPointer(start: data, count: caplen)
-            let time = header.pointee.nanoseconds(precisionIsNano: nano)
-            guard let event = classifier.classify(frame, time: time) else { continue }
-            if case .rtcp = event {
-                statistics.rtcpDatagrams += 1
-                writer?.write(time: time, bytes: frame, originalLength: Int(header.pointee.len))
-            }
-            handler(event)
+        let (frames, rtcpDatagrams, damaged) = try withoutActuallyEscaping(handler) { handler throws(PcapError) in
+            var reader = Reader(classifier: classifier, writer: writer, nano: nano, handler: handler)
+            try handle.forEachPacket(&reader)
+            return (reader.frames, reader.rtcpDatagrams, reader.damaged)
+        }
+        if damaged {
+            throw PcapError(.malformed, "packet \(frames) has zero captured bytes: the file is damaged (a record header without data)", input: path)
         }
         writer?.flush()
+        statistics.frames = frames
+        statistics.rtcpDatagrams = rtcpDatagrams
         return statistics
+    }
+
+    /// Classifies each packet of the file as libpcap hands it over, saves RTCP frames, counts.
+    private struct Reader: PacketConsumer {
+        var classifier: PacketClassifier
+        let writer: CaptureWriter?
+        let nano: Bool
+        /// The caller's handler, for the duration of the read.
+        let handler: (CaptureEvent) -> Void
+        var frames = 0
+        var rtcpDatagrams = 0
+        /// A record with zero captured bytes was met; reading stopped there.
+        var damaged = false
+
+        mutating func consume(_ header: UnsafePointer<pcap_pkthdr>, _ bytes: UnsafePointer<UInt8>) -> Bool {
+            frames += 1
+            let caplen = Int(header.pointee.caplen)
+            guard caplen > 0 else {
+                damaged = true
+                return false
+            }
+            let frame = UnsafeRawBufferPointer(start: bytes, count: caplen)
+            let time = header.pointee.nanoseconds(precisionIsNano: nano)
+            if classifier.classify(frame, time: time, report: handler) {
+                rtcpDatagrams += 1
+                writer?.write(time: time, bytes: frame, originalLength: Int(header.pointee.len))
+            }
+            return true
+        }
     }
 
     /// The link type the file announces (RAW shows as 12 on Linux).

@@ -19,36 +19,46 @@ struct PacketClassifier {
     private var lastMediaSource: MediaSource?
     /// Bound on remembered RTP sources, so memory stays flat on hostile traffic.
     static let mediaSourceLimit = 4096
+    /// Whether each frame's link header says if it crossed a loopback interface.
+    let linkTellsInterface: Bool
+
+    /// Only Linux cooked captures (v1 and v2) carry the interface's device type. BSD NULL/LOOP is
+    /// the link type of loopback *and* of tunnels (BSD and macOS utun, tun, gif), so it tells
+    /// nothing; Ethernet (Linux captures `lo` as Ethernet too) and raw IP tell nothing either.
+    static func linkTellsInterface(_ linkType: LinkType) -> Bool {
+        linkType == .linuxSLL || linkType == .linuxSLL2
+    }
 
     init(linkType: LinkType, device: String?, deviceIsLoopback: Bool?, ports: Set<UInt16>) {
         self.linkType = linkType
+        self.linkTellsInterface = Self.linkTellsInterface(linkType)
         self.device = device
         self.deviceIsLoopback = deviceIsLoopback
         self.ports = ports
     }
 
-    /// Frames that decoded as IP (the rest is counted by the caller as skipped).
-    private(set) var decodedFrames = 0
-
-    /// Classifies one frame; returns an event, or nil for everything that is not news.
-    mutating func classify(_ frame: UnsafeRawBufferPointer, time: Int64) -> CaptureEvent? {
-        guard let packet = try? CapturedPacket(decoding: frame, linkType: linkType) else { return nil }
-        decodedFrames += 1
-        guard case .udp(let udp) = packet.transport else { return nil }
-        if !ports.isEmpty && !ports.contains(udp.sourcePort) && !ports.contains(udp.destinationPort) { return nil }
+    /// Classifies one frame, handing what is news (an RTCP datagram, a new RTP source) to `report`;
+    /// returns whether the frame held RTCP. Nothing else is built for the common frame, RTP of the
+    /// source seen just before: no event, no optional of one to fill and destroy per packet.
+    mutating func classify(_ frame: UnsafeRawBufferPointer, time: Int64, report: (CaptureEvent) -> Void) -> Bool {
+        guard let packet = try? CapturedPacket(decoding: frame, linkType: linkType) else { return false }
+        guard case .udp(let udp) = packet.transport else { return false }
+        if !ports.isEmpty && !ports.contains(udp.sourcePort) && !ports.contains(udp.destinationPort) { return false }
         let payload = UnsafeRawBufferPointer(rebasing: frame[udp.payloadRange])
         if RTCPCompoundPacket.isLikelyRTCP(payload) {
-            guard let compound = try? RTCPCompoundPacket(validating: payload) else { return nil }
-            return .rtcp(observe(compound, packet: packet, udp: udp, time: time))
+            guard let compound = try? RTCPCompoundPacket(validating: payload) else { return false }
+            report(.rtcp(observe(compound, packet: packet, udp: udp, time: time)))
+            return true
         }
         // RTP (RFC 3550 section 5.1): version 2, SSRC at offset 8.
-        guard payload.count >= 12, payload[0] >> 6 == 2 else { return nil }
+        guard payload.count >= 12, payload[0] >> 6 == 2 else { return false }
         let ssrc = UInt32(payload[8]) << 24 | UInt32(payload[9]) << 16 | UInt32(payload[10]) << 8 | UInt32(payload[11])
         let source = MediaSource(source: Endpoint(address: packet.ip.source, port: udp.sourcePort), ssrc: ssrc)
-        if source == lastMediaSource { return nil }
+        if source == lastMediaSource { return false }
         lastMediaSource = source
-        guard mediaSources.count < Self.mediaSourceLimit, mediaSources.insert(source).inserted else { return nil }
-        return .mediaSource(source)
+        guard mediaSources.count < Self.mediaSourceLimit, mediaSources.insert(source).inserted else { return false }
+        report(.mediaSource(source))
+        return false
     }
 
     private mutating func observe(_ compound: RTCPCompoundPacket, packet: CapturedPacket, udp: UDPDatagram, time: Int64) -> RTCPObservation {
@@ -70,7 +80,7 @@ struct PacketClassifier {
             for ssrc in rtcp.referencedSSRCs where ssrc != 0 && !referenced.contains(ssrc) { referenced.append(ssrc) }
         }
         let source = packet.ip.source, destination = packet.ip.destination
-        let loopback = packet.link.isLoopbackInterface ?? deviceIsLoopback
+        let loopback = (linkTellsInterface ? packet.link.isLoopbackInterface : nil) ?? deviceIsLoopback
             ?? (destination.isLoopback || destination.isUnspecified || source == destination)
         return RTCPObservation(
             time: time, interface: interfaceName(packet.link.interfaceIndex), onLoopback: loopback,

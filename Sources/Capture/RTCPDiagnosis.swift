@@ -118,7 +118,9 @@ public struct RTCPDiagnosis: Sendable {
         }.joined(separator: ", ") + "}"
         out += ", \"fix\": " + (fix.map(Self.quote) ?? "null")
         out += ", \"notes\": [" + notes.map(Self.quote).joined(separator: ", ") + "]"
-        out += ", \"capture\": {\"source\": \(Self.quote(source)), \"frames\": \(statistics.frames), \"rtcp_datagrams\": \(statistics.rtcpDatagrams), \"dropped\": \(statistics.dropped), \"span_seconds\": \(Self.number(spanSeconds))}"
+        out += ", \"capture\": {\"source\": \(Self.quote(source)), \"frames\": \(statistics.frames), \"rtcp_datagrams\": \(statistics.rtcpDatagrams), \"dropped\": \(statistics.dropped), \"span_seconds\": \(Self.number(spanSeconds))"
+        out += ", \"link_types\": [" + statistics.linkTypes.map { Self.quote($0.description) }.joined(separator: ", ") + "]"
+        out += ", \"interface_known\": \(statistics.interfaceKnown)}"
         return out + "}"
     }
 
@@ -181,7 +183,25 @@ public struct RTCPDiagnosis: Sendable {
         if let fix { lines.append(""); lines.append("Fix: " + fix) }
         lines.append("")
         lines.append("Captured: \(source) — \(statistics.frames) frames, \(statistics.rtcpDatagrams) RTCP datagrams\(statistics.dropped > 0 ? ", \(statistics.dropped) dropped by the kernel" : "").")
+        if let interfaces = interfaceCaveat { lines.append("Interfaces: " + interfaces) }
         return lines.joined(separator: "\n")
+    }
+
+    /// Why routes were decided by address, when the capture's link type could not tell the interface.
+    var interfaceCaveat: String? {
+        guard !statistics.interfaceKnown else { return nil }
+        let types = statistics.linkTypes.filter { $0 != .linuxSLL && $0 != .linuxSLL2 }
+        let why = types.map { type -> String in
+            switch type {
+            case .null, .loop: "\(type) is the link type of BSD and macOS loopback and of tunnels (utun, tun, gif) alike"
+            case .ethernet: "Linux captures lo as \(type) too"
+            case .raw, .rawLinux, .rawBSD, .ipv4, .ipv6: "\(type) has no link header"
+            default: "\(type) carries no interface"
+            }
+        }
+        let named = types.isEmpty ? "the capture's link type" : "the capture's link type (\(types.map(\.description).joined(separator: ", ")))"
+        let reason = why.isEmpty ? "" : ": " + why.joined(separator: "; ")
+        return "\(named) does not say which interface a packet crossed\(reason). Loopback was decided by address: destination in 127.0.0.0/8, 0.0.0.0 or ::1, or source = destination."
     }
 
     static func bitrate(_ bps: UInt64) -> String {

@@ -79,7 +79,7 @@ enum Frames {
 
     /// The link layers Wire decodes, wrapped around an IPv4 packet.
     enum Link: CaseIterable {
-        case ethernet, linuxSLL, linuxSLL2, raw, null
+        case ethernet, linuxSLL, linuxSLL2, raw, null, loop
 
         var dlt: Int32 {
             switch self {
@@ -88,6 +88,7 @@ enum Frames {
             case .linuxSLL2: 276
             case .raw: 12
             case .null: 0
+            case .loop: 108
             }
         }
 
@@ -103,7 +104,9 @@ enum Frames {
             case .raw:
                 return ip
             case .null:
-                return [2, 0, 0, 0] + ip
+                return [2, 0, 0, 0] + ip  // AF_INET in host order (little-endian)
+            case .loop:
+                return [0, 0, 0, 2] + ip  // AF_INET in network order (OpenBSD)
             }
         }
     }

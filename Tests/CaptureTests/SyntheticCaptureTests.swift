@@ -12,7 +12,8 @@ import Wire
     static let kurentoSSRC: UInt32 = 0x0CE1_7E00
 
     /// A camera sending RTP and SR, and Kurento's feedback going to `feedbackTo` (the camera, or 127.0.0.1).
-    static func traffic(feedbackTo: String, link: Frames.Link) -> [(time: Int64, bytes: [UInt8])] {
+    /// The camera's own RTP and SR are left out of NULL captures unless `cameraTraffic` says otherwise.
+    static func traffic(feedbackTo: String, link: Frames.Link, cameraTraffic: Bool? = nil) -> [(time: Int64, bytes: [UInt8])] {
         let loopback = feedbackTo.hasPrefix("127.")
         let feedbackFrom = loopback ? "127.0.0.1" : host
         var frames: [(Int64, [UInt8])] = []
@@ -21,7 +22,7 @@ import Wire
             frames.append((t, link.wrap(ip, loopback: onLoopback)))
             t += 500_000_000
         }
-        if link != .null {
+        if cameraTraffic ?? (link != .null) {
             for n in 0..<3 { add(Frames.ipv4UDP(from: camera, 5004, to: host, 5004, Frames.rtp(ssrc: cameraSSRC, sequence: UInt16(n))), onLoopback: false) }
             for _ in 0..<2 {
                 add(Frames.ipv4UDP(from: camera, 5005, to: host, 5005,
@@ -104,7 +105,7 @@ import Wire
         #expect(diagnosis.json.hasPrefix(#"{"verdict": "healthy", "camera": "192.0.2.20", "rtcp": {"to_camera": {"datagrams": 5, "SR": 0, "RR": 4, "SDES": 1, "BYE": 0, "APP": 0, "RTPFB": 2, "PSFB": 3, "NACK": 1, "PLI": 1, "FIR": 1, "REMB": 1}, "from_camera": {"datagrams": 2, "SR": 2,"#))
     }
 
-    /// BSD loopback (NULL) says every frame is loopback: with no SSRC of the camera in the capture, any loopback feedback counts.
+    /// Feedback to 127.0.0.1 in a BSD loopback (NULL) capture is on loopback by its address: with no SSRC of the camera in the capture, any loopback feedback counts.
     @Test func nullLinkTypeIsLoopback() throws {
         let directory = try TemporaryDirectory(prefix: "synthetic")
         let path = directory.file("null.pcap")
@@ -114,6 +115,70 @@ import Wire
         #expect(diagnosis.verdict == .trap)
         #expect(diagnosis.counts(.onLoopback) == Self.expectedFeedback)
         #expect(diagnosis.cameraSSRCs.isEmpty)
+    }
+
+    /// NULL/LOOP is also the link type of tunnels (utun, tun, gif): a camera reached through one,
+    /// its feedback addressed to it, is healthy, and the camera's own reports come from the camera.
+    @Test(arguments: [Frames.Link.null, .loop])
+    func tunnelLinkTypeOfAHealthyStream(link: Frames.Link) throws {
+        let directory = try TemporaryDirectory(prefix: "synthetic")
+        let path = directory.file("tunnel.pcap")
+        try Frames.writePcap(path, link: link, Self.traffic(feedbackTo: Self.camera, link: link, cameraTraffic: true))
+        #expect(try OfflineCapture.linkType(path: path).rawValue == UInt32(link.dlt))
+        let diagnosis = try Self.diagnose(path)
+        #expect(diagnosis.verdict == .healthy)
+        #expect(diagnosis.counts(.toCamera) == Self.expectedFeedback)
+        #expect(diagnosis.counts(.fromCamera) == Self.expectedFromCamera)
+        #expect(diagnosis.counts(.onLoopback).datagrams == 0)
+        #expect(diagnosis.cameraSSRCs == [Self.cameraSSRC])
+        #expect(diagnosis.fix == nil)
+        let name = link == .null ? "NULL" : "LOOP"
+        #expect(diagnosis.statistics.linkTypes.map(\.description) == [name])
+        #expect(diagnosis.statistics.interfaceKnown == false)
+        #expect(diagnosis.json.hasSuffix(#""link_types": ["\#(name)"], "interface_known": false}}"#), "\(diagnosis.json)")
+        #expect(diagnosis.text.contains("Interfaces: the capture's link type (\(name)) does not say which interface a packet crossed"), "\(diagnosis.text)")
+        #expect(diagnosis.text.contains("tunnels (utun, tun, gif)"))
+        if TShark.isAvailable {
+            let theirs = try TShark.counts(file: path, ports: [5005], camera: Self.camera)
+            for route in FeedbackRoute.allCases {
+                #expect(TShark.comparable(theirs[route] ?? RTCPKindCounts()) == TShark.comparable(diagnosis.counts(route)), "\(link) \(route)")
+            }
+        }
+    }
+
+    /// The real trap in a NULL/LOOP capture still reads trap, with the camera's own SR counted as the camera's.
+    @Test(arguments: [Frames.Link.null, .loop])
+    func tunnelLinkTypeOfTheTrap(link: Frames.Link) throws {
+        let directory = try TemporaryDirectory(prefix: "synthetic")
+        let path = directory.file("trap.pcap")
+        try Frames.writePcap(path, link: link, Self.traffic(feedbackTo: "127.0.0.1", link: link, cameraTraffic: true))
+        let diagnosis = try Self.diagnose(path)
+        #expect(diagnosis.verdict == .trap)
+        #expect(diagnosis.counts(.onLoopback) == Self.expectedFeedback)
+        #expect(diagnosis.counts(.fromCamera) == Self.expectedFromCamera)
+        #expect(diagnosis.counts(.toCamera).datagrams == 0)
+        #expect(diagnosis.cameraSSRCs == [Self.cameraSSRC])
+        #expect(diagnosis.trapDestinations.map(\.description) == ["127.0.0.1:5005"])
+        #expect(diagnosis.evidence.first?.refersToCamera == true)
+        #expect(diagnosis.text.contains("Interfaces: "))
+        if TShark.isAvailable {
+            let theirs = try TShark.counts(file: path, ports: [5005], camera: Self.camera)
+            for route in FeedbackRoute.allCases {
+                #expect(TShark.comparable(theirs[route] ?? RTCPKindCounts()) == TShark.comparable(diagnosis.counts(route)), "\(link) \(route)")
+            }
+        }
+    }
+
+    /// Linux cooked captures carry the interface's device type: nothing is decided by address, and nothing is said about it.
+    @Test(arguments: [Frames.Link.linuxSLL, .linuxSLL2])
+    func cookedCapturesTellTheInterface(link: Frames.Link) throws {
+        let directory = try TemporaryDirectory(prefix: "synthetic")
+        let path = directory.file("cooked.pcap")
+        try Frames.writePcap(path, link: link, Self.traffic(feedbackTo: Self.camera, link: link))
+        let diagnosis = try Self.diagnose(path)
+        #expect(diagnosis.statistics.interfaceKnown)
+        #expect(diagnosis.json.hasSuffix(#""link_types": ["\#(link == .linuxSLL ? "LINUX_SLL" : "LINUX_SLL2")"], "interface_known": true}}"#), "\(diagnosis.json)")
+        #expect(!diagnosis.text.contains("Interfaces: "))
     }
 
     @Test func rawFileSaysLinktype101ButLibpcapSays12() throws {
@@ -187,6 +252,25 @@ import Wire
         try OfflineCapture.read(path: out) { _ in frames += 1 }
         #expect(frames == 7)
         #expect(try OfflineCapture.linkType(path: out) == .linuxSLL2)
+    }
+
+    /// A file many times the read buffer (256 KiB) is read to its last packet: RTP first, the feedback last.
+    @Test func largeFileIsReadToTheEnd() throws {
+        let directory = try TemporaryDirectory(prefix: "synthetic")
+        let path = directory.file("large.pcap")
+        var frames: [(time: Int64, bytes: [UInt8])] = []
+        let media = Frames.rtp(ssrc: Self.cameraSSRC, sequence: 0) + [UInt8](repeating: 0x5A, count: 1200)
+        for n in 0..<4000 {
+            frames.append((Int64(n) * 1_000_000, Frames.Link.ethernet.wrap(Frames.ipv4UDP(from: Self.camera, 5004, to: Self.host, 5004, media), loopback: false)))
+        }
+        let rr = Frames.receiverReport(sender: Self.kurentoSSRC, about: Self.cameraSSRC)
+        frames.append((5_000_000_000, Frames.Link.ethernet.wrap(Frames.ipv4UDP(from: Self.host, 5005, to: Self.camera, 5005, rr), loopback: false)))
+        try Frames.writePcap(path, link: .ethernet, frames)
+        let diagnosis = try Self.diagnose(path)
+        #expect(diagnosis.statistics.frames == 4001)
+        #expect(diagnosis.statistics.rtcpDatagrams == 1)
+        #expect(diagnosis.verdict == .healthy)
+        #expect(diagnosis.cameraSSRCs == [Self.cameraSSRC])
     }
 
     // MARK: Malformed capture files
