@@ -70,8 +70,8 @@ let package = Package(
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
-        .target(name: "Web", dependencies: ["CMicroHTTPD", "JSONText", "POSIX"], swiftSettings: strict),
-        .target(name: "Media", dependencies: ["POSIX", "Wire"], swiftSettings: strict),
+        .target(name: "Web", dependencies: ["CMicroHTTPD", "JSONText", "POSIX", "Security"], swiftSettings: strict),
+        .target(name: "Media", dependencies: ["Wire", "POSIX", "Storage", "Control", "JSONText"], swiftSettings: strict),
         .target(name: "Dashboard", dependencies: ["Web", "Storage", "Security", "Control", "Capture", "Wire", "POSIX", "JSONText"], swiftSettings: strict),
         .target(name: "Appliance", dependencies: [
             "Dashboard", "Web", "Storage", "Security", "Wire", "Capture", "Control", "JSONText", "POSIX",
@@ -87,7 +87,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["POSIX"], path: "Tests/TestSupport", swiftSettings: testing),
         // The crash-safety tests' cleanup with its SIGKILL hooks: a test-only program, not in the shipped binary.
         .executableTarget(name: "CrashHarness", dependencies: ["Appliance", "Storage", "POSIX"], path: "Tests/CrashHarness", swiftSettings: testing),
-        .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: testing),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], swiftSettings: testing),
         .testTarget(name: "JSONTextTests", dependencies: ["JSONText"], swiftSettings: testing),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "POSIX"], swiftSettings: testing),
         .testTarget(name: "SecurityTests", dependencies: ["Security", "POSIX"], swiftSettings: testing),
@@ -97,8 +97,15 @@ let package = Package(
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Web", "Storage", "Security", "Control", "Capture", "TestSupport"],
                     exclude: ["Fixtures/validate_openapi.py"], swiftSettings: testing),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport", "POSIX", "Control", "Storage", .product(name: "Logging", package: "swift-log")], swiftSettings: testing),
-        .testTarget(name: "MediaTests", dependencies: ["Media", "Wire", "TestSupport"], swiftSettings: testing),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "Wire", "Storage", "POSIX", "Control", "JSONText", "TestSupport"], exclude: ["Fixtures"], swiftSettings: testing),
+        // Test-only: a segment recorder that MediaTests kills with SIGKILL (not in the camhost product).
+        .executableTarget(name: "recorder-crash-child", dependencies: ["Media", "Wire", "Storage", "POSIX", "TestSupport"],
+                          path: "Tests/RecorderCrashChild", swiftSettings: testing),
+        // Benchmark driver for scripts/bench-recorder.sh (not in the camhost product).
+        .executableTarget(name: "recorder-bench", dependencies: ["Media", "Wire", "Storage", "TestSupport"],
+                          path: "Tests/RecorderBench", swiftSettings: testing),
         .testTarget(name: "ServiceTests", dependencies: ["TestSupport"], swiftSettings: testing),
         .testTarget(name: "CamhostTests", dependencies: ["TestSupport"], swiftSettings: testing),
+        .testTarget(name: "POSIXTests", dependencies: ["POSIX", "TestSupport"], swiftSettings: testing),
     ]
 )

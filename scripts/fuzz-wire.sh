@@ -6,8 +6,9 @@
 #   WIRE_FUZZ_DIR=/tmp/x scripts/fuzz-wire.sh 20
 #
 # Compiles Sources/Wire/*.swift with Tests/WireFuzz/FuzzWire.swift as one module (no SwiftPM, so
-# it never touches .build), seeds a corpus from Tests/WireFuzz/seeds, and exits non-zero on a
-# crash; libFuzzer leaves the crashing input as crash-* in the work directory.
+# it never touches .build), seeds a corpus from Tests/WireFuzz/seeds (packets, and SDP texts named
+# sdp-*), uses Tests/WireFuzz/sdp.dict for the SDP line types, and exits non-zero on a crash or a
+# failed SDP round trip; libFuzzer leaves the crashing input as crash-* in the work directory.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,4 +24,4 @@ swiftc -sanitize=fuzzer,address -parse-as-library -O -g \
     -o "$work/fuzz-wire"
 
 cd "$work"
-exec ./fuzz-wire -max_total_time="$seconds" -max_len=2048 -print_final_stats=1 corpus
+exec ./fuzz-wire -max_total_time="$seconds" -max_len=2048 -dict="$root/Tests/WireFuzz/sdp.dict" -print_final_stats=1 corpus

@@ -32,6 +32,14 @@ cmicrohttpd_connection_fd(struct MHD_Connection *connection) {
     return info ? info->connect_fd : -1;
 }
 
+/* MHD_get_connection_info is variadic; this asks for the connection's GnuTLS session. */
+static inline void *
+cmicrohttpd_tls_session(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    return info ? info->tls_session : NULL;
+}
+
 /* MHD_get_daemon_info is variadic; this asks for the number of open connections. */
 static inline unsigned int
 cmicrohttpd_connection_count(struct MHD_Daemon *daemon) {

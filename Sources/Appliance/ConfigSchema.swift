@@ -94,6 +94,8 @@ public struct ConfigKey: Sendable {
 /// Every key camhost understands. `config show --defaults` prints this as a documented file,
 /// and docs/configuration.md is generated from it, so the three cannot drift apart.
 public enum ConfigSchema {
+    /// In the documented order. A new key is a constant in `Settings` (its type, default and
+    /// help) listed here; code reads it as `configuration[Settings.name]`.
     public static let keys: [ConfigKey] = [
         Settings.serverListen.key,
         Settings.serverThreads.key,
@@ -133,6 +135,7 @@ public enum ConfigSchema {
         Settings.mediaFfmpeg.key,
         Settings.mediaThumbnailConcurrency.key,
         Settings.mediaTimeoutSeconds.key,
+        Settings.mediaSegmentSeconds.key,
         Settings.diagnosticsWatchCameras.key,
         Settings.diagnosticsWatchInterface.key,
         Settings.controlProfilesDir.key,
@@ -217,7 +220,7 @@ public enum Settings {
     public static let tlsCertificate = Setting<String>("tls", "certificate", "",
         "PEM certificate. Empty: <data_dir>/tls/cert.pem, self-signed on first start.")
     public static let tlsKeyGroup = Setting<String>("tls", "key_group", "",
-        "Group allowed to read the key (mode 0640), e.g. for a backup agent. Empty: owner only (0600).")
+        "Group allowed to read the key (mode 0640) and pass the folders from the data directory down to it (0750), e.g. ssl-cert for CoTURN. Empty: owner only (0600).")
     public static let tlsCertificateDays = Setting<Int>("tls", "certificate_days", 825,
         "Validity of a self-signed certificate made on first start.", range: 1...3650)
     public static let tlsHostNames = Setting<[String]>("tls", "host_names", [],
@@ -235,7 +238,7 @@ public enum Settings {
     public static let mqttBroker = Setting<String>("mqtt", "broker", "",
         "Broker URL (mqtt://HOST:PORT or mqtts://HOST:PORT). Empty: camhost starts and watches its own Mosquitto on 127.0.0.1.")
     public static let mqttManagedBrokerPort = Setting<Int>("mqtt", "managed_broker_port", 18830,
-        "Port of the broker camhost manages when `broker` is empty (loopback only).", range: 1...65535)
+        "Port of the broker camhost manages when `broker` is empty (loopback only). Taken by another program (a second serve): serve exits 69 and says by whom.", range: 1...65535)
     public static let mqttMosquitto = Setting<String>("mqtt", "mosquitto", "/usr/sbin/mosquitto",
         "The Mosquitto binary for the managed broker.")
     public static let mqttUsername = Setting<String>("mqtt", "username", "",
@@ -254,8 +257,7 @@ public enum Settings {
         "Client key (PEM) for the client certificate.")
 
     public static let logLevel = Setting<String>("log", "level", "info",
-        "Least severe messages logged.",
-                  choices: ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+        "Least severe messages logged.", choices: ["trace", "debug", "info", "notice", "warning", "error", "critical"])
     public static let logDir = Setting<String>("log", "dir", "",
         "Log files (camhost.log, mosquitto.log). Empty: <data_dir>/logs.")
 
@@ -284,6 +286,8 @@ public enum Settings {
         "ffprobe/ffmpeg processes a scan runs at once.", range: 1...16)
     public static let mediaTimeoutSeconds = Setting<Int>("media", "timeout_seconds", 30,
         "A probe or thumbnail still running after this long is killed and reported; the scan goes on.", range: 1...3600)
+    public static let mediaSegmentSeconds = Setting<Int>("media", "segment_seconds", 60,
+        "Length of a recorded segment (fMP4 under <recordings>/<camera>/<day>/): each ends at the first keyframe after this many seconds.", range: 1...3600)
 
     public static let diagnosticsWatchCameras = Setting<[String]>("diagnostics", "watch_cameras", [],
         "Camera addresses whose RTCP feedback `serve` watches on the wire (loopback trap alarm), besides those in the cameras table. Needs CAP_NET_RAW and CAP_NET_ADMIN (see docs/diagnostics.md).", addresses: .address)

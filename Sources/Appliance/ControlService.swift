@@ -50,6 +50,9 @@ public final class ControlService: Sendable {
         while !connected.isSet && ContinuousClock.now < deadline { Clock.sleep(milliseconds: 20) }
     }
 
+    /// The broker is back (camhost restarted its managed broker): reconnect now, not after the back-off.
+    public func reconnectNow() { control.client.reconnectNow() }
+
     /// Cameras seen on the broker.
     public func snapshot() -> [CameraStatus] { control.snapshot() }
 

@@ -67,6 +67,16 @@ final class DemoMode: Sendable {
         while !done.load(ordering: .acquiring) && ContinuousClock.now < deadline { Clock.sleep(milliseconds: 10) }
     }
 
+    /// After the managed broker restarted: the simulated cameras reconnect now, and this
+    /// returns once they are back (or after `limit`), so that camera control, reconnected
+    /// next, finds them subscribed instead of publishing commands nobody receives.
+    func reconnectNow(limit: Duration = .milliseconds(500)) {
+        guard let simulator = simulator.withLock({ $0 }) else { return }
+        simulator.reconnectNow()
+        let deadline = ContinuousClock.now + limit
+        while !simulator.allConnected && ContinuousClock.now < deadline { Clock.sleep(milliseconds: 5) }
+    }
+
     /// A sample alarm, so the overview shows what a loopback trap looks like.
     func alarms() -> [RTCPWatchEntry] {
         [RTCPWatchEntry(camera: "192.0.2.13 (demo)", state: "trap", since: nil, feedbackToCamera: 0, misroutedFeedback: 42, misroutedTo: "127.0.0.1:5005")]
@@ -105,7 +115,8 @@ final class DemoMode: Sendable {
             made += 1
         }
         do {
-            let report = try RecordingIndex(store: store, root: root).scan(settleSeconds: 0)
+            // Probed like `recordings scan` does, so the recordings page shows lengths and codecs.
+            let report = try RecordingIndex(store: store, root: root).scan(settleSeconds: 0, media: configuration.mediaTools)
             logger.notice("demo: \(made) sample recording(s) made in \(root) (\(tool ?? "placeholders: no ffmpeg or gst-launch-1.0")); \(report.registered) indexed")
         } catch {
             logger.error("demo: cannot index the sample recordings: \(error)")

@@ -21,6 +21,7 @@ public final class ManagedBroker: Sendable {
     private let state = Mutex(State())
     private let thread = Mutex<ThreadHandle?>(nil)
     private let privateDirectory = Mutex<String?>(nil)
+    private let restartActions = Mutex<[@Sendable () -> Void]>([])
 
     private struct State {
         var stopping = false
@@ -69,6 +70,22 @@ public final class ManagedBroker: Sendable {
         }
     }
 
+    /// Runs `action` on the supervising thread each time a restarted broker accepts connections:
+    /// clients of this broker reconnect then instead of after their back-off.
+    public func whenRestarted(_ action: @escaping @Sendable () -> Void) {
+        restartActions.withLock { $0.append(action) }
+    }
+
+    /// Nil while the broker's port is free to bind; otherwise what holds it, in words ("127.0.0.1:1883
+    /// is taken by pid 4242 (mosquitto -c ...)"). A second `serve` on the host meets the first
+    /// one's broker here: Mosquitto would only exit with status 1 and say why in its own log.
+    public func portConflict() -> String? {
+        guard let code = PortHolder.bindError(loopbackPort: UInt16(port)) else { return nil }
+        guard code == .addressInUse else { return "127.0.0.1:\(port) cannot be bound (\(code))" }
+        let holder = PortHolder.listening(onTCPPort: UInt16(port))
+        return "127.0.0.1:\(port) is taken by \(holder?.description ?? "another process")"
+    }
+
     private func waitUntilListening(timeout: Duration) -> Bool {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
@@ -84,7 +101,10 @@ public final class ManagedBroker: Sendable {
         while true {
             guard let running = child else { break }
             let started = ContinuousClock.now
-            let how = running.wait()
+            var how = running.wait()
+            if !state.withLock({ $0.stopping }), let conflict = portConflict() {
+                how += "; \(conflict): set mqtt.managed_broker_port to a free port"
+            }
             let stopping = state.withLock { s -> Bool in
                 s.pid = nil
                 s.lastExit = how
@@ -104,6 +124,9 @@ public final class ManagedBroker: Sendable {
                 }
                 if !stillWanted { next.signal(.terminate) }
                 child = next
+                if stillWanted, waitUntilListening(timeout: .seconds(5)) {
+                    for action in restartActions.withLock({ $0 }) { action() }
+                }
             } catch {
                 logger.error("cannot restart the managed MQTT broker: \(error)")
                 child = nil

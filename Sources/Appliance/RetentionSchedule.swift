@@ -31,6 +31,9 @@ public final class RetentionSchedule: Sendable {
     private let policy: RetentionPolicy
     private let interval: Duration?
     private let checkEvery: Duration
+    /// Recordings a run registers are probed with these (duration, codec, thumbnail), as
+    /// `recordings scan` does; nil leaves them to a later scan.
+    private let media: MediaTools?
     private let logger = Logger(label: "camhost.retention")
     private let stopping = Atomic<Bool>(false)
     private let thread = Mutex<ThreadHandle?>(nil)
@@ -38,8 +41,9 @@ public final class RetentionSchedule: Sendable {
     public let lastReport = Mutex<CleanupReport?>(nil)
 
     public init(store: Store, recordingsRoot: String, policy: RetentionPolicy, intervalHours: Int,
-                checkEvery: Duration = .seconds(60)) {
+                checkEvery: Duration = .seconds(60), media: MediaTools? = nil) {
         cleanup = Cleanup(index: RecordingIndex(store: store, root: recordingsRoot))
+        self.media = media
         self.policy = policy
         interval = intervalHours > 0 ? .seconds(intervalHours * 3600) : nil
         self.checkEvery = checkEvery
@@ -47,7 +51,7 @@ public final class RetentionSchedule: Sendable {
 
     public convenience init(store: Store, configuration: Configuration) {
         self.init(store: store, recordingsRoot: configuration.recordingsPath, policy: configuration.retentionPolicy,
-                  intervalHours: configuration[Settings.retentionScheduleIntervalHours])
+                  intervalHours: configuration[Settings.retentionScheduleIntervalHours], media: configuration.mediaTools)
     }
 
     public func start() {
@@ -104,6 +108,11 @@ public final class RetentionSchedule: Sendable {
             let level: Logger.Level = report.refusal != nil || !report.errors.isEmpty ? .warning : .info
             logger.log(level: level, "retention (\(reason)): \(Cleanup.summary(report))")
             for error in report.errors.prefix(20) { logger.warning("retention: \(error.path): \(error.error)") }
+            if report.registered > 0, let media {
+                let probed = try cleanup.index.scan(settleSeconds: policy.settleSeconds, media: media)
+                logger.info("retention (\(reason)): \(probed.probed) new recording(s) probed, \(probed.thumbnailsMade) thumbnail(s) made")
+                for error in probed.errors.prefix(20) { logger.warning("retention: \(error.path): \(error.error)") }
+            }
         } catch CleanupError.rootUnavailable(let error) where error.errno == Errno.noSuchFileOrDirectory.rawValue {
             logger.info("retention (\(reason)): no recordings yet (\(cleanup.index.root) does not exist)")
         } catch {

@@ -70,6 +70,10 @@ public final class Service: Sendable {
             let managed = ManagedBroker(
                 executable: configuration[Settings.mqttMosquitto], port: configuration[Settings.mqttManagedBrokerPort],
                 dataDirectory: dataDirectory, logDirectory: configuration.logDirectory, logger: Logger(label: "camhost.broker"))
+            if let conflict = managed.portConflict() {
+                throw ServiceError(.unavailable, "the managed MQTT broker cannot listen: \(conflict) (another camhost serve on this host?). "
+                    + "Set mqtt.managed_broker_port (CAMHOST_MQTT_MANAGED_BROKER_PORT) to a free port, or mqtt.broker to use a running broker")
+            }
             do { try managed.start() } catch {
                 throw ServiceError(.unavailable, "cannot start the managed MQTT broker: \(error). Install it with `apt-get install mosquitto`, set mqtt.mosquitto to its path, or set mqtt.broker to an existing broker")
             }
@@ -80,6 +84,12 @@ public final class Service: Sendable {
         let (control, mqttHealth) = startControl(store: store)
         let demo = options.demo ? DemoMode(configuration: configuration, store: store, control: control, logger: Logger(label: "camhost.demo")) : nil
         demo?.start()
+        // After a broker restart: the demo's cameras first (they must be subscribed before
+        // commands reach them), then camera control; each would otherwise wait out its back-off.
+        broker?.whenRestarted { [demo, control] in
+            demo?.reconnectNow()
+            control?.reconnectNow()
+        }
 
         // The dashboard: accounts and sessions, the RTCP watch's alarms, camera control, /metrics.
         let rtcpWatch = RTCPWatch(
@@ -170,7 +180,7 @@ public final class Service: Sendable {
             while !stopping.load(ordering: .relaxed) {
                 Clock.sleep(milliseconds: 100)
                 if ContinuousClock.now - lastCheck >= .seconds(2) {
-                    updateHealth(checker)
+                    updateHealth(checker, supervisor: supervisor)
                     ownOK = ownChecksPass()
                     if !ownOK { logger.error("own checks fail (database or HTTPS): the systemd watchdog is no longer pinged") }
                     let status = statusLine()
@@ -236,9 +246,16 @@ public final class Service: Sendable {
         }
     }
 
-    private func updateHealth(_ checker: HealthChecker) {
+    /// /healthz from the checks made every 2 s, plus the supervisor's latest probes as
+    /// `probe_NAME` (so the health page and /metrics show them; a failing probe makes the status
+    /// "degraded").
+    private func updateHealth(_ checker: HealthChecker, supervisor: HealthSupervisor? = nil) {
         let uptime = ContinuousClock.now - startedAt
-        let report = checker.check(uptimeSeconds: Int(uptime.components.seconds))
+        var report = checker.check(uptimeSeconds: Int(uptime.components.seconds))
+        for (name, result) in supervisor?.latest ?? [:] {
+            report.checks["probe_" + name] = .init(ok: result.ok, detail: result.detail)
+        }
+        if report.checks.values.contains(where: { !$0.ok }) { report.status = "degraded" }
         health.withLock { $0 = report }
     }
 
@@ -303,17 +320,28 @@ public final class Service: Sendable {
     private func prepareTLS() throws(ServiceError) -> TLSCredentials {
         let keyPath = configuration.tlsKeyPath
         let group = configuration.keyGroup.flatMap(Users.groupID(named:))
-        if FileSystem.exists(keyPath) {
-            let audit = KeyPermissionAudit(keyPath: keyPath, group: group)
-            for finding in audit.findings { logger.warning("\(finding.message)") }
-            if audit.refuseToStart {
-                throw ServiceError(.permission, "refusing to start: the TLS private key \(keyPath) is not protected:\n" + audit.findings.map { "  - \($0.message)" }.joined(separator: "\n"))
-            }
-        }
+        let keyExisted = FileSystem.exists(keyPath)
         let certificatePath = configuration.tlsCertificatePath
         for directory in [parentDirectory(keyPath), parentDirectory(certificatePath)] where !FileSystem.isDirectory(directory) {
             do { try FileSystem.makeDirectories(directory, permissions: 0o700) } catch {
                 throw ServiceError(.cannotCreate, "cannot create the TLS directory: \(error)")
+            }
+        }
+        if let group {
+            // The key group (e.g. CoTURN's ssl-cert) must pass the folders on the way to the key.
+            do {
+                let changes = try KeyGroupPath.open(keyPath: keyPath, certificatePath: certificatePath,
+                                                    top: configuration.dataDirectory, group: group)
+                for change in changes { logger.notice("tls.key_group: \(change)") }
+            } catch {
+                throw ServiceError(.permission, "cannot let tls.key_group = \"\(configuration.keyGroup ?? "")\" reach the TLS key: \(error)")
+            }
+        }
+        if keyExisted {
+            let audit = KeyPermissionAudit(keyPath: keyPath, group: group)
+            for finding in audit.findings { logger.warning("\(finding.message)") }
+            if audit.refuseToStart {
+                throw ServiceError(.permission, "refusing to start: the TLS private key \(keyPath) is not protected:\n" + audit.findings.map { "  - \($0.message)" }.joined(separator: "\n"))
             }
         }
         do {
@@ -324,6 +352,10 @@ public final class Service: Sendable {
                 validityDays: configuration[Settings.tlsCertificateDays])
             if credentials.generated {
                 logger.notice("made a TLS key and self-signed certificate", metadata: ["key": "\(keyPath)", "certificate": "\(certificatePath)"])
+            }
+            if !keyExisted, group != nil {
+                // A new key: the audit has not seen its path yet (a folder above the data directory may block the group).
+                for finding in KeyPermissionAudit(keyPath: keyPath, group: group).findings { logger.warning("\(finding.message)") }
             }
             return credentials
         } catch {

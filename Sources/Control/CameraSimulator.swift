@@ -117,6 +117,14 @@ public final class CameraSimulator: Sendable {
     }
 
     /// Drops a camera's connection without DISCONNECT so the broker publishes its last will.
+    /// Ends every camera's reconnect back-off (`MQTTClient.reconnectNow`).
+    public func reconnectNow() {
+        for client in cameras.withLock({ $0.values.map(\.client) }) { client.reconnectNow() }
+    }
+
+    /// Whether every simulated camera is connected to the broker.
+    public var allConnected: Bool { cameras.withLock { $0.values.allSatisfy { $0.client.state == .connected } } }
+
     public func client(for camera: CameraID) -> MQTTClient? { cameras.withLock { $0[camera]?.client } }
 
     public func stream(of camera: CameraID) -> StreamInfo? { cameras.withLock { $0[camera]?.stream } }

@@ -41,12 +41,51 @@ public struct FirmwareProfile: Sendable {
         public let modes: [String]
     }
 
+    /// How the camera streams (docs/control.md, `[stream]`): what camhost's own receiver and the
+    /// Kurento offer are built from.
     public struct Stream: Sendable {
+        /// `H264` or `H265`, as in SDP `a=rtpmap`.
         public let codec: String
         public let payloadType: Int
         public let clockRate: Int
-        public let rtcpFeedback: [String]
+        /// The RTCP feedback the firmware honours, in the profile's order.
+        public let rtcpFeedback: [Feedback]
+        /// The firmware stops streaming after this long without RTCP.
         public let rtcpTimeoutSeconds: Double
+        /// The camera's own RTCP port, where it listens for feedback; nil: its RTP port + 1
+        /// (RFC 3550 section 11), or wherever its own RTCP comes from.
+        public let rtcpPort: UInt16?
+        /// RTP and RTCP on one port (RFC 5761).
+        public let rtcpMux: Bool
+        /// The most the camera sends, in kilobits per second: the REMB ceiling and the offer's `b=AS`.
+        public let maxBitrateKbps: Int?
+        /// The SPS and PPS (VPS first for H.265) as the profile's `sprop_parameter_sets` text
+        /// (RFC 6184 section 8.1), for the SDP `a=fmtp`; nil when the stream carries them in band.
+        public let spropParameterSets: String?
+        /// The same parameter sets decoded: NAL units without start codes.
+        public let parameterSets: [[UInt8]]
+        /// How a Kurento offer describes the camera.
+        public let offer: OfferMode
+    }
+
+    /// An RTCP feedback message a firmware honours, named by its SDP `a=rtcp-fb` value.
+    public enum Feedback: String, Sendable, Hashable, CaseIterable {
+        /// Generic NACK (RFC 4585 section 6.2.1).
+        case nack = "nack"
+        /// Picture Loss Indication (RFC 4585 section 6.3.1).
+        case pli = "nack pli"
+        /// Full Intra Request (RFC 5104 section 4.3.1).
+        case fir = "ccm fir"
+        /// Receiver Estimated Maximum Bitrate (draft-alvestrand-rmcat-remb).
+        case remb = "goog-remb"
+    }
+
+    /// How the offer to a media server (Kurento) tells it where the camera is.
+    public enum OfferMode: Sendable, Hashable {
+        /// `c=` names the camera, `m=` its RTP port: the server sends RTCP there.
+        case direct(cameraRTPPort: UInt16)
+        /// Port 9 and `a=direction:active`: the server sends RTCP to where the RTP comes from (Kurento >= 6.6.2).
+        case comedia
     }
 
     public let name: String
@@ -173,21 +212,116 @@ public struct FirmwareProfile: Sendable {
         }
         self.commands = commands
 
-        let s = try reader.table(root, "stream", in: nil)
-        try reader.allowOnly(s, section: "stream", keys: ["codec", "payload_type", "clock_rate", "rtcp_feedback", "rtcp_timeout_seconds"])
+        stream = try Self.stream(try reader.table(root, "stream", in: nil), reader: reader)
+    }
+
+    static func stream(_ s: TOMLTable, reader: ProfileReader) throws(ProfileError) -> Stream {
+        try reader.allowOnly(s, section: "stream", keys: [
+            "codec", "payload_type", "clock_rate", "rtcp_feedback", "rtcp_timeout_seconds", "rtcp_port", "rtcp_mux",
+            "max_bitrate_kbps", "sprop_parameter_sets", "offer", "camera_rtp_port"])
+        let codec = try reader.string(s, "codec", in: "stream")
+        guard ["H264", "H265"].contains(codec) else {
+            throw reader.error("codec must be \"H264\" or \"H265\" (as in SDP a=rtpmap), not \"\(codec)\"", section: "stream", key: "codec")
+        }
         let payloadType = try reader.int(s, "payload_type", in: "stream")
         guard (96...127).contains(payloadType) else {
             throw reader.error("payload_type must be a dynamic RTP payload type, 96–127 (RFC 3551 §6)", section: "stream", key: "payload_type")
+        }
+        let clockRate = try reader.int(s, "clock_rate", in: "stream")
+        guard clockRate > 0, clockRate <= Int(UInt32.max) else {
+            throw reader.error("clock_rate must be positive (90000 for video, RFC 6184 §8.2.1)", section: "stream", key: "clock_rate")
         }
         let timeout: Double
         if let d = s["rtcp_timeout_seconds"]?.double { timeout = d }
         else { timeout = Double(try reader.int(s, "rtcp_timeout_seconds", in: "stream")) }
         guard timeout > 0 else { throw reader.error("rtcp_timeout_seconds must be positive", section: "stream", key: "rtcp_timeout_seconds") }
-        stream = Stream(codec: try reader.string(s, "codec", in: "stream"), payloadType: payloadType,
-                        clockRate: try reader.int(s, "clock_rate", in: "stream"),
-                        rtcpFeedback: try reader.optionalStrings(s, "rtcp_feedback", in: "stream") ?? [],
-                        rtcpTimeoutSeconds: timeout)
+        var feedback: [Feedback] = []
+        for text in try reader.optionalStrings(s, "rtcp_feedback", in: "stream") ?? [] {
+            guard let f = Feedback(rawValue: text) else {
+                throw reader.error("unknown rtcp_feedback \"\(text)\"; known: \(Feedback.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))",
+                                   section: "stream", key: "rtcp_feedback")
+            }
+            if !feedback.contains(f) { feedback.append(f) }
+        }
+        let rtcpPort = try reader.optionalPort(s, "rtcp_port", in: "stream")
+        let rtcpMux: Bool
+        if let value = s["rtcp_mux"] {
+            guard let b = value.bool else { throw reader.error("rtcp_mux must be true or false", section: "stream", key: "rtcp_mux") }
+            rtcpMux = b
+        } else {
+            rtcpMux = false
+        }
+        var maxBitrate: Int? = nil
+        if s.contains(key: "max_bitrate_kbps") {
+            let kbps = try reader.int(s, "max_bitrate_kbps", in: "stream")
+            guard (1...10_000_000).contains(kbps) else {
+                throw reader.error("max_bitrate_kbps must be 1–10000000 (kilobits per second)", section: "stream", key: "max_bitrate_kbps")
+            }
+            maxBitrate = kbps
+        }
+        let sprop = try reader.optionalString(s, "sprop_parameter_sets", in: "stream")
+        var parameterSets: [[UInt8]] = []
+        if let sprop {
+            for part in sprop.split(separator: ",", omittingEmptySubsequences: false) {
+                guard let nal = decodeBase64(part), !nal.isEmpty else {
+                    throw reader.error("sprop_parameter_sets must be base64 NAL units separated by commas (RFC 6184 §8.1), e.g. \"Z0IAH5WoFAFuQA==,aM48gA==\"; \"\(part)\" is not",
+                                       section: "stream", key: "sprop_parameter_sets")
+                }
+                parameterSets.append(nal)
+            }
+        }
+        let offerText = try reader.optionalString(s, "offer", in: "stream") ?? "comedia"
+        let cameraRTPPort = try reader.optionalPort(s, "camera_rtp_port", in: "stream")
+        let offer: OfferMode
+        switch offerText {
+        case "comedia":
+            offer = .comedia
+        case "direct":
+            guard let cameraRTPPort else {
+                throw reader.error("offer = \"direct\" needs camera_rtp_port: the port the camera sends its RTP from", section: "stream", key: "offer")
+            }
+            offer = .direct(cameraRTPPort: cameraRTPPort)
+        default:
+            throw reader.error("offer must be \"direct\" (c= names the camera) or \"comedia\" (Kurento >= 6.6.2 answers to where RTP comes from), not \"\(offerText)\"",
+                               section: "stream", key: "offer")
+        }
+        if let rtcpPort, case .direct(let rtp) = offer, rtcpPort == rtp, !rtcpMux {
+            throw reader.error("rtcp_port equals camera_rtp_port: set rtcp_mux = true if the camera multiplexes RTP and RTCP", section: "stream", key: "rtcp_port")
+        }
+        return Stream(codec: codec, payloadType: payloadType, clockRate: clockRate, rtcpFeedback: feedback, rtcpTimeoutSeconds: timeout,
+                      rtcpPort: rtcpPort, rtcpMux: rtcpMux, maxBitrateKbps: maxBitrate, spropParameterSets: sprop,
+                      parameterSets: parameterSets, offer: offer)
     }
+}
+
+/// Standard base64 (RFC 4648 section 4), padding optional; nil on any other character.
+func decodeBase64(_ text: Substring) -> [UInt8]? {
+    var out: [UInt8] = []
+    var buffer: UInt32 = 0
+    var bits = 0
+    var padding = 0
+    for c in text.utf8 {
+        let value: UInt8
+        switch c {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = c - UInt8(ascii: "A")
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): value = c - UInt8(ascii: "a") + 26
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): value = c - UInt8(ascii: "0") + 52
+        case UInt8(ascii: "+"): value = 62
+        case UInt8(ascii: "/"): value = 63
+        case UInt8(ascii: "="): padding += 1; continue
+        default: return nil
+        }
+        guard padding == 0 else { return nil }
+        buffer = buffer << 6 | UInt32(value)
+        bits += 6
+        if bits >= 8 {
+            bits -= 8
+            out.append(UInt8(truncatingIfNeeded: buffer >> UInt32(bits)))
+        }
+    }
+    // Leftover bits must be the zero fill of a partial group, and padding at most what completes it.
+    guard bits < 6, buffer & ((1 << UInt32(bits)) - 1) == 0, padding <= 2 else { return nil }
+    return out
 }
 
 /// The five commands camhost knows; a profile says how (and whether) its firmware takes each.
@@ -308,6 +442,13 @@ struct ProfileReader {
         guard let value = table[key] else { throw error("missing key \"\(key)\"", section: section, key: nil) }
         guard let i = value.int else { throw error("\(key) must be an integer", section: section, key: key) }
         return i
+    }
+
+    func optionalPort(_ table: TOMLTable, _ key: String, in section: String) throws(ProfileError) -> UInt16? {
+        guard table.contains(key: key) else { return nil }
+        let port = try int(table, key, in: section)
+        guard (1...65535).contains(port) else { throw error("\(key) must be a UDP port, 1–65535", section: section, key: key) }
+        return UInt16(port)
     }
 
     func optionalStrings(_ table: TOMLTable, _ key: String, in section: String) throws(ProfileError) -> [String]? {

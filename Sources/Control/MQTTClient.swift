@@ -138,6 +138,11 @@ public final class MQTTClient: Sendable {
         }
     }
 
+    /// Ends the current reconnect back-off: the next attempt starts within 10 ms. For a caller
+    /// that knows the broker is back, e.g. camhost after restarting its managed broker (a lost
+    /// connection otherwise waits 1, 2, 4 ... s between attempts). Harmless while connected.
+    public func reconnectNow() { core.state.withLock { $0.reconnectSoon = true } }
+
     /// Disconnects cleanly (no last will) and stops the network thread. Final.
     public func disconnect() async {
         await core.close()
@@ -172,6 +177,8 @@ private final class Core: MosquittoLoop.Client {
         var everConnected = false
         var reconnecting = false
         var reconnectAttempt = 0
+        /// Set by `reconnectNow()`: the reconnect thread skips the rest of its back-off.
+        var reconnectSoon = false
     }
 
     let handle: MosquittoHandle
@@ -379,8 +386,12 @@ private final class Core: MosquittoLoop.Client {
                 let attempt = state.withLock { s -> Int in defer { s.reconnectAttempt += 1 }; return s.reconnectAttempt }
                 let deadline = ContinuousClock.now + backoff(attempt)
                 while ContinuousClock.now < deadline {
-                    if state.withLock({ $0.connection }) == .closed { break }
-                    usleep(50_000)
+                    let wake = state.withLock { s -> Bool in
+                        defer { s.reconnectSoon = false }
+                        return s.connection == .closed || s.reconnectSoon
+                    }
+                    if wake { break }
+                    usleep(10_000)
                 }
                 Core.captureLibraryErrors(handle.pointer, true)
                 let rc = state.withLock({ $0.connection }) == .closed ? success : mosquitto_reconnect(handle.pointer)

@@ -123,6 +123,24 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
         text.withUTF8 { _ = writeAll(UnsafeRawBufferPointer($0)) }
     }
 
+    /// pread(2) until `count` bytes or the end of the file, without moving the file offset.
+    public func read(at offset: Int, count: Int) throws(Errno) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = try buffer.withUnsafeMutableBytes { raw in
+                valueOrErrno { pread(rawValue, raw.baseAddress! + filled, count - filled, off_t(offset + filled)) }
+            }.get()
+            if n == 0 { break }
+            filled += n
+        }
+        buffer.removeSubrange(filled...)
+        return buffer
+    }
+
+    /// ftruncate(2): cuts the file to `length` bytes.
+    public func truncate(to length: Int) throws(Errno) { try nothingOrErrno { ftruncate(rawValue, off_t(length)) }.get() }
+
     /// fsync(2).
     public func sync() throws(Errno) { try nothingOrErrno { fsync(rawValue) }.get() }
 

@@ -32,7 +32,7 @@ public final class Certificate {
     public static let defaultValidityDays = 825
 
     /// A self-signed TLS server certificate for `key`: X.509 v3, random positive 127-bit serial,
-    /// valid from an hour before `now` (clock skew) for `validityDays`, key usage
+    /// valid for `validityDays` from an hour before `now` (clock skew), key usage
     /// digitalSignature, extended key usage serverAuth, not a CA, signed with SHA-256.
     public static func selfSigned(
         key: PrivateKey,
@@ -51,8 +51,12 @@ public final class Certificate {
         serial[0] = (serial[0] & 0x7f) | 0x01
         try check(gnutls_x509_crt_set_serial(crt, serial, serial.count), "set certificate serial")
 
-        try check(gnutls_x509_crt_set_activation_time(crt, now - 3600), "set certificate start time")
-        try check(gnutls_x509_crt_set_expiration_time(crt, now + time_t(validityDays) * 86_400),
+        // The whole span is `validityDays`: an 825-day certificate that started an hour early
+        // and ended 825 days from now lasted 825 days and an hour, which Apple platforms refuse
+        // and testssl.sh flags (cert_validityPeriod, MEDIUM).
+        let start = now - 3600
+        try check(gnutls_x509_crt_set_activation_time(crt, start), "set certificate start time")
+        try check(gnutls_x509_crt_set_expiration_time(crt, start + time_t(validityDays) * 86_400),
                   "set certificate expiry time")
 
         let cn = Array(commonName.utf8)

@@ -128,6 +128,39 @@ enum FileSystem {
             }
         }
     }
+
+    /// `path` with every symbolic link and `.`/`..` resolved; nil when it cannot be resolved.
+    static func canonical(_ path: String) -> String? {
+        POSIX.FileSystem.canonical(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The names in `directory`, without `.` and `..`.
+    static func entries(of directory: String) throws -> [String] {
+        var names: [String] = []
+        do {
+            try Directory.forEachEntry(at: directory) { name, _ in
+                if name != Array(".".utf8) && name != Array("..".utf8) { names.append(String(decoding: name, as: UTF8.self)) }
+            }
+        } catch {
+            throw CredentialError.system(error.rawValue, "cannot list directory", path: directory, fix: "check its mode and owner")
+        }
+        return names
+    }
+
+    /// Gives `path` to `group` (the owner stays) and sets its permission bits to `mode`.
+    static func setGroupAndMode(_ path: String, group: gid_t, mode: mode_t) throws {
+        do { try POSIX.FileSystem.changeOwner(path, user: uid_t.max, group: group) } catch {
+            throw CredentialError.system(error.rawValue, "cannot give directory to group \(group)", path: path,
+                                         fix: "camhost's user must own it or be in that group; or run: chgrp \(group) \(path)")
+        }
+        try setMode(path, mode)
+    }
+
+    static func setMode(_ path: String, _ mode: mode_t) throws {
+        if chmod(path, mode) != 0 {
+            throw CredentialError.system(errno, "cannot set mode", path: path, fix: "chmod \(octal(mode)) \(path)")
+        }
+    }
 }
 
 /// `mode` as "0644".

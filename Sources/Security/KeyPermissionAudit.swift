@@ -108,6 +108,41 @@ public struct KeyPermissionAudit: Sendable {
             add(.refuse, "directory \(directory) holding private key \(keyPath) has mode \(octal(parent.permissions)): "
                 + "any user can replace the key. Fix: chmod 700 \(directory)")
         }
+        inspectPath(keyPath: keyPath, parent: directory, group: group, add)
         return findings
+    }
+
+    /// The folders above the key: none may let others (or the key group) replace what is below
+    /// it, and with a key group each must let the group through, or the 0640 key is no use to it.
+    private static func inspectPath(keyPath: String, parent: String, group: gid_t?,
+                                    _ add: (Finding.Severity, String) -> Void) {
+        guard let canonicalParent = FileSystem.canonical(parent) else { return }
+        var folder = canonicalParent
+        var blocking: [String] = []
+        while true {
+            if let status = try? FileSystem.status(folder), status.isDirectory {
+                let mode = status.permissions, sticky = mode & 0o1000 != 0
+                // The key's own folder has its own finding above.
+                if folder != canonicalParent, mode & 0o002 != 0, !sticky {
+                    add(.refuse, "directory \(folder) above private key \(keyPath) has mode \(octal(mode)): any user can "
+                        + "replace the folders below it. Fix: chmod o-w \(folder)")
+                }
+                if let group {
+                    if status.group == group, mode & 0o020 != 0, !sticky {
+                        add(.refuse, "directory \(folder) on the way to private key \(keyPath) has mode \(octal(mode)) and belongs to "
+                            + "the TLS group \(group): the group can replace the key. Fix: chmod g-w \(folder)")
+                    }
+                    let passes = mode & 0o001 != 0 || (status.group == group && mode & 0o010 != 0)
+                    if !passes { blocking.append("\(folder) (mode \(octal(mode)), uid \(status.owner), gid \(status.group))") }
+                }
+            }
+            if folder == "/" { break }
+            folder = FileSystem.parentDirectory(of: folder)
+        }
+        if let group, !blocking.isEmpty {
+            add(.warning, "the TLS group \(group) cannot reach private key \(keyPath): it may not enter "
+                + blocking.reversed().joined(separator: ", ")
+                + ". Fix: chgrp \(group) and chmod 750 each of them (camhost does so itself from the data directory down)")
+        }
     }
 }

@@ -2,11 +2,20 @@ import CGnuTLS
 
 /// The TLS settings camhost's servers use.
 public enum TLSPolicy {
-    /// GnuTLS priority string for the HTTPS server and any other TLS listener: TLS 1.2 and 1.3 only.
+    /// GnuTLS priority string for the HTTPS server and any other TLS listener: Mozilla's
+    /// "intermediate" profile (docs/security.md, "TLS profile").
     ///
-    /// With a P-256 key, `SECURE256` alone silently disables TLS 1.3 on GnuTLS 3.7, so SECURE128
-    /// suites are added back; and without a priority string GnuTLS would accept TLS 1.0 and 1.1.
+    /// - TLS 1.3 and 1.2 only: without a priority string GnuTLS would accept TLS 1.0 and 1.1.
+    /// - `SECURE256:+SECURE128`: with a P-256 key, `SECURE256` alone silently disables TLS 1.3
+    ///   on GnuTLS 3.7 (shared FACTS), so the 128-bit level is added back.
+    /// - AEAD suites only (AES-GCM, ChaCha20-Poly1305) with ECDHE: no CBC suite (LUCKY13 and
+    ///   its kin), no static-RSA or finite-field DHE key exchange, no CCM; TLS 1.3 suites are
+    ///   these same ciphers.
+    /// - `%SERVER_PRECEDENCE`: our order wins over the client's, so a client offering CBC or
+    ///   ChaCha first still gets AES-128-GCM where both have it.
     public static let serverPriorities = "SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+        + ":-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA"
+        + ":%SERVER_PRECEDENCE"
 
     /// Throws when GnuTLS cannot parse `priorities`; the error's input names the offending part.
     public static func validate(_ priorities: String) throws(TLSError) {

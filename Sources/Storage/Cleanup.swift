@@ -108,8 +108,9 @@ public struct Cleanup: Sendable {
 
         if options.dryRun {
             do {
+              var scan = ScanReport()
+              try index.walk(rootFD: rootFD, report: &scan)
               try store.withDatabase { db in
-                var scan = ScanReport()
                 try db.inTransaction(.immediate) { db -> Void in
                     // Everything below is rolled back: a dry run sees what a real run would, then forgets it.
                     for entry in try ledger(db, limit: Int.max) {
@@ -117,7 +118,6 @@ public struct Cleanup: Sendable {
                         report.ledgerFinished += 1
                         report.items.append(.init(reason: entry.reason, cameraID: nil, path: entry.path, thumbnail: entry.thumbnail, bytes: entry.bytes))
                     }
-                    try index.walk(db, rootFD: rootFD, report: &scan)
                     try index.register(db, now: now, settleSeconds: options.policy.settleSeconds, report: &scan)
                     let pendingBytes = try db.scalar("SELECT coalesce(sum(bytes), 0) FROM deletion_ledger", as: Int64.self) ?? 0
                     let plan = try makePlan(db, options: options, now: now, cursor: cursor, extraFree: pendingBytes, report: &report)
@@ -153,7 +153,7 @@ public struct Cleanup: Sendable {
         report.ledgerFinished = finished
         // 2. Scan: new files become rows (subject to the policy), never orphans.
         var scan = ScanReport()
-        try store.withDatabase { db in try index.walk(db, rootFD: rootFD, report: &scan) }
+        try index.walk(rootFD: rootFD, report: &scan)
         try store.write { db in try index.register(db, now: now, settleSeconds: options.policy.settleSeconds, report: &scan) }
         report.registered = scan.registered
         report.errors = scan.errors + report.errors
@@ -347,7 +347,6 @@ public struct Cleanup: Sendable {
             DELETE FROM temp.plan;
             """)
         let notPending = "NOT EXISTS (SELECT 1 FROM deletion_ledger l WHERE l.recording_id = r.id)"
-        let iso = "strftime('%Y-%m-%dT%H:%M:%fZ', ?, 'unixepoch')"
 
         // Age.
         if let olderThan = options.olderThanSeconds {
@@ -429,6 +428,8 @@ public struct Cleanup: Sendable {
         plan.recordings = try db.scalar("SELECT count(*) FROM temp.plan", as: Int.self) ?? 0
 
         // Orphan files: no row refers to them, not being written, older than the grace period.
+        // A segment recorder's `*.mp4.part` is never one: it holds the whole fragments of a
+        // segment a crash interrupted, which the camera's next recorder trims and registers.
         let grace = (now - Int64(policy.orphanGraceMinutes) * 60) * 1_000_000_000
         let scope = Self.scope(options.camera)
         let orphans = try db.prepare("""
@@ -437,6 +438,7 @@ public struct Cleanup: Sendable {
               AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.path = s.path)
               AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.thumbnail = s.path)
               AND NOT EXISTS (SELECT 1 FROM deletion_ledger l WHERE l.path = s.path OR l.thumbnail = s.path)
+              AND substr(s.path, -9) <> x'2e6d70342e70617274'
               AND (?2 IS NULL OR substr(s.path, 1, length(?2)) = ?2 OR substr(s.path, 1, length(?3)) = ?3)
             ORDER BY s.path
             """)

@@ -45,6 +45,17 @@ public struct HealthHistory: Sendable {
         }
     }
 
+    /// Restarts the supervisor made, per neighbour and outcome, over the history kept
+    /// (budget notices are not restarts: they carry no command).
+    public func restartCounts() throws -> [(neighbour: String, ok: Bool, count: Int)] {
+        try store.read { db in
+            try db.query("""
+                SELECT substr(check_name, 1, length(check_name) - 8), ok, count(*) FROM health_history
+                WHERE check_name LIKE '%.restart' AND detail NOT LIKE 'restart budget%' GROUP BY check_name, ok ORDER BY check_name, ok
+                """).map { (neighbour: try $0.get(0), ok: (try $0.get(1) as Int64) != 0, count: Int(try $0.get(2) as Int64)) }
+        }
+    }
+
     /// Removes rows older than `days`; returns how many.
     @discardableResult
     public func prune(olderThanDays days: Int) throws -> Int {

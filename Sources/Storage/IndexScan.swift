@@ -1,11 +1,14 @@
-/// One pass of `RecordingIndex.scan`: walks the root one directory at a time and merges each
-/// directory's sorted listing with the sorted index rows of that directory, so only one
-/// directory is ever held in memory and nothing is written but new rows (no scratch table: on a
-/// slow disk, 200k scratch rows spilled to a temporary file and cost more than the walk).
+/// One pass of `RecordingIndex.scan`: walks the root one directory at a time (`TreeWalk`) and
+/// merges each directory's sorted listing with the sorted index rows of that directory (read
+/// on a reader connection), so only one directory is ever held in memory and nothing is
+/// written but new rows (no scratch table: on a slow disk, 200k scratch rows spilled to a
+/// temporary file and cost more than the walk). New rows are written in short batches; the
+/// walk itself holds no lock.
 ///
-/// Blocking; runs on the caller's connection inside `Store.withDatabase`.
+/// Blocking: call from a thread that may block.
 final class IndexScan {
-    private let db: Database
+    private let store: Store
+    private let rootFD: Int32
     /// Files modified at or after this (nanoseconds since 1970) are still being written.
     private let settled: Int64
     /// Paths (relative to the root) some process holds open.
@@ -13,53 +16,92 @@ final class IndexScan {
     /// Paths with a pending deletion in the ledger: never registered again.
     private let pending: Set<[UInt8]>
     private(set) var report = ScanReport()
-
-    private let rowsBetween: Statement
-    private let rowsFrom: Statement
-    private let insertRecording: Statement
-    private let insertCamera: Statement
-    private let linkThumbnail: Statement
     private var cameras: Set<[UInt8]> = []
 
-    /// Writes go in large transactions: committed after this many rows or this long.
-    private static let rowsPerTransaction = 20_000
-    private static let millisecondsPerTransaction: Int64 = 500
-    private var transactionRows = 0
-    private var transactionStarted: Int64 = 0
+    /// What the walk found to write, written `RecordingIndex.rowsPerFlush` rows at a time or
+    /// after `millisecondsPerFlush`, each batch in one short write transaction.
+    private struct NewRecording { var camera: [UInt8]; var path: [UInt8]; var modifiedMilliseconds: Int64; var size: Int64; var thumbnail: [UInt8]? }
+    private var newRecordings: [NewRecording] = []
+    private var thumbnailLinks: [(path: [UInt8], thumbnail: [UInt8])] = []
+    private var oldestUnwritten: Int64 = 0
+    private static let millisecondsPerFlush: Int64 = 500
 
-    init(_ db: Database, settled: Int64, busy: Set<[UInt8]>) throws {
-        self.db = db
+    init(store: Store, rootFD: Int32, settled: Int64, busy: Set<[UInt8]>) throws {
+        self.store = store
+        self.rootFD = rootFD
         self.settled = settled
         self.busy = busy
-        var pending: Set<[UInt8]> = []
-        for row in try db.query("SELECT path FROM deletion_ledger") {
-            if let path = [UInt8].decode(from: row.values[0]) { pending.insert(path) }
+        self.pending = try store.read { db in
+            var pending: Set<[UInt8]> = []
+            for row in try db.query("SELECT path FROM deletion_ledger") {
+                if let path = [UInt8].decode(from: row.values[0]) { pending.insert(path) }
+            }
+            return pending
         }
-        self.pending = pending
-        rowsBetween = try db.prepare("SELECT path, thumbnail IS NULL FROM recordings WHERE path >= ?1 AND path < ?2 ORDER BY path")
-        rowsFrom = try db.prepare("SELECT path, thumbnail IS NULL FROM recordings WHERE path >= ?1 ORDER BY path")
-        // CAST(... AS TEXT): the camera id keeps the directory name's bytes, UTF-8 or not.
-        insertRecording = try db.prepare("""
-            INSERT INTO recordings (camera_id, path, start_at, end_at, bytes, thumbnail)
-            VALUES (CAST(?1 AS TEXT), ?2, strftime('%Y-%m-%dT%H:%M:%fZ', ?3 / 1000.0, 'unixepoch'),
-                    strftime('%Y-%m-%dT%H:%M:%fZ', ?3 / 1000.0, 'unixepoch'), ?4, ?5)
-            ON CONFLICT DO NOTHING
-            """)
-        insertCamera = try db.prepare("INSERT OR IGNORE INTO cameras (id, name, profile, address) VALUES (CAST(?1 AS TEXT), CAST(?1 AS TEXT), 'unknown', '')")
-        linkThumbnail = try db.prepare("UPDATE recordings SET thumbnail = ?2 WHERE path = ?1 AND thumbnail IS NULL")
     }
 
-    /// Walks everything below `rootFD`; commits what it registered, or rolls back and rethrows.
-    func run(rootFD: Int32) throws {
-        let thumbnailsFD = try? FileOps.openDirectory(rootFD, RecordingIndex.thumbnailDirectory).get()
-        defer { if let thumbnailsFD { FileOps.close(thumbnailsFD) } }
-        do {
-            try visit(rootFD, [], thumbnailsFD: thumbnailsFD)
-            if db.isInTransaction { try db.execute("COMMIT") }
-        } catch {
-            if db.isInTransaction { try? db.execute("ROLLBACK") }
-            throw error
+    /// Walks everything below the root (`TreeWalk`, no lock held) and registers what it found;
+    /// what was written before an error stays written, the rest is dropped and the error rethrown.
+    func run() throws {
+        var walkReport = ScanReport()
+        try TreeWalk(rootFD: rootFD, statEveryFile: false).run(report: &walkReport) { listing in
+            guard !listing.inThumbnails else { return }
+            let media = listing.files.filter { RecordingIndex.isMedia($0.name) && $0.size != nil }
+            if !media.isEmpty {
+                try merge(media, in: listing.path, subdirectories: listing.subdirectories)
+            }
+            if newRecordings.count + thumbnailLinks.count >= RecordingIndex.rowsPerFlush
+                || (oldestUnwritten > 0 && FileOps.monotonicMilliseconds() - oldestUnwritten >= Self.millisecondsPerFlush) {
+                try flush()
+            }
         }
+        try flush()
+        report.filesSeen = walkReport.filesSeen
+        report.directoriesSeen = walkReport.directoriesSeen
+        report.errors = walkReport.errors + report.errors
+    }
+
+    /// Writes the registrations and thumbnail links found so far in one transaction.
+    private func flush() throws {
+        guard !newRecordings.isEmpty || !thumbnailLinks.isEmpty else { return }
+        let (recordings, links) = (newRecordings, thumbnailLinks)
+        newRecordings.removeAll(keepingCapacity: true)
+        thumbnailLinks.removeAll(keepingCapacity: true)
+        oldestUnwritten = 0
+        let known = cameras
+        let (registered, linked, newCameras) = try store.write { db -> (Int, Int, Set<[UInt8]>) in
+            // CAST(... AS TEXT): the camera id keeps the directory name's bytes, UTF-8 or not.
+            let insertRecording = try db.prepare("""
+                INSERT INTO recordings (camera_id, path, start_at, end_at, bytes, thumbnail)
+                VALUES (CAST(?1 AS TEXT), ?2, strftime('%Y-%m-%dT%H:%M:%fZ', ?3 / 1000.0, 'unixepoch'),
+                        strftime('%Y-%m-%dT%H:%M:%fZ', ?3 / 1000.0, 'unixepoch'), ?4, ?5)
+                ON CONFLICT DO NOTHING
+                """)
+            let insertCamera = try db.prepare("INSERT OR IGNORE INTO cameras (id, name, profile, address) VALUES (CAST(?1 AS TEXT), CAST(?1 AS TEXT), 'unknown', '')")
+            let linkThumbnail = try db.prepare("UPDATE recordings SET thumbnail = ?2 WHERE path = ?1 AND thumbnail IS NULL")
+            var registered = 0, linked = 0
+            var cameras = known
+            for link in links {
+                try linkThumbnail.execute([.blob(link.path), .blob(link.thumbnail)])
+                linked += db.changes
+            }
+            for recording in recordings {
+                if !cameras.contains(recording.camera) {
+                    try insertCamera.execute([.blob(recording.camera)])
+                    cameras.insert(recording.camera)
+                }
+                try insertRecording.execute([.blob(recording.camera), .blob(recording.path), .integer(recording.modifiedMilliseconds),
+                                             .integer(recording.size), recording.thumbnail.map { .blob($0) } ?? .null])
+                if db.changes == 1 {
+                    registered += 1
+                    if recording.thumbnail != nil { linked += 1 }
+                }
+            }
+            return (registered, linked, cameras)
+        }
+        cameras = newCameras
+        report.registered += registered
+        report.thumbnailsLinked += linked
     }
 
     private struct MediaFile {
@@ -68,105 +110,32 @@ final class IndexScan {
         var modified: Int64
     }
 
-    /// One directory: list it, register its new recordings, then its subdirectories in name order.
-    /// `thumbnailsFD`: the matching directory under `.thumbnails`, when there is one.
-    private func visit(_ fd: Int32, _ path: [UInt8], thumbnailsFD: Int32?) throws {
-        var media: [MediaFile] = []
-        var subdirectories: [[UInt8]] = []
-        let code = FileOps.entries(fd) { name, hinted in
-            let child = RecordingPath.join(path, name)
-            var kind = hinted
-            var status: FileOps.Status?
-            let isMedia = RecordingIndex.isMedia(name)
-            if kind == nil || (kind == .file && isMedia) {
-                switch FileOps.status(fd, name) {
-                case .success(let s): status = s; kind = s.kind
-                case .failure(.noEntry): return
-                case .failure(let code):
-                    report.errors.append(PathError(FileError(operation: "stat", path: child, errno: code.code)))
-                    return
-                }
-            }
-            switch kind {
-            case .file:
-                report.filesSeen += 1
-                if isMedia, let status { media.append(MediaFile(name: name, size: status.size, modified: status.modified)) }
-            case .directory:
-                subdirectories.append(name)
-            case .symlink:
-                report.errors.append(.symbolicLink(child))
-            default:
-                report.errors.append(.notRegular(child))
-            }
+    /// The `.thumbnails` directory matching `path`, opened component by component without
+    /// following links; nil when there is none.
+    private func thumbnailDirectory(for path: [UInt8]) -> Int32? {
+        guard case .success(var fd) = FileOps.openDirectory(rootFD, RecordingIndex.thumbnailDirectory) else { return nil }
+        for component in path.split(separator: 0x2F) {
+            let next = FileOps.openDirectory(fd, Array(component))
+            FileOps.close(fd)
+            guard case .success(let opened) = next else { return nil }
+            fd = opened
         }
-        if let code {
-            report.errors.append(PathError(FileError(operation: "read directory", path: path, errno: code.code)))
-        }
-        subdirectories.sort { $0.lexicographicallyPrecedes($1) }
-        if !media.isEmpty {
-            media.sort { $0.name.lexicographicallyPrecedes($1.name) }
-            try merge(media, in: path, subdirectories: subdirectories, thumbnailsFD: thumbnailsFD)
-        }
-        try commitIfDue()
-        for name in subdirectories {
-            let child = RecordingPath.join(path, name)
-            let childFD: Int32
-            switch FileOps.openDirectory(fd, name) {
-            case .success(let opened): childFD = opened
-            case .failure(let code):
-                report.errors.append(PathError(FileError(operation: "open directory", path: child, errno: code.code)))
-                continue
-            }
-            defer { FileOps.close(childFD) }
-            report.directoriesSeen += 1
-            if path.isEmpty && name == RecordingIndex.thumbnailDirectory {
-                count(childFD, child)
-                continue
-            }
-            let childThumbnails = thumbnailsFD.flatMap { try? FileOps.openDirectory($0, name).get() }
-            defer { if let childThumbnails { FileOps.close(childThumbnails) } }
-            try visit(childFD, child, thumbnailsFD: childThumbnails)
-        }
-    }
-
-    /// The `.thumbnails` tree: counted and checked for links, nothing registered.
-    private func count(_ fd: Int32, _ path: [UInt8]) {
-        var subdirectories: [[UInt8]] = []
-        let code = FileOps.entries(fd) { name, hinted in
-            var kind = hinted
-            if kind == nil { kind = try? FileOps.status(fd, name).get().kind }
-            switch kind {
-            case .file: report.filesSeen += 1
-            case .directory: subdirectories.append(name)
-            case .symlink:
-                report.errors.append(.symbolicLink(RecordingPath.join(path, name)))
-            case nil: break
-            default:
-                report.errors.append(.notRegular(RecordingPath.join(path, name)))
-            }
-        }
-        if let code { report.errors.append(PathError(FileError(operation: "read directory", path: path, errno: code.code))) }
-        for name in subdirectories {
-            let child = RecordingPath.join(path, name)
-            switch FileOps.openDirectory(fd, name) {
-            case .success(let childFD):
-                report.directoriesSeen += 1
-                count(childFD, child)
-                FileOps.close(childFD)
-            case .failure(let code):
-                report.errors.append(PathError(FileError(operation: "open directory", path: child, errno: code.code)))
-            }
-        }
+        return fd
     }
 
     /// Merges a directory's media files (sorted) with its rows (sorted): files without a row are
     /// registered when settled; rows without a linked thumbnail get one when it exists now.
-    private func merge(_ media: [MediaFile], in path: [UInt8], subdirectories: [[UInt8]], thumbnailsFD: Int32?) throws {
+    private func merge(_ files: [TreeWalk.File], in path: [UInt8], subdirectories: [[UInt8]]) throws {
+        let media = files.map { MediaFile(name: $0.name, size: $0.size ?? 0, modified: $0.modified ?? 0) }
         let prefix = path.isEmpty ? [] : path + [0x2F]
         let rows = try directRows(prefix: prefix, subdirectories: subdirectories)
         var thumbnails: Set<[UInt8]>?
         func thumbnail(for name: [UInt8]) -> [UInt8]? {
-            if thumbnails == nil { thumbnails = Self.fileNames(thumbnailsFD) }
+            if thumbnails == nil {
+                let fd = thumbnailDirectory(for: path)
+                thumbnails = Self.fileNames(fd)
+                if let fd { FileOps.close(fd) }
+            }
             guard thumbnails!.contains(name + Array(".jpg".utf8)) else { return nil }
             return RecordingIndex.thumbnailPath(for: prefix + name)
         }
@@ -177,28 +146,17 @@ final class IndexScan {
             let full = prefix + file.name
             if r < rows.count, rows[r].name == file.name {
                 if rows[r].thumbnailIsNull, let link = thumbnail(for: file.name) {
-                    try begin()
-                    try linkThumbnail.execute([.blob(full), .blob(link)])
-                    report.thumbnailsLinked += db.changes
+                    note()
+                    thumbnailLinks.append((full, link))
                 }
                 continue
             }
             guard file.size > 0 else { continue }
             if busy.contains(full) || file.modified >= settled { report.unsettled += 1; continue }
             if pending.contains(full) { continue }
-            try begin()
-            if !cameras.contains(camera) {
-                try insertCamera.execute([.blob(camera)])
-                cameras.insert(camera)
-            }
-            let link = thumbnail(for: file.name)
-            try insertRecording.execute([.blob(camera), .blob(full), .integer(file.modified / 1_000_000), .integer(file.size),
-                                         link.map { .blob($0) } ?? .null])
-            if db.changes == 1 {
-                report.registered += 1
-                transactionRows += 1
-                if link != nil { report.thumbnailsLinked += 1 }
-            }
+            note()
+            newRecordings.append(NewRecording(camera: camera, path: full, modifiedMilliseconds: file.modified / 1_000_000,
+                                              size: file.size, thumbnail: thumbnail(for: file.name)))
         }
     }
 
@@ -206,6 +164,12 @@ final class IndexScan {
     /// directory's prefix minus the ranges of its subdirectories (one seek per gap, so a camera's
     /// directory does not read all of its recordings' rows).
     private func directRows(prefix: [UInt8], subdirectories: [[UInt8]]) throws -> [(name: [UInt8], thumbnailIsNull: Bool)] {
+        try store.read { db in try directRows(db, prefix: prefix, subdirectories: subdirectories) }
+    }
+
+    private func directRows(_ db: Database, prefix: [UInt8], subdirectories: [[UInt8]]) throws -> [(name: [UInt8], thumbnailIsNull: Bool)] {
+        let rowsBetween = try db.prepare("SELECT path, thumbnail IS NULL FROM recordings WHERE path >= ?1 AND path < ?2 ORDER BY path")
+        let rowsFrom = try db.prepare("SELECT path, thumbnail IS NULL FROM recordings WHERE path >= ?1 ORDER BY path")
         // `d/` .. `d0` ('0' follows '/') holds everything below subdirectory d.
         let excluded = subdirectories.map { prefix + $0 + [0x2F] }.sorted { $0.lexicographicallyPrecedes($1) }
         var rows: [(name: [UInt8], thumbnailIsNull: Bool)] = []
@@ -240,16 +204,8 @@ final class IndexScan {
         return names
     }
 
-    private func begin() throws {
-        guard !db.isInTransaction else { return }
-        try db.execute("BEGIN IMMEDIATE")
-        transactionRows = 0
-        transactionStarted = FileOps.monotonicMilliseconds()
-    }
-
-    private func commitIfDue() throws {
-        guard db.isInTransaction, transactionRows >= Self.rowsPerTransaction
-            || FileOps.monotonicMilliseconds() - transactionStarted >= Self.millisecondsPerTransaction else { return }
-        try db.execute("COMMIT")
+    /// Notes that something waits to be written (starts the flush timer).
+    private func note() {
+        if oldestUnwritten == 0 { oldestUnwritten = FileOps.monotonicMilliseconds() }
     }
 }

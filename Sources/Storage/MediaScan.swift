@@ -16,11 +16,14 @@ final class MediaScan {
     private let tools: MediaTools
     private let cursor: DirectoryCursor
     private static let rowsPerBatch = 128
+    /// Only this recording, its thumbnail from the first frame (the segment recorder's call).
+    private let onlyRecording: Int64?
 
-    init(store: Store, tools: MediaTools, rootFD: Int32) {
+    init(store: Store, tools: MediaTools, rootFD: Int32, onlyRecording: Int64? = nil) {
         self.store = store
         self.tools = tools
         self.cursor = DirectoryCursor(rootFD: rootFD)
+        self.onlyRecording = onlyRecording
     }
 
     private struct Row { var id: Int64; var path: [UInt8]; var durationMilliseconds: Int64?; var hasThumbnail: Bool }
@@ -55,9 +58,11 @@ final class MediaScan {
             let rows = try store.read { db -> [Row] in
                 let statement = try db.prepare("""
                     SELECT id, path, duration_ms, thumbnail IS NOT NULL FROM recordings
-                    WHERE id > ?1 AND ((?2 AND duration_ms IS NULL) OR (?3 AND thumbnail IS NULL)) ORDER BY id LIMIT ?4
+                    WHERE id > ?1 AND ((?2 AND duration_ms IS NULL) OR (?3 AND thumbnail IS NULL)) AND (?5 IS NULL OR id = ?5)
+                    ORDER BY id LIMIT ?4
                     """)
-                try statement.bind([.integer(after), .integer(probing ? 1 : 0), .integer(thumbnailing ? 1 : 0), .integer(Int64(Self.rowsPerBatch))])
+                try statement.bind([.integer(after), .integer(probing ? 1 : 0), .integer(thumbnailing ? 1 : 0), .integer(Int64(Self.rowsPerBatch)),
+                                    onlyRecording.map { .integer($0) } ?? .null])
                 var rows: [Row] = []
                 while try statement.step() {
                     rows.append(Row(id: Int64.decode(from: statement.value(at: 0)) ?? 0, path: [UInt8].decode(from: statement.value(at: 1)) ?? [],
@@ -189,8 +194,8 @@ final class MediaScan {
                 FileOps.close(input)
                 return .failure(StartError("create thumbnail: \(FileOps.message(code.code))"))
             }
-            // Short recordings have no frame at 1 s.
-            let seek = (row.durationMilliseconds ?? 2000) >= 2000 ? "1" : "0"
+            // Short recordings have no frame at 1 s; a recorder's segment starts with its keyframe.
+            let seek = (row.durationMilliseconds ?? 2000) >= 2000 && onlyRecording == nil ? "1" : "0"
             let arguments = ["-y", "-v", "error", "-ss", seek, "-i", "/dev/fd/3", "-frames:v", "1", "-vf", "scale=320:-2",
                              "-f", "image2pipe", "-c:v", "mjpeg", "pipe:1"]
             do {

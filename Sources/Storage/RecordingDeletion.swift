@@ -34,7 +34,7 @@ extension Cleanup {
         report.databaseBytesAfter = try store.sizeInBytes()
         report.durationMilliseconds = FileOps.monotonicMilliseconds() - started
         let skipped = wanted.filter { !queued.contains($0) }
-        try store.write { db in
+        _ = try store.write { db in
             try AuditLog.append(in: db, actor: actor, action: "recordings.delete", target: queued.map(String.init).joined(separator: ","),
                                 detail: "deleted \(report.recordingsDeleted) recording(s), \(report.bytesFreed) bytes" + (skipped.isEmpty ? "" : "; skipped (protected or unknown): \(skipped.map(String.init).joined(separator: ","))"),
                                 outcome: report.errors.isEmpty ? .success : .failure)

@@ -76,11 +76,9 @@ public struct RecordingIndex: Sendable {
         defer { FileOps.close(rootFD) }
         let settled = ((now ?? FileOps.now()) - Int64(settleSeconds)) * 1_000_000_000
         let busy = openFiles()
-        var report = try store.withDatabase { db -> ScanReport in
-            let scan = try IndexScan(db, settled: settled, busy: busy)
-            try scan.run(rootFD: rootFD)
-            return scan.report
-        }
+        let scan = try IndexScan(store: store, rootFD: rootFD, settled: settled, busy: busy)
+        try scan.run()
+        var report = scan.report
         if let media { try MediaScan(store: store, tools: media, rootFD: rootFD).run(report: &report) }
         report.durationMilliseconds = FileOps.monotonicMilliseconds() - started
         return report
@@ -241,86 +239,53 @@ public struct RecordingIndex: Sendable {
     enum FileKind: Int64 { case media = 1, thumbnail = 2, other = 3 }
 
     /// For a cleanup's plan: fills `temp.seen_files` (every regular file) and `temp.seen_dirs`
-    /// (every directory below the root, with its entry count). `scan` does not use it (`IndexScan`). Symbolic links and special files are reported, never
-    /// followed; an unreadable directory is reported and the walk goes on.
-    func walk(_ db: Database, rootFD: Int32, report: inout ScanReport) throws {
-        try db.execute(script: """
-            DROP TABLE IF EXISTS temp.seen_files;
-            DROP TABLE IF EXISTS temp.seen_dirs;
-            CREATE TEMP TABLE seen_files (path BLOB NOT NULL, size INTEGER, modified INTEGER, kind INTEGER, busy INTEGER);
-            CREATE TEMP TABLE seen_dirs (path BLOB NOT NULL, modified INTEGER, entries INTEGER);
-            """)
-        // One transaction for speed; inside a dry run's transaction, that one.
-        func inTransaction(_ body: (Database) throws -> Void) throws {
-            if db.isInTransaction { try body(db) } else { try db.inTransaction(.deferred) { try body($0) } }
+    /// (every directory below the root, with its entry count) on the writer connection. The
+    /// walk (`TreeWalk`) holds no lock: what it found is written `rowsPerFlush` rows at a time,
+    /// each in a short transaction of the temp schema (no lock on the database file).
+    func walk(rootFD: Int32, report: inout ScanReport) throws {
+        try store.withDatabase { db in
+            try db.execute(script: """
+                DROP TABLE IF EXISTS temp.seen_files;
+                DROP TABLE IF EXISTS temp.seen_dirs;
+                CREATE TEMP TABLE seen_files (path BLOB NOT NULL, size INTEGER, modified INTEGER, kind INTEGER, busy INTEGER);
+                CREATE TEMP TABLE seen_dirs (path BLOB NOT NULL, modified INTEGER, entries INTEGER);
+                """)
         }
-        try inTransaction { db in
-            let insertFile = try db.prepare("INSERT INTO temp.seen_files (path, size, modified, kind, busy) VALUES (?, ?, ?, ?, 0)")
-            let insertDirectory = try db.prepare("INSERT INTO temp.seen_dirs (path, modified, entries) VALUES (?, ?, ?)")
-            var failure: (any Error)?
-            func visit(_ fd: Int32, _ path: [UInt8], inThumbnails: Bool) -> Int {
-                var entries = 0
-                var subdirectories: [[UInt8]] = []
-                let code = FileOps.entries(fd) { name, hinted in
-                    guard failure == nil else { return }
-                    entries += 1
-                    let child = RecordingPath.join(path, name)
-                    var kind = hinted
-                    var status: FileOps.Status?
-                    if kind == nil || kind == .file {
-                        switch FileOps.status(fd, name) {
-                        case .success(let s): status = s; kind = s.kind
-                        case .failure(.noEntry): entries -= 1; return
-                        case .failure(let code):
-                            report.errors.append(PathError(FileError(operation: "stat", path: child, errno: code.code)))
-                            return
-                        }
-                    }
-                    switch kind {
-                    case .file:
-                        guard let status else { return }
-                        report.filesSeen += 1
-                        let fileKind: FileKind = inThumbnails ? .thumbnail : Self.isMedia(name) ? .media : .other
-                        do {
-                            try insertFile.execute([.blob(child), .integer(status.size), .integer(status.modified), .integer(fileKind.rawValue)])
-                        } catch { failure = error }
-                    case .directory:
-                        subdirectories.append(name)
-                    case .symlink:
-                        report.errors.append(.symbolicLink(child))
-                    default:
-                        report.errors.append(.notRegular(child))
-                    }
+        var files: [DatabaseValue] = []   // path, size, modified, kind; flattened
+        var directories: [DatabaseValue] = []   // path, modified, entries
+        func flush() throws {
+            guard !files.isEmpty || !directories.isEmpty else { return }
+            let (fileRows, directoryRows) = (files, directories)
+            files.removeAll(keepingCapacity: true)
+            directories.removeAll(keepingCapacity: true)
+            try store.withDatabase { db in
+                try db.inTransaction(.deferred) { db in
+                    let insertFile = try db.prepare("INSERT INTO temp.seen_files (path, size, modified, kind, busy) VALUES (?, ?, ?, ?, 0)")
+                    for row in stride(from: 0, to: fileRows.count, by: 4) { try insertFile.execute(Array(fileRows[row..<row + 4])) }
+                    let insertDirectory = try db.prepare("INSERT INTO temp.seen_dirs (path, modified, entries) VALUES (?, ?, ?)")
+                    for row in stride(from: 0, to: directoryRows.count, by: 3) { try insertDirectory.execute(Array(directoryRows[row..<row + 3])) }
                 }
-                if let code {
-                    report.errors.append(PathError(FileError(operation: "read directory", path: path, errno: code.code)))
-                }
-                for name in subdirectories where failure == nil {
-                    let child = RecordingPath.join(path, name)
-                    let childFD: Int32
-                    switch FileOps.openDirectory(fd, name) {
-                    case .success(let opened): childFD = opened
-                    case .failure(let code):
-                        report.errors.append(PathError(FileError(operation: "open directory", path: child, errno: code.code)))
-                        continue
-                    }
-                    report.directoriesSeen += 1
-                    let modified = (try? FileOps.status(childFD).get().modified) ?? 0
-                    let count = visit(childFD, child, inThumbnails: inThumbnails || (path.isEmpty && name == Self.thumbnailDirectory))
-                    FileOps.close(childFD)
-                    do {
-                        try insertDirectory.execute([.blob(child), .integer(modified), .integer(Int64(count))])
-                    } catch { failure = error }
-                }
-                return entries
             }
-            _ = visit(rootFD, [], inThumbnails: false)
-            if let failure { throw failure }
-            // Appending rows and sorting once for the index costs far less I/O than inserting
-            // 100k paths into a B-tree in readdir's hash order.
-            try db.execute("CREATE UNIQUE INDEX temp.seen_files_path ON seen_files (path)")
         }
+        try TreeWalk(rootFD: rootFD, statEveryFile: true).run(report: &report) { listing in
+            if !listing.path.isEmpty {
+                directories += [.blob(listing.path), .integer(listing.modified), .integer(Int64(listing.entries))]
+            }
+            for file in listing.files {
+                let kind: FileKind = listing.inThumbnails ? .thumbnail : Self.isMedia(file.name) ? .media : .other
+                files += [.blob(RecordingPath.join(listing.path, file.name)), .integer(file.size ?? 0), .integer(file.modified ?? 0),
+                          .integer(kind.rawValue)]
+            }
+            if files.count >= Self.rowsPerFlush * 4 { try flush() }
+        }
+        try flush()
+        // Appending rows and sorting once for the index costs far less I/O than inserting
+        // 100k paths into a B-tree in readdir's hash order.
+        try store.withDatabase { db in try db.execute("CREATE UNIQUE INDEX temp.seen_files_path ON seen_files (path)") }
     }
+
+    /// Rows a walk or scan writes per transaction.
+    static let rowsPerFlush = 4096
 
     static func isMedia(_ name: [UInt8]) -> Bool {
         guard let dot = name.lastIndex(of: 0x2E), dot > 0 else { return false }

@@ -1,5 +1,6 @@
 import CMicroHTTPD
 import POSIX
+import Security
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -398,7 +399,7 @@ private let releaseSharedBytes: MHD_ContentReaderFreeCallback = { cls in
     Unmanaged<SharedBytes>.fromOpaque(cls).release()
 }
 
-private let connectionChanged: MHD_NotifyConnectionCallback = { cls, _, _, code in
+private let connectionChanged: MHD_NotifyConnectionCallback = { cls, connection, socketContext, code in
     guard let cls else { return }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
     // MHD_CONNECTION_NOTIFY_STARTED (0) and MHD_CONNECTION_NOTIFY_CLOSED (1); the cases do not
@@ -406,7 +407,18 @@ private let connectionChanged: MHD_NotifyConnectionCallback = { cls, _, _, code 
     switch code.rawValue {
     case 0:
         context.openConnections.add(1, ordering: .relaxed)
+        // The TLS session exists now and has not read a byte: its receiving side refuses
+        // client-initiated renegotiation. It lives in the connection's socket context until
+        // CLOSED, which comes after libmicrohttpd has freed the session.
+        if let connection, let socketContext, let session = cmicrohttpd_tls_session(connection) {
+            let transport = ServerSessionTransport.attach(session: session, fd: cmicrohttpd_connection_fd(connection))
+            socketContext.pointee = Unmanaged.passRetained(transport).toOpaque()
+        }
     case 1:
+        if let socketContext, let transport = socketContext.pointee {
+            Unmanaged<ServerSessionTransport>.fromOpaque(transport).release()
+            socketContext.pointee = nil
+        }
         if context.openConnections.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { context.onIdle?() }
     default:
         break

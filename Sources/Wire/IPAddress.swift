@@ -58,6 +58,25 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         return storage == .v6(high: 0, low: 0)
     }
 
+    /// 224.0.0.0/4 (RFC 5771), ff00::/8 (RFC 4291 section 2.7), and IPv4-mapped 224/4.
+    public var isMulticast: Bool {
+        if let v4 = ipv4Value { return v4 >> 28 == 0xE }
+        guard case .v6(let high, _) = storage else { return false }
+        return high >> 56 == 0xFF
+    }
+
+    /// An address from its bytes in network order: 4 for IPv4, 16 for IPv6; nil for other lengths.
+    public init?(networkBytes bytes: [UInt8]) {
+        switch bytes.count {
+        case 4:
+            storage = .v4(bytes.reduce(0) { $0 << 8 | UInt32($1) })
+        case 16:
+            storage = .v6(high: bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }, low: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
+        default:
+            return nil
+        }
+    }
+
     /// The eight 16-bit groups of an IPv6 address.
     var groups: [UInt16] {
         guard case .v6(let high, let low) = storage else { return [] }

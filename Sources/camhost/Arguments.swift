@@ -104,6 +104,24 @@ struct ByteSize: ExpressibleByArgument, Sendable {
     }
 }
 
+/// UDP ports and ranges: `5004,5005`, `5000-5010` (a range spans fewer than 1024 ports).
+struct PortList: ExpressibleByArgument, Sendable {
+    let ports: [UInt16]
+
+    init?(argument: String) {
+        var ports: [UInt16] = []
+        for part in argument.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
+            guard (1...2).contains(bounds.count), let low = UInt16(bounds[0].trimmingSpaces), low > 0,
+                  let high = bounds.count == 2 ? UInt16(bounds[1].trimmingSpaces) : low, high >= low, Int(high) - Int(low) < 1024
+            else { return nil }
+            ports.append(contentsOf: low...high)
+        }
+        guard !ports.isEmpty else { return nil }
+        self.ports = ports
+    }
+}
+
 extension Role: ExpressibleByArgument {}
 extension TokenScope: ExpressibleByArgument {}
 

@@ -21,11 +21,12 @@ struct Camhost: ParsableCommand {
               camhost config show --config /etc/camhost/camhost.toml
               camhost version --json
               camhost diagnose rtcp --camera 192.168.1.20
+              camhost sdp check offer.sdp --camera 192.168.1.20
               camhost camera list --json
               camhost simulate cameras --count 10 --profile acme-json
             """,
         version: VersionInfo.camhost,
-        subcommands: [Serve.self, VersionCommand.self, ConfigCommand.self, RecordingsCommand.self, DiagnoseCommand.self, UserCommand.self, TokenCommand.self, CameraCommandLine.self, SimulateCommand.self, FirewallCommand.self, DoctorCommand.self, StreamCommand.self])
+        subcommands: [Serve.self, VersionCommand.self, ConfigCommand.self, RecordingsCommand.self, DiagnoseCommand.self, SDPCommand.self, UserCommand.self, TokenCommand.self, CameraCommandLine.self, SimulateCommand.self, FirewallCommand.self, DoctorCommand.self, StreamCommand.self])
 }
 
 /// The flags every command that reads the configuration accepts.

@@ -58,14 +58,13 @@ struct DiagnoseCommand: ParsableCommand {
         var write: String?
 
         @Option(help: ArgumentHelp("Only UDP ports in this list, e.g. 5004,5005 or 5000-5010.", valueName: "list"))
-        var ports: String?
+        var ports: PortList?
 
         @Flag(help: "Print JSON: {\"verdict\", \"camera\", \"rtcp\": {\"to_camera\", \"from_camera\", \"on_loopback\", \"other\"}, \"evidence\", ...}.")
         var json = false
 
         func validate() throws {
             guard duration.milliseconds > 0, duration.milliseconds <= 86_400_000 else { throw ValidationError("--duration \(duration): use e.g. 15s, 500ms, 2m or a number of seconds (more than 0, at most 24h)") }
-            if let ports { guard Self.parsePorts(ports) != nil else { throw ValidationError("--ports \(ports): use a list of ports and ranges, e.g. 5004,5005 or 5000-5010") } }
             if read != nil && !interfaces.isEmpty { throw ValidationError("--read and --interface exclude each other: a file is read as it was captured") }
             if let read, let write, read == write { throw ValidationError("--write must not overwrite the --read file") }
         }
@@ -76,7 +75,7 @@ struct DiagnoseCommand: ParsableCommand {
             request.duration = duration.duration
             request.readPath = read
             request.writePath = write
-            request.ports = ports.flatMap(Self.parsePorts) ?? []
+            request.ports = ports?.ports ?? []
             // Ctrl-C ends a live capture early and still reports what was seen.
             Signals.catchInterrupt()
             request.shouldStop = { Signals.interrupted.load(ordering: .relaxed) }
@@ -121,17 +120,6 @@ struct DiagnoseCommand: ParsableCommand {
         }
 
 
-        static func parsePorts(_ text: String) -> [UInt16]? {
-            var ports: [UInt16] = []
-            for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-                let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
-                guard (1...2).contains(bounds.count), let low = UInt16(bounds[0].trimmingSpaces), low > 0,
-                      let high = bounds.count == 2 ? UInt16(bounds[1].trimmingSpaces) : low, high >= low, Int(high) - Int(low) < 1024
-                else { return nil }
-                ports.append(contentsOf: low...high)
-            }
-            return ports.isEmpty ? nil : ports
-        }
     }
 }
 

@@ -111,6 +111,8 @@ struct HealthSupervisorTests {
         #expect(restarts.filter { $0.detail.hasSuffix("exited with status 3") }.count == 3, "\(restarts.map(\.detail))")
         #expect(restarts.first?.detail.contains("budget of 3") == true)
         #expect(restarts.allSatisfy { !$0.ok })
+        let counts = try history.restartCounts()
+        #expect(counts.count == 1 && counts[0].neighbour == "coturn" && !counts[0].ok && counts[0].count == 3, "\(counts)")
         let latest = try history.latest()
         #expect(latest.first { $0.check == "coturn" }?.ok == false)
     }

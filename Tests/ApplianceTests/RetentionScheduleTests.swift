@@ -12,7 +12,7 @@ import TestSupport
             && echo new > '\(root)/cam1/new.webm' && touch -d '2 days ago' '\(root)/cam1/new.webm'
             """])
         #expect(made.status == 0)
-        let store = try Store(path: directory.file("camhost.db"), migrator: CamhostSchema.migrator)
+        let store = try Store.open(directory.file("camhost.db"))
         let schedule = RetentionSchedule(store: store, recordingsRoot: root,
                                          policy: RetentionPolicy(maxAgeDays: 30, safetyMaxSharePercent: 100), intervalHours: 24)
         schedule.start()

@@ -4,8 +4,13 @@ import TestSupport
 /// `camhost recordings ...` end to end: real files, a real database, the real binary, SIGKILL.
 @Suite("camhost recordings", .serialized)
 struct RecordingsCLITests {
+    /// The fixtures are bytes, not media: probing them with ffprobe/ffmpeg only adds an error per
+    /// file and, on a loaded machine, minutes (a scan of 180 files passed the 60 s limit).
+    static let noMediaTools = ["CAMHOST_MEDIA_FFPROBE": "off", "CAMHOST_MEDIA_FFMPEG": "off"]
+
     func camhost(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-        try TestProcess.run(TestEnvironment.camhostBinary, arguments, environment: TestEnvironment.clean.merging(environment) { $1 })
+        try TestProcess.run(TestEnvironment.camhostBinary, arguments,
+                            environment: TestEnvironment.clean.merging(Self.noMediaTools) { $1 }.merging(environment) { $1 })
     }
 
     func sh(_ script: String) throws -> String {
@@ -74,7 +79,8 @@ struct RecordingsCLITests {
             _ = try sh("cp -a '\(base.path)/.' '\(work.path)/'")
             // The SIGKILL hook lives in a test-only program (Tests/CrashHarness), not in camhost.
             let crashed = try TestProcess.run(TestEnvironment.crashHarnessBinary, ["--data-dir", work.path, "--force"],
-                                              environment: TestEnvironment.clean.merging(environment.merging(["CAMHOST_TEST_CRASH_AT": point]) { $1 }) { $1 })
+                                              environment: TestEnvironment.clean.merging(Self.noMediaTools) { $1 }
+                                                .merging(environment.merging(["CAMHOST_TEST_CRASH_AT": point]) { $1 }) { $1 })
             #expect(crashed.status == 128 + 9, "\(point): the hook should SIGKILL the run (\(crashed.status)): \(crashed.stderr)")
             // Between the crash and the rerun: nothing inside retention is gone, and every
             // missing file is accounted for by the ledger.

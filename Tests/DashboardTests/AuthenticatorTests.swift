@@ -18,7 +18,7 @@ final class AuthFixture: @unchecked Sendable {
 
     init(settings: AuthSettings = AuthSettings(sessionIdleSeconds: 600, sessionAbsoluteSeconds: 3600, lockoutThreshold: 3, lockoutBaseSeconds: 10)) throws {
         directory = try TemporaryDirectory(prefix: "auth")
-        store = try Store(path: directory.file("camhost.db"), migrator: CamhostSchema.migrator)
+        store = try Store.open(directory.file("camhost.db"))
         auth = Authenticator(store: store, settings: settings, hasher: PasswordHasher(iterations: 1000), now: clock.now)
     }
 

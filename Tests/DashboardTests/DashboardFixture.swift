@@ -85,7 +85,7 @@ final class DashboardFixture: @unchecked Sendable {
         directory = try TemporaryDirectory(prefix: "dashboard")
         let credentials = try TLSCredentials.ensure(keyPath: directory.file("key.pem"), certPath: directory.file("cert.pem"))
         certificate = directory.file("cert.pem")
-        store = try Store(path: directory.file("camhost.db"), migrator: CamhostSchema.migrator)
+        store = try Store.open(directory.file("camhost.db"))
         try DashboardFixture.makeRecordings(root: directory.file("recordings"), count: recordings)
         _ = try RecordingIndex(store: store, root: directory.file("recordings")).scan(settleSeconds: 0)
         let environment = DashboardEnvironment(

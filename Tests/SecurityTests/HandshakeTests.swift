@@ -67,3 +67,27 @@ func realHandshakeUsesTLS13AndRefusesOldVersions() throws {
     let byAddress = try server.connect(caFile: certPath, host: "127.0.0.1")
     #expect(byAddress.output.contains("The certificate is trusted"), "\(byAddress.output)")
 }
+
+@Test(.timeLimit(.minutes(1)))
+func tls12OffersOnlyAEADSuitesAndTheServerOrderWins() throws {
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    let keyPath = scratch.file("server.key")
+    let certPath = scratch.file("server.crt")
+    _ = try TLSCredentials.ensure(keyPath: keyPath, certPath: certPath, hostNames: ["localhost"])
+    let server = try TLSTestServer(keyPath: keyPath, certPath: certPath, logPath: scratch.file("server.log"))
+    defer { server.stop() }
+
+    // A client that speaks only CBC (what testssl flagged: ECDHE-ECDSA-AES128-SHA and -AES256-SHA).
+    let cbc = try server.connect(caFile: certPath, priorities: "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-CBC:+AES-256-CBC")
+    #expect(cbc.status != 0, "a CBC suite was accepted: \(cbc.output)")
+    #expect(!cbc.output.contains("- Description:"), "\(cbc.output)")
+
+    // A client preferring ChaCha20 and AES-256 gets the server's first choice.
+    let chachaFirst = try server.connect(caFile: certPath, priorities: "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+CHACHA20-POLY1305:+AES-256-GCM:+AES-128-GCM")
+    #expect(chachaFirst.status == 0, "\(chachaFirst.output)")
+    #expect(chachaFirst.output.contains("(TLS1.2") && chachaFirst.output.contains("(AES-128-GCM)"), "\(chachaFirst.output)")
+    // ChaCha20 alone still works (clients without AES hardware).
+    let chachaOnly = try server.connect(caFile: certPath, priorities: "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+CHACHA20-POLY1305")
+    #expect(chachaOnly.output.contains("(CHACHA20-POLY1305)"), "\(chachaOnly.output)")
+}

@@ -141,7 +141,7 @@ import Storage
 @Suite struct Maintenance {
     @Test func sizeAndIncrementalVacuum() throws {
         let dir = TemporaryDirectory(); defer { dir.remove() }
-        let store = try Store(path: dir.file("size.db"), migrator: CamhostSchema.migrator)
+        let store = try Store.open(dir.file("size.db"))
         try store.write { db in
             for _ in 0..<200 { try db.execute("INSERT INTO health_history (check_name, ok, detail) VALUES ('mqtt', 1, ?)", String(repeating: "d", count: 2000)) }
         }
@@ -163,7 +163,7 @@ import Storage
 @Suite struct AuditLogTests {
     @Test func appendAndReadNewestFirst() throws {
         let dir = TemporaryDirectory(); defer { dir.remove() }
-        let store = try Store(path: dir.file("audit.db"), migrator: CamhostSchema.migrator)
+        let store = try Store.open(dir.file("audit.db"))
         let log = AuditLog(store: store)
         let first = try log.append(actor: "admin", action: "camera.reboot", target: "cam1", outcome: .success)
         let second = try log.append(actor: "viewer", action: "camera.mode", target: "cam2", detail: "night → day 🌙", outcome: .denied)

@@ -12,7 +12,7 @@ final class Site {
     init() throws {
         root = directory.file("recordings")
         mkdir(root, 0o755)
-        store = try Store(path: directory.file("camhost.db"), migrator: CamhostSchema.migrator)
+        store = try Store.open(directory.file("camhost.db"))
     }
 
     deinit { _ = system("rm -rf '\(directory.path)'") }
@@ -112,7 +112,7 @@ let day: Int64 = 86_400
             let store = try Store(path: path, migrator: CamhostSchema.migrator.prefix(1))
             try store.write { try $0.execute("INSERT INTO cameras (id, name, profile, address) VALUES ('gate', 'Gate', 'acme', '10.0.0.5')") }
         }
-        let store = try Store(path: path, migrator: CamhostSchema.migrator)
+        let store = try Store.open(path)
         #expect(try store.read { try $0.scalar("SELECT name FROM cameras WHERE id = 'gate'", as: String.self) } == "Gate")
         #expect(try CameraRetention.all(in: store) == [CameraRetention(cameraID: "gate")])
         try store.write { try $0.execute("INSERT INTO recordings (camera_id, path, start_at, end_at, bytes) VALUES ('gate', x'61', 'a', 'b', 1)") }
@@ -267,6 +267,17 @@ extension Migrator {
         #expect(try site.paths() == ["cam1/a.webm"])
     }
 
+    @Test func aSegmentRecordersPartIsNeverAnOrphan() throws {
+        let site = try Site()
+        site.file("cam1/2026-12-04/cam1-20261204T101500.000Z.mp4.part", size: 5000, age: 30 * day)   // a crash's leftover
+        site.file("cam1/2026-12-04/.a.jpg.77.part", size: 10, age: 2 * 3600)                       // a thumbnail's leftover
+        let report = try site.cleanup()
+        #expect(report.orphanFiles == 1)
+        #expect(site.exists("cam1/2026-12-04/cam1-20261204T101500.000Z.mp4.part"), "kept for the recorder's recovery")
+        #expect(!site.exists("cam1/2026-12-04/.a.jpg.77.part"))
+        #expect(report.orphanDirectories == 0)
+    }
+
     @Test func unfinishedLedgerIsCompletedFirst() throws {
         let site = try Site()
         site.file("cam1/a.webm", age: day)
@@ -346,7 +357,7 @@ extension Migrator {
 
     @Test func databaseInsideTheRootIsRefused() throws {
         let site = try Site()
-        let store = try Store(path: site.root + "/camhost.db", migrator: CamhostSchema.migrator)
+        let store = try Store.open(site.root + "/camhost.db")
         #expect(throws: CleanupError.self) {
             try Cleanup(index: RecordingIndex(store: store, root: site.root)).run(CleanupOptions())
         }

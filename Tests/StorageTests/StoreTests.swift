@@ -10,7 +10,7 @@ import Testing
 
     @Test func freshFileIsMigratedAndRecorded() throws {
         let dir = TemporaryDirectory(); defer { dir.remove() }
-        let store = try Store(path: dir.file("camhost.db"), migrator: CamhostSchema.migrator)
+        let store = try Store.open(dir.file("camhost.db"))
         let rows = try store.read { try $0.query("SELECT version, name, applied_at FROM schema_version") }
         try #require(rows.count == CamhostSchema.migrator.latestVersion)
         #expect(try rows[0].get("version", as: Int.self) == 1)
@@ -27,11 +27,11 @@ import Testing
         let dir = TemporaryDirectory(); defer { dir.remove() }
         let path = dir.file("camhost.db")
         do {
-            let store = try Store(path: path, migrator: CamhostSchema.migrator)
+            let store = try Store.open(path)
             try store.write { try $0.execute("INSERT INTO cameras (id, name, profile, address) VALUES ('cam1', 'Gate', 'acme-v2', '10.0.0.5')") }
         }
         for _ in 0..<2 {
-            let store = try Store(path: path, migrator: CamhostSchema.migrator)
+            let store = try Store.open(path)
             #expect(try store.read { try $0.scalar("SELECT count(*) FROM schema_version", as: Int.self) } == CamhostSchema.migrator.latestVersion)
             #expect(try store.read { try $0.scalar("SELECT name FROM cameras WHERE id = 'cam1'", as: String.self) } == "Gate")
         }
@@ -40,7 +40,7 @@ import Testing
     @Test func laterMigrationsApplyInOrderOnReopen() throws {
         let dir = TemporaryDirectory(); defer { dir.remove() }
         let path = dir.file("camhost.db")
-        _ = try Store(path: path, migrator: CamhostSchema.migrator)
+        _ = try Store.open(path)
         var next = CamhostSchema.migrator
         next.register("later", sql: "CREATE TABLE later (id INTEGER PRIMARY KEY, camera_id TEXT NOT NULL REFERENCES cameras(id)) STRICT")
         let store = try Store(path: path, migrator: next)
@@ -60,7 +60,7 @@ import Testing
         let before = try #require(readBytes(path))
 
         let error = try #require(throws: MigrationError.self) {
-            _ = try Store(path: path, migrator: CamhostSchema.migrator)
+            _ = try Store.open(path)
         }
         #expect(error == .schemaTooNew(path: path, found: newer.latestVersion, known: CamhostSchema.migrator.latestVersion))
         #expect(error.description.contains(path))
@@ -76,7 +76,7 @@ import Testing
         _ = try Store(path: path, migrator: other)
         #expect(throws: MigrationError.nameMismatch(path: path, version: 1, found: "something else",
                                                      expected: CamhostSchema.migrator.migrations[0].name)) {
-            _ = try Store(path: path, migrator: CamhostSchema.migrator)
+            _ = try Store.open(path)
         }
     }
 
@@ -181,7 +181,7 @@ import Testing
         writeBytes(path, garbage)
 
         let error = try #require(throws: SQLiteError.self) {
-            _ = try Store(path: path, migrator: CamhostSchema.migrator)
+            _ = try Store.open(path)
         }
         #expect(error.code == .notADatabase)
         #expect(error.path == path)

@@ -1,4 +1,5 @@
-// libFuzzer entry point for Wire: every decoder and every view over arbitrary bytes.
+// libFuzzer entry point for Wire: every decoder and every view over arbitrary bytes, and the SDP
+// parser over the same bytes as text (with the round trip parse(render(x)) == x checked).
 // Built by scripts/fuzz-wire.sh together with Sources/Wire/*.swift as one module (no import).
 // Any trap (bounds, overflow, ASan report) is a bug: Wire must turn all malformed input into errors.
 
@@ -20,11 +21,23 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     sink &+= exerciseRTCP(raw)
     sink &+= exerciseRTP(raw)
     if let sps = try? H264SequenceParameterSet(parsing: raw) { sink &+= sps.width &+ sps.height &+ sps.codecString.utf8.count }
+    sink &+= exerciseSDP(raw)
     if size < 64, let address = IPAddress(String(decoding: raw, as: UTF8.self)) {
         // Whatever parses must print and parse back to itself.
         if IPAddress(address.description) != address { fatalError("IPAddress round trip failed for \(address)") }
     }
+    sink &+= exerciseMP4(Array(raw))
     return sink == Int.min ? 1 : 0
+}
+
+/// The SPS readers and the fragment reader of the fMP4 writer (a damaged recording is arbitrary bytes).
+func exerciseMP4(_ bytes: [UInt8]) -> Int {
+    var sink = 0
+    if let sps = try? H264SPS([0x67] + bytes) { sink &+= sps.width &+ sps.height &+ sps.codecString.utf8.count }
+    if let sps = try? H265SPS([0x42, 0x01] + bytes) { sink &+= sps.width &+ sps.height &+ sps.codecString.utf8.count }
+    let read: (Int, Int) throws -> [UInt8] = { offset, count in Array(bytes[offset..<min(bytes.count, offset + count)]) }
+    if let whole = try? MP4FragmentReader.whole(size: bytes.count, read: read) { sink &+= whole.wholeLength &+ whole.samples }
+    return sink
 }
 
 func exerciseRTCP(_ raw: UnsafeRawBufferPointer) -> Int {
@@ -92,6 +105,31 @@ func exerciseRTP(_ raw: UnsafeRawBufferPointer) -> Int {
             }
         }
         sink &+= depacketizer.frames &+ depacketizer.droppedFrames
+    }
+    return sink
+}
+
+func exerciseSDP(_ raw: UnsafeRawBufferPointer) -> Int {
+    let text = String(decoding: raw, as: UTF8.self)
+    let parsed: SessionDescription
+    do {
+        parsed = try SessionDescription(parsing: text)
+    } catch {
+        // The error names a line that exists (or line 1 of an empty text).
+        if error.line < 1 || error.description.isEmpty { fatalError("SDP error without a line: \(error)") }
+        return error.line
+    }
+    let rendered = parsed.text
+    guard let again = try? SessionDescription(parsing: rendered), again == parsed, again.text == rendered else {
+        fatalError("SDP round trip failed for \(text.debugDescription)")
+    }
+    var sink = parsed.lines.count &+ (parsed.connection?.ipAddress?.isMulticast == true ? 1 : 0)
+    for (i, media) in parsed.media.enumerated() {
+        sink &+= parsed.lineNumber(media: i, line: media.lines.count - 1) &+ Int(media.media.port)
+        sink &+= media.rtpMaps.count &+ media.rtcpFeedback.count &+ Int(media.rtcp?.port ?? 0)
+        sink &+= (media.isRTCPMultiplexed ? 1 : 0) &+ (media.direction == .sendonly ? 1 : 0) &+ (media.connectionDirection == .active ? 1 : 0)
+        sink &+= media.connection?.ipAddress?.description.utf8.count ?? 0
+        if let format = media.media.formats.first { sink &+= media.formatParameters(for: format)?.utf8.count ?? 0 }
     }
     return sink
 }

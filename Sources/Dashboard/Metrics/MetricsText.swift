@@ -1,4 +1,5 @@
 import Control
+import Storage
 import Web
 
 /// The /metrics text: the request metrics, then the state of every part, read when scraped.
@@ -32,6 +33,13 @@ extension API {
             for state in ["waiting", "healthy", "trap"] {
                 out.sample("camhost_rtcp_watch_state", [("camera", entry.camera), ("state", state)], entry.state == state ? 1 : 0)
             }
+        }
+        out.family("camhost_health_check_ok", "gauge", "1 while a /healthz check passes (probe_* are the health supervisor's probes).")
+        for (name, check) in environment.health().sortedChecks { out.sample("camhost_health_check_ok", [("check", name)], check.ok ? 1 : 0) }
+        let restarts = (try? HealthHistory(store: environment.store).restartCounts()) ?? []
+        out.family("camhost_neighbour_restarts_total", "counter", "Restarts of neighbours (broker, CoTURN) made by the health supervisor, by outcome.")
+        for entry in restarts {
+            out.sample("camhost_neighbour_restarts_total", [("neighbour", entry.neighbour), ("outcome", entry.ok ? "ok" : "failed")], Double(entry.count))
         }
         out.family("camhost_tls_certificate_expiry_timestamp_seconds", "gauge", "When the served TLS certificate expires (notAfter), seconds since the epoch.")
         out.sample("camhost_tls_certificate_expiry_timestamp_seconds", [], Double(environment.certificateExpiry))

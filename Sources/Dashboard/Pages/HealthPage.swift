@@ -20,6 +20,27 @@ extension Pages {
                     t.raw("</tbody>")
                 }
             }
+            let events = ((try? HealthHistory(store: environment.store).recent(limit: 500)) ?? [])
+                .filter { !$0.ok || $0.check.hasSuffix(".restart") }.prefix(30)
+            body.element("h2", text: "Recent probe failures and restarts")
+            if events.isEmpty {
+                body.element("p", text: "None kept: every probe of the health supervisor has passed.")
+            } else {
+                body.element("div", [("class", "scroll")]) { s in
+                    s.element("table") { t in
+                        t.raw("<thead><tr><th>When</th><th>Probe or restart</th><th>State</th><th>Detail</th></tr></thead><tbody>")
+                        for event in events {
+                            t.element("tr") { r in
+                                r.element("td", text: Pages.time(event.at))
+                                r.element("td", text: event.check)
+                                r.element("td") { Pages.badge(&$0, event.ok ? "ok" : "failed", event.ok ? "ok" : "bad") }
+                                r.element("td", text: event.detail)
+                            }
+                        }
+                        t.raw("</tbody>")
+                    }
+                }
+            }
             body.element("details") { d in
                 d.element("summary", text: "/healthz as JSON")
                 d.element("pre", text: report.json)
