@@ -108,7 +108,7 @@ public struct LogMaintenance: Sendable {
             var offset = range.lowerBound
             while offset < range.upperBound {
                 let chunk: [UInt8]
-                do { chunk = try source.read(upTo: Int(min(1 << 20, range.upperBound - offset)), at: offset) } catch {
+                do { chunk = try source.read(at: Int(offset), count: Int(min(1 << 20, range.upperBound - offset))) } catch {
                     throw SystemError(operation: .read, path: path, errno: error)
                 }
                 if chunk.isEmpty { break }
