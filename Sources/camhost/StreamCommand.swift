@@ -54,8 +54,11 @@ struct StreamCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Video codec of the stream: h264 (RFC 6184) or h265 (RFC 7798).", valueName: "h264|h265"))
         var codec = "h264"
 
-        @Option(help: ArgumentHelp("Record fMP4 segments into this directory.", valueName: "dir"))
+        @Option(help: ArgumentHelp("Record fMP4 segments into this directory (DIR/<camera>/<date>/...mp4; paths in the report are relative to it).", valueName: "dir"))
         var record: String?
+
+        @Option(help: ArgumentHelp("Length of a recorded segment, cut at the next keyframe.", valueName: "seconds"))
+        var segmentSeconds: Int = 60
 
         @Option(help: ArgumentHelp("Stop after this long: 30s, 500ms, 2m, or seconds (default: until Ctrl-C).", valueName: "time"))
         var duration: TimeSpan?
@@ -75,9 +78,7 @@ struct StreamCommand: ParsableCommand {
             if let duration, duration.duration <= .zero { throw ValidationError("--duration \(duration): must be more than 0") }
             guard VideoCodec(rawValue: codec) != nil else { throw ValidationError("--codec \(codec): unknown codec; use h264 or h265") }
             if let feedback, case .failure(let error) = FeedbackKinds.parse(feedback) { throw ValidationError("--feedback: \(error)") }
-            if let record {
-                throw ValidationError("--record \(record): recording is not available in this build (the fMP4 segment recorder has not landed); run without --record")
-            }
+            if let record, record.isEmpty { throw ValidationError("--record: give a directory") }
         }
 
         func run() throws {
@@ -87,9 +88,19 @@ struct StreamCommand: ParsableCommand {
             configuration.cameraRTCPPort = cameraRTCPPort
             configuration.codec = VideoCodec(rawValue: codec)!
             if let feedback, case .success(let kinds) = FeedbackKinds.parse(feedback) { configuration.feedback = kinds }
+            // --record: fMP4 segments under DIR/<camera>/<date>/ (no database: paths are printed).
+            var recorder: SegmentRecorder?
+            if let record {
+                do {
+                    recorder = try SegmentRecorder(root: record, camera: configuration.camera, segmentSeconds: segmentSeconds)
+                } catch {
+                    printError("camhost: --record \(record): \(error)")
+                    throw ExitCode(73)
+                }
+            }
             let receiver: StreamReceiver
             do throws(StreamError) {
-                receiver = try StreamReceiver(configuration)
+                receiver = try StreamReceiver(configuration, sinks: recorder.map { [$0] } ?? [])
             } catch {
                 printError("camhost: \(error)")
                 switch error {
@@ -101,19 +112,31 @@ struct StreamCommand: ParsableCommand {
             receiver.start()
             _ = Signals.wait(for: [.interrupt, .terminate], timeout: duration?.duration)
             let report = receiver.stop()
-            printOut(json ? Self.json(report) : Self.text(report))
+            let segments = recorder?.close() ?? []
+            printOut(json ? Self.json(report, segments: segments) : Self.text(report) + Self.text(segments, root: record))
             throw ExitCode(report.packets > 0 ? 0 : 2)
         }
 
-        static func json(_ report: StreamReport) -> String {
+        static func json(_ report: StreamReport, segments: [SegmentRecorder.Segment] = []) -> String {
             var out = "{\"camera\": "
             jsonQuote(report.camera, into: &out)
             out += ", \"source\": " + (report.source.map(jsonQuoted) ?? "null")
             out += ", \"packets\": \(report.packets), \"lost\": \(report.lost), \"reordered\": \(report.reordered)"
             out += ", \"foreign_packets\": \(report.foreignPackets), \"frames\": \(report.frames), \"keyframes\": \(report.keyframes)"
             out += ", \"rtcp_sent\": \(report.rtcpSent), \"rtcp_to\": " + (report.rtcpTo.map(jsonQuoted) ?? "null")
-            out += ", \"remb_bps\": \(report.rembBitrate), \"segments\": []}"
-            return out
+            out += ", \"remb_bps\": \(report.rembBitrate), \"segments\": ["
+            for (index, segment) in segments.enumerated() {
+                out += index == 0 ? "{\"path\": " : ", {\"path\": "
+                jsonQuote(segment.path, into: &out)
+                out += ", \"duration_ms\": \(segment.durationMilliseconds), \"bytes\": \(segment.bytes)}"
+            }
+            return out + "]}"
+        }
+
+        static func text(_ segments: [SegmentRecorder.Segment], root: String?) -> String {
+            guard let root else { return "" }
+            guard !segments.isEmpty else { return "\n  recorded  nothing (no keyframe arrived) in \(root)" }
+            return "\n  recorded  " + segments.map { "\($0.path) (\($0.durationMilliseconds) ms, \($0.bytes) bytes)" }.joined(separator: "\n            ")
         }
 
         static func text(_ report: StreamReport) -> String {

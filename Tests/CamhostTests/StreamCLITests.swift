@@ -35,7 +35,7 @@ import Glibc
             (["--from", "127.0.0.1", "--port", port, "--duration", "1s"], "loopback"),
             (["--from", "0.0.0.0", "--port", port, "--duration", "1s"], "unspecified"),
             (["--from", "camera-1", "--port", port], "not an IP address"),
-            (["--from", "192.0.2.10", "--port", port, "--record", "/tmp"], "not available in this build"),
+            (["--from", "192.0.2.10", "--port", port, "--record", ""], "--record: give a directory"),
             (["--from", "192.0.2.10", "--port", port, "--codec", "vp8"], "--codec vp8: unknown codec"),
             (["--from", "192.0.2.10", "--port", port, "--feedback", "nack,remb"], "unknown feedback \"remb\""),
             (["--from", "192.0.2.10", "--port", "65535"], "--port"),
@@ -111,6 +111,36 @@ import Glibc
         #expect(Self.text(json, "rtcp_to") == "\(lab.cameraAddress):\(lab.cameraRTCPPort)", "\(json)")
         #expect(Self.text(json, "source") == "\(lab.cameraAddress):\(lab.cameraRTPPort)", "\(json)")
         #expect(Self.number(json, "remb_bps") == 8_000_000, "\(json)")
+    }
+
+    /// `--record`: the GStreamer camera's pictures become fMP4 segments that ffprobe reads, every
+    /// frame in them, listed in the report with paths relative to the folder.
+    @Test(.timeLimit(.minutes(1))) func recordsTheStreamIntoSegmentsFFprobeReads() throws {
+        let lab = try StreamLab()
+        defer { lab.tearDown() }
+        let folder = try TemporaryDirectory()
+        let receiver = try lab.startReceiver(["--duration", "7s", "--json", "--camera", "lab-cam", "--record", folder.path, "--segment-seconds", "2"])
+        usleep(500_000)
+        let camera = try lab.startCamera(frames: 100)
+        camera.wait(timeout: .seconds(20))
+        #expect(receiver.wait(timeout: .seconds(20)) == 0, "\(receiver.errors())")
+        let json = receiver.output().trimmingCharacters()
+        #expect(json.wholeMatch(of: try Regex(Self.shape)) != nil, "\(json)")
+        #expect(Self.number(json, "frames") == 100, "\(json)")
+        let paths = json.matches(of: try Regex(#""path": "([^"]*)""#)).compactMap { $0.output[1].substring.map(String.init) }
+        #expect(paths.count >= 2, "segments of 2 s from 4 s of video: \(json)")
+        var frames = 0
+        for path in paths {
+            #expect(path.hasPrefix("lab-cam/") && path.hasSuffix(".mp4"), "\(path)")
+            let probe = try TestProcess.run("/usr/bin/ffprobe", ["-v", "error", "-count_frames", "-select_streams", "v:0",
+                                                                  "-show_entries", "stream=codec_name,nb_read_frames", "-of", "csv=p=0", folder.path + "/" + path],
+                                            environment: TestEnvironment.clean)
+            #expect(probe.status == 0 && probe.stderr.isEmpty, "\(probe.stderr)")
+            let fields = probe.stdout.trimmingCharacters().split(separator: ",")
+            #expect(fields.first == "h264")
+            frames += Int(fields.last ?? "") ?? 0
+        }
+        #expect(frames == 100, "frames in the segments: \(frames)")
     }
 
     @Test(.timeLimit(.minutes(1))) func h265CameraEveryFrameCounted() throws {
