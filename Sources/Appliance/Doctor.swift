@@ -48,11 +48,11 @@ public struct Doctor: Sendable {
 
         // The HTTPS port: free, or held by camhost itself.
         let listen = configuration.listen
-        if let owner = ListeningSockets.owner(ofPort: listen.port) {
-            add("https port", owner.name == "camhost", "port \(listen.port) is held by \(owner.name) (pid \(owner.pid))",
-                fix: "stop \(owner.name) (pid \(owner.pid)) or choose another port: server.listen = \"\(listen.host):\(listen.port == 5000 ? 5001 : 5000)\"")
-        } else if !ListeningSockets.inodes(port: listen.port).isEmpty {
-            add("https port", false, "port \(listen.port) is in use by a process this user cannot see", fix: "sudo ss -ltnp 'sport = :\(listen.port)'")
+        if let holder = PortHolder.listening(onTCPPort: listen.port) {
+            let isCamhost = holder.command.map { $0.split(separator: " ").first?.hasSuffix("camhost") == true } ?? false
+            add("https port", isCamhost, isCamhost ? "camhost serve is running on port \(listen.port) (\(holder))" : "port \(listen.port) is held by \(holder)",
+                fix: holder.pid.map { "stop pid \($0), or choose another port: server.listen = \"\(listen.host):\(listen.port == 5000 ? 5001 : 5000)\"" }
+                    ?? "sudo ss -ltnp 'sport = :\(listen.port)' shows who holds it")
         } else {
             add("https port", true, "port \(listen.port) is free (camhost serve is not running)")
         }
@@ -70,9 +70,9 @@ public struct Doctor: Sendable {
             let port = UInt16(configuration[Settings.mqttManagedBrokerPort])
             if !FileSystem.isExecutable(mosquitto) {
                 add("broker", false, "the managed broker \(mosquitto) is not installed", fix: "apt-get install mosquitto")
-            } else if let owner = ListeningSockets.owner(ofPort: port), owner.name != "mosquitto" {
-                add("broker", false, "the managed broker's port \(port) is held by \(owner.name) (pid \(owner.pid))",
-                    fix: "set mqtt.managed_broker_port to a free port, or stop \(owner.name)")
+            } else if let holder = PortHolder.listening(onTCPPort: port), holder.command?.contains("mosquitto") != true {
+                add("broker", false, "the managed broker's port \(port) is held by \(holder)",
+                    fix: "set mqtt.managed_broker_port to a free port (CAMHOST_MQTT_MANAGED_BROKER_PORT), or stop that process")
             } else {
                 add("broker", true, "managed Mosquitto (\(mosquitto)) on 127.0.0.1:\(port)")
             }

@@ -90,11 +90,11 @@ public struct LogMaintenance: Sendable {
         do { size = try source.status().size } catch { throw SystemError(operation: .inspect, path: path, errno: error) }
         let head = size / block * block
         guard head > 0 else { return false }
-        // Two rotations in one second get -1, -2, ... after the stamp.
+        // Two rotations in one second get -01, -02, ... after the stamp (names sort in time order).
         var target = path + "." + Clock.localStamp()
         var copy: FileDescriptor?
         for attempt in 0..<100 where copy == nil {
-            let candidate = attempt == 0 ? target : target + "-\(attempt)"
+            let candidate = attempt == 0 ? target : target + (attempt < 10 ? "-0\(attempt)" : "-\(attempt)")
             do {
                 copy = try FileDescriptor.open(candidate, .writeOnly, options: [.create, .exclusive], permissions: 0o640)
                 target = candidate
@@ -108,7 +108,7 @@ public struct LogMaintenance: Sendable {
             var offset = range.lowerBound
             while offset < range.upperBound {
                 let chunk: [UInt8]
-                do { chunk = try source.read(upTo: Int(min(1 << 20, range.upperBound - offset)), at: offset) } catch {
+                do { chunk = try source.read(at: Int(offset), count: Int(min(1 << 20, range.upperBound - offset))) } catch {
                     throw SystemError(operation: .read, path: path, errno: error)
                 }
                 if chunk.isEmpty { break }

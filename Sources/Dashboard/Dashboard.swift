@@ -71,13 +71,16 @@ public final class Dashboard: Sendable {
         if method != .get, principal.isSession, !environment.auth.verifyCSRF(request, form: form, principal: principal) {
             return csrfRefused(api: route.isAPI, principal: principal)
         }
+        guard principal.may(permission) else {
+            let message = route.refusal(for: principal, permission)
+            if case .page = route.handler { return pages.problem(403, message, principal: principal) }
+            return APIError.forbidden(message).response
+        }
         let call = RouteCall(request: request, principal: principal, parameter: match.parameter, form: form)
         switch route.handler {
         case .api(let handler):
-            guard principal.may(permission) else { return APIError.forbidden(route.refused(principal, permission).message).response }
             do { return try handler(api, call) } catch { return API.response(for: error) }
         case .page(let handler):
-            guard principal.may(permission) else { return pages.problem(403, route.refused(principal, permission).message, principal: principal) }
             do { return try handler(pages, call) } catch { return pages.response(for: error, principal: principal) }
         case .open(let handler):
             return handler(self, call)

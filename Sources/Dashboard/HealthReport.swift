@@ -18,23 +18,29 @@ public struct HealthReport: Sendable, Equatable {
     public var status: String
     public var version: String
     public var uptimeSeconds: Int
-    public var checks: [String: Check]
+    /// The checks sorted by name, as the page lists them and /healthz writes them. An array,
+    /// not a dictionary: comparing a report with its copy (the dashboard's cache of the encoded
+    /// body, on every /healthz) is then a buffer identity check instead of a hash per check.
+    public let sortedChecks: [Named]
+
+    public struct Named: Sendable, Equatable {
+        public var name: String
+        public var check: Check
+    }
 
     public init(status: String, version: String, uptimeSeconds: Int, checks: [String: Check]) {
         self.status = status
         self.version = version
         self.uptimeSeconds = uptimeSeconds
-        self.checks = checks
+        sortedChecks = checks.keys.sorted().map { Named(name: $0, check: checks[$0]!) }
     }
+
+    /// The checks by name.
+    public var checks: [String: Check] { Dictionary(uniqueKeysWithValues: sortedChecks.map { ($0.name, $0.check) }) }
 
     /// Before the first check has run.
     public static func starting(version: String) -> HealthReport {
         HealthReport(status: "starting", version: version, uptimeSeconds: 0, checks: [:])
-    }
-
-    /// The checks by name, as the page lists them.
-    public var sortedChecks: [(name: String, check: Check)] {
-        checks.keys.sorted().map { ($0, checks[$0]!) }
     }
 
     /// The `/healthz` body: keys sorted at every level, slashes not escaped.
@@ -45,9 +51,9 @@ public struct HealthReport: Sendable, Equatable {
         w.object { w in
             w.key("checks")
             w.object { w in
-                for (name, check) in sortedChecks {
-                    w.key(name)
-                    w.object { w in w.field("detail", check.detail); w.field("ok", check.ok) }
+                for entry in sortedChecks {
+                    w.key(entry.name)
+                    w.object { w in w.field("detail", entry.check.detail); w.field("ok", entry.check.ok) }
                 }
             }
             w.field("status", status)

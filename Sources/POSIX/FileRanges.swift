@@ -6,25 +6,11 @@ import Glibc
 /// Reading and removing byte ranges of an open file: what log rotation needs to move the start
 /// of a log another process is still appending to, without losing what it appends meanwhile.
 extension FileDescriptor {
-    /// pread(2): up to `count` bytes at `offset`, without moving the file position.
-    public func read(upTo count: Int, at offset: Int64) throws(Errno) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
-        let result = buffer.withUnsafeMutableBytes { raw in
-            valueOrErrno { pread(rawValue, raw.baseAddress, raw.count, off_t(offset)) }
-        }
-        return Array(buffer.prefix(try result.get()))
-    }
-
     /// fallocate(2) FALLOC_FL_COLLAPSE_RANGE: removes bytes [0, length) so that the rest moves to
     /// the start, atomically for a writer appending with O_APPEND. `length` must be a multiple of
     /// the file system's block size; ext4 and XFS support it, others answer `notSupported`.
     public func collapseStart(_ length: Int64) throws(Errno) {
         try nothingOrErrno { clinux_fallocate(rawValue, 0x08 /* FALLOC_FL_COLLAPSE_RANGE */, 0, Int(length)) }.get()
-    }
-
-    /// ftruncate(2).
-    public func truncate(to length: Int64) throws(Errno) {
-        try nothingOrErrno { ftruncate(rawValue, off_t(length)) }.get()
     }
 }
 

@@ -209,3 +209,10 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         return (high, low)
     }
 }
+
+extension IPAddress {
+    /// The 128 bits of an IPv6 address as two host-order halves; nil for IPv4.
+    public var ipv6Halves: (high: UInt64, low: UInt64)? {
+        if case .v6(let high, let low) = storage { (high, low) } else { nil }
+    }
+}

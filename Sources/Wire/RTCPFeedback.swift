@@ -30,6 +30,12 @@ public struct RTCPTransportFeedback {
 public struct RTCPNACKEntry: Hashable, Sendable {
     public var packetID: UInt16
     public var bitmaskOfLostPackets: UInt16
+
+    public init(packetID: UInt16, bitmaskOfLostPackets: UInt16) {
+        self.packetID = packetID
+        self.bitmaskOfLostPackets = bitmaskOfLostPackets
+    }
+
     /// Number of packets this entry reports lost.
     public var lostPacketCount: Int { 1 + bitmaskOfLostPackets.nonzeroBitCount }
     /// Whether `sequenceNumber` is reported lost by this entry.
@@ -102,6 +108,11 @@ public struct RTCPPayloadFeedback {
 public struct RTCPFIREntry: Hashable, Sendable {
     public var ssrc: UInt32
     public var sequenceNumber: UInt8
+
+    public init(ssrc: UInt32, sequenceNumber: UInt8) {
+        self.ssrc = ssrc
+        self.sequenceNumber = sequenceNumber
+    }
 }
 
 /// The FIR entries of a full intra request, decoded on access.

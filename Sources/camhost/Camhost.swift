@@ -26,7 +26,7 @@ struct Camhost: ParsableCommand {
               camhost simulate cameras --count 10 --profile acme-json
             """,
         version: VersionInfo.camhost,
-        subcommands: [Serve.self, VersionCommand.self, ConfigCommand.self, RecordingsCommand.self, DiagnoseCommand.self, SDPCommand.self, UserCommand.self, TokenCommand.self, CameraCommandLine.self, SimulateCommand.self, FirewallCommand.self, DoctorCommand.self])
+        subcommands: [Serve.self, VersionCommand.self, ConfigCommand.self, RecordingsCommand.self, DiagnoseCommand.self, SDPCommand.self, UserCommand.self, TokenCommand.self, CameraCommandLine.self, SimulateCommand.self, FirewallCommand.self, DoctorCommand.self, StreamCommand.self])
 }
 
 /// The flags every command that reads the configuration accepts.

@@ -55,7 +55,7 @@ struct LogMaintenanceTests {
             if text.hasPrefix("busy.log.") { pieces.append(text) }
         }
         var all = ""
-        // busy.log.STAMP sorts by time; a -N suffix (two in one second) after its stamp.
+        // busy.log.STAMP sorts by time; a -NN suffix (several in one second) after its stamp.
         for piece in pieces.sorted() { all += try readFile(logs + "/" + piece) }
         all += try readFile(logs + "/busy.log")
         let numbers = all.split(separator: "\n").map { Int($0.dropFirst(5).prefix(7)) }
@@ -65,7 +65,7 @@ struct LogMaintenanceTests {
 
     @Test func rotatedNamesAreRecognised() {
         #expect(LogMaintenance.isRotated("camhost.log.20261204-030000"))
-        #expect(LogMaintenance.isRotated("camhost.log.20261204-030000-2"))
+        #expect(LogMaintenance.isRotated("camhost.log.20261204-030000-02"))
         #expect(!LogMaintenance.isRotated("camhost.log"))
         #expect(!LogMaintenance.isRotated("kms.2026-12-04.log"))
     }

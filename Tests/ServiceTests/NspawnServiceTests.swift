@@ -58,11 +58,13 @@ let nspawnAvailable: Bool = getuid() == 0 && commandExists("systemd-nspawn")
 
 @Suite(.serialized, .enabled(if: nspawnAvailable, "needs root, systemd-nspawn and the lab's Debian root (scripts/nspawn-lab.sh root; scripts/test.sh makes it)"))
 struct NspawnServiceTests {
-    /// A privileged port proves CAP_NET_BIND_SERVICE survives the hardening.
+    /// A privileged port proves CAP_NET_BIND_SERVICE survives the hardening, and the RTCP watch
+    /// (a live capture) that CAP_NET_RAW does.
     static let dropIn = """
         [Service]
         WatchdogSec=3s
         Environment=CAMHOST_SERVER_LISTEN=127.0.0.1:443
+        Environment=CAMHOST_DIAGNOSTICS_WATCH_CAMERAS=127.0.0.2
 
         """
 
@@ -74,6 +76,18 @@ struct NspawnServiceTests {
         #expect(try lab.waitUntil(.seconds(30)) { try lab.property("ActiveState") == "active" }, "\(lab.journal())")
         #expect(lab.waitUntil(.seconds(10)) { lab.healthy(port: 443) }, "\(lab.journal())")
         #expect(try lab.property("StatusText").hasPrefix("serving"))
+        // The hardened unit may still capture: the RTCP watch started as the camhost user.
+        #expect(lab.waitUntil(.seconds(10)) { lab.journal().contains("RTCP watch on") }, "\(lab.journal())")
+        #expect(!lab.journal().contains("no permission to capture"))
+
+        // systemctl reload: SIGHUP, camhost says RELOADING then READY, the process stays.
+        let beforeReload = try lab.property("MainPID")
+        let reload = try lab.exec(["systemctl", "reload", "camhost.service"])
+        #expect(reload.status == 0, "\(reload.stderr)")
+        #expect(lab.waitUntil(.seconds(10)) { lab.journal().contains("TLS certificate reloaded") }, "\(lab.journal())")
+        #expect(try lab.property("MainPID") == beforeReload)
+        #expect(try lab.property("ActiveState") == "active")
+        #expect(lab.healthy(port: 443))
 
         // kill -9: systemd restarts it (Restart=on-failure) and /healthz answers again.
         let first = try lab.property("MainPID")

@@ -19,6 +19,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if let udp = try? UDPDatagram(decoding: raw) { sink &+= udp.payloadRange.count }
     if let icmp = try? ICMPMessage(decoding: raw, isICMPv6: false) { sink &+= icmp.bodyRange.count }
     sink &+= exerciseRTCP(raw)
+    sink &+= exerciseRTP(raw)
+    if let sps = try? H264SequenceParameterSet(parsing: raw) { sink &+= sps.width &+ sps.height &+ sps.codecString.utf8.count }
     sink &+= exerciseSDP(raw)
     if size < 64, let address = IPAddress(String(decoding: raw, as: UTF8.self)) {
         // Whatever parses must print and parse back to itself.
@@ -72,6 +74,37 @@ func exerciseRTCP(_ raw: UnsafeRawBufferPointer) -> Int {
             }
         case .unknown(let type): sink &+= Int(type.rawValue)
         }
+    }
+    return sink
+}
+
+/// The RTP parser, then the H.264 and H.265 depacketizers over the input cut into RTP packets: each chunk is
+/// a 2-byte length, then that many bytes parsed as RTP (or, when it does not parse, used as a payload).
+func exerciseRTP(_ raw: UnsafeRawBufferPointer) -> Int {
+    var sink = 0
+    if let packet = try? RTPPacket(parsing: raw) {
+        sink &+= packet.payload.count &+ packet.csrcs.count &+ packet.extensionBytes.count &+ Int(packet.sequenceNumber)
+    }
+    for codec in VideoCodec.allCases {
+        var depacketizer = VideoDepacketizer(codec: codec)
+        depacketizer.maxNALUnitBytes = 4096
+        depacketizer.maxAccessUnitBytes = 8192
+        var offset = 0
+        var timestamp: Int64 = 0
+        while let length = raw.u16(at: offset) {
+            let end = min(raw.count, offset + 2 + Int(length & 0x7FF))
+            let chunk = UnsafeRawBufferPointer(rebasing: raw[(offset + 2)..<end])
+            offset = end
+            let emit: (AccessUnit) -> Void = { unit in sink &+= unit.nalUnits.count &+ (unit.isKeyframe ? 1 : 0) }
+            if let packet = try? RTPPacket(parsing: chunk) {
+                timestamp &+= Int64(packet.timestamp & 0xFFFF)
+                try? depacketizer.push(payload: packet.payload, timestamp: timestamp, marker: packet.marker,
+                                       lossBefore: packet.sequenceNumber & 7 == 0, emit: emit)
+            } else {
+                try? depacketizer.push(payload: chunk, timestamp: timestamp, marker: length & 0x8000 != 0, lossBefore: false, emit: emit)
+            }
+        }
+        sink &+= depacketizer.frames &+ depacketizer.droppedFrames
     }
     return sink
 }

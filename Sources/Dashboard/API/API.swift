@@ -26,7 +26,7 @@ struct API: Sendable {
     /// (a cleanup that is not a dry run deletes).
     func require(_ principal: Principal, _ permission: Permission, _ what: String) throws {
         guard principal.may(permission) else {
-            throw APIError.forbidden("\(what) needs the \(permission.scope.rawValue) permission; \(principal.name) has \(principal.access.rawValue)")
+            throw APIError.forbidden(Route.Refusal.doing(what).message(for: principal, permission))
         }
     }
 

@@ -10,9 +10,10 @@ extension Pages {
             body.element("div", [("class", "scroll")]) { s in
                 s.element("table") { t in
                     t.raw("<thead><tr><th>Check</th><th>State</th><th>Detail</th></tr></thead><tbody>")
-                    for (name, check) in report.sortedChecks {
+                    for entry in report.sortedChecks {
+                        let check = entry.check
                         t.element("tr") { r in
-                            r.element("td", text: name)
+                            r.element("td", text: entry.name)
                             r.element("td") { Pages.badge(&$0, check.ok ? "ok" : "failing", check.ok ? "ok" : "bad") }
                             r.element("td", text: check.detail)
                         }

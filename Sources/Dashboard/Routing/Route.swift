@@ -74,12 +74,17 @@ struct Route: Sendable {
 
     var isAPI: Bool { if case .api = handler { true } else { false } }
 
-    /// The refusal for `principal`, as the route's kind answers it.
-    func refused(_ principal: Principal, _ permission: Permission) -> (status: Int, message: String) {
-        switch refusal {
-        case .says(let message): (403, message)
-        case .doing(let what): (403, "\(what) needs the \(permission.scope.rawValue) permission; \(principal.name) has \(principal.access.rawValue)")
-        case nil: (403, "this needs the \(permission.scope.rawValue) permission; \(principal.name) has \(principal.access.rawValue)")
+    /// What `principal`, who may not do `permission`, is told (with a 403).
+    func refusal(for principal: Principal, _ permission: Permission) -> String {
+        (refusal ?? .doing("this")).message(for: principal, permission)
+    }
+}
+
+extension Route.Refusal {
+    func message(for principal: Principal, _ permission: Permission) -> String {
+        switch self {
+        case .says(let message): message
+        case .doing(let what): "\(what) needs the \(permission.scope.rawValue) permission; \(principal.name) has \(principal.access.rawValue)"
         }
     }
 }
@@ -97,8 +102,9 @@ struct RouteCall: Sendable {
     var user: Principal { principal! }
 }
 
-/// The routes, matched against a path's UTF-8 bytes without allocating (this runs twice per
-/// request: for dispatch and for the metrics label).
+/// The routes, matched against a path's UTF-8 bytes without allocating or retaining (this runs
+/// twice per request: for dispatch and for the metrics label): the templates are kept as plain
+/// values in three flat arrays, so the scan touches no reference-counted storage.
 struct RouteTable: Sendable {
     let routes: [Route]
     /// The literal words of every template: the metrics label of a path no route matches keeps
@@ -107,14 +113,35 @@ struct RouteTable: Sendable {
     /// Longest template, in segments.
     let depth: Int
 
+    /// Route `index`'s method and its segments, `pieces[first..<first + count]`.
+    private struct Shape { var method: Route.Method; var first: Int; var count: Int }
+    /// A literal segment, `words[start..<start + length]`, or (length -1) a parameter.
+    private struct Piece { var start: Int; var length: Int }
+    private let shapes: [Shape]
+    private let pieces: [Piece]
+    private let words: [UInt8]
+
     init(_ routes: [Route]) {
         self.routes = routes
-        var words = Set<String>()
+        var known = Set<String>()
+        var shapes: [Shape] = [], pieces: [Piece] = [], words: [UInt8] = []
         for route in routes {
-            for segment in route.segments { if case .literal(let bytes) = segment { words.insert(String(decoding: bytes, as: UTF8.self)) } }
+            shapes.append(Shape(method: route.method, first: pieces.count, count: route.segments.count))
+            for segment in route.segments {
+                switch segment {
+                case .parameter: pieces.append(Piece(start: 0, length: -1))
+                case .literal(let bytes):
+                    known.insert(String(decoding: bytes, as: UTF8.self))
+                    pieces.append(Piece(start: words.count, length: bytes.count))
+                    words += bytes
+                }
+            }
         }
-        knownWords = words
-        depth = routes.map(\.segments.count).max() ?? 0
+        knownWords = known
+        depth = shapes.map(\.count).max() ?? 0
+        self.shapes = shapes
+        self.pieces = pieces
+        self.words = words
     }
 
     struct Match {
@@ -123,40 +150,48 @@ struct RouteTable: Sendable {
         var parameter: String
     }
 
-    /// The route for `method` (HEAD as GET) and `path`; empty segments (`//`, a trailing `/`)
-    /// are skipped. Routes are tried in table order: literals before parameters.
+    /// The route for `method` (HEAD as GET; nil: any method) and `path`; empty segments (`//`,
+    /// a trailing `/`) are skipped. Routes are tried in table order: literals before parameters.
     func match(_ method: Route.Method?, _ path: String) -> Match {
+        guard let (index, parameter) = find(method, path) else { return Match(route: nil, parameter: "") }
+        return Match(route: routes[index], parameter: parameter)
+    }
+
+    private func find(_ method: Route.Method?, _ path: String) -> (Int, String)? {
         var path = path
         let depth = depth
         return path.withUTF8 { bytes in
-            withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: depth + 1) { found in
+            withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: depth + 1) { found -> (Int, String)? in
                 var count = 0
                 var start = 0
                 for index in 0...bytes.count where index == bytes.count || bytes[index] == UInt8(ascii: "/") {
                     if index > start {
-                        guard count <= depth else { return Match(route: nil, parameter: "") }
+                        guard count <= depth else { return nil }
                         found[count] = start..<index
                         count += 1
                     }
                     start = index + 1
                 }
-                guard count <= depth else { return Match(route: nil, parameter: "") }
-                next: for route in routes where route.segments.count == count {
-                    if let method, route.method != .any, route.method != method { continue }
-                    var parameter: Range<Int>?
-                    for (position, segment) in route.segments.enumerated() {
-                        let range = found[position]
-                        switch segment {
-                        case .parameter: parameter = range
-                        case .literal(let word):
-                            guard word.count == range.count else { continue next }
-                            for offset in 0..<word.count where word[offset] != bytes[range.lowerBound + offset] { continue next }
+                guard count <= depth else { return nil }
+                return shapes.withUnsafeBufferPointer { shapes in
+                    pieces.withUnsafeBufferPointer { pieces in
+                        words.withUnsafeBufferPointer { words -> (Int, String)? in
+                            next: for index in 0..<shapes.count where shapes[index].count == count {
+                                let shape = shapes[index]
+                                if let method, shape.method != .any, shape.method != method { continue }
+                                var parameter: Range<Int>?
+                                for position in 0..<count {
+                                    let piece = pieces[shape.first + position], range = found[position]
+                                    if piece.length < 0 { parameter = range; continue }
+                                    guard piece.length == range.count else { continue next }
+                                    for offset in 0..<piece.length where words[piece.start + offset] != bytes[range.lowerBound + offset] { continue next }
+                                }
+                                return (index, parameter.map { String(decoding: UnsafeBufferPointer(rebasing: bytes[$0]), as: UTF8.self) } ?? "")
+                            }
+                            return nil
                         }
                     }
-                    let text = parameter.map { String(decoding: UnsafeBufferPointer(rebasing: bytes[$0]), as: UTF8.self) } ?? ""
-                    return Match(route: route, parameter: text)
                 }
-                return Match(route: nil, parameter: "")
             }
         }
     }
@@ -165,7 +200,7 @@ struct RouteTable: Sendable {
     /// words kept, other segments as `:camera` (after `cameras`) or `:id`, and `other` when the
     /// first segment is no known word.
     func label(_ path: String) -> String {
-        if let route = match(nil, path).route { return route.label }
+        if let (index, _) = find(nil, path) { return routes[index].label }
         let segments = HTTPRequest.segments(of: path)
         if segments.isEmpty { return "/" }
         guard knownWords.contains(segments[0]) else { return "other" }
