@@ -251,11 +251,13 @@ public final class Service: Sendable {
     /// "degraded").
     private func updateHealth(_ checker: HealthChecker, supervisor: HealthSupervisor? = nil) {
         let uptime = ContinuousClock.now - startedAt
-        var report = checker.check(uptimeSeconds: Int(uptime.components.seconds))
+        let checked = checker.check(uptimeSeconds: Int(uptime.components.seconds))
+        var checks = checked.checks
         for (name, result) in supervisor?.latest ?? [:] {
-            report.checks["probe_" + name] = .init(ok: result.ok, detail: result.detail)
+            checks["probe_" + name] = .init(ok: result.ok, detail: result.detail)
         }
-        if report.checks.values.contains(where: { !$0.ok }) { report.status = "degraded" }
+        var report = HealthReport(status: checked.status, version: checked.version, uptimeSeconds: checked.uptimeSeconds, checks: checks)
+        if checks.values.contains(where: { !$0.ok }) { report.status = "degraded" }
         health.withLock { $0 = report }
     }
 
