@@ -252,10 +252,13 @@ public final class Service: Sendable {
     private func updateHealth(_ checker: HealthChecker, supervisor: HealthSupervisor? = nil) {
         let uptime = ContinuousClock.now - startedAt
         var report = checker.check(uptimeSeconds: Int(uptime.components.seconds))
-        for (name, result) in supervisor?.latest ?? [:] {
-            report.checks["probe_" + name] = .init(ok: result.ok, detail: result.detail)
+        let probes = supervisor?.latest ?? [:]
+        if !probes.isEmpty {
+            var checks = report.checks
+            for (name, result) in probes { checks["probe_" + name] = .init(ok: result.ok, detail: result.detail) }
+            let ok = checks.values.allSatisfy(\.ok)
+            report = HealthReport(status: ok ? report.status : "degraded", version: report.version, uptimeSeconds: report.uptimeSeconds, checks: checks)
         }
-        if report.checks.values.contains(where: { !$0.ok }) { report.status = "degraded" }
         health.withLock { $0 = report }
     }
 

@@ -35,7 +35,7 @@ extension API {
             }
         }
         out.family("camhost_health_check_ok", "gauge", "1 while a /healthz check passes (probe_* are the health supervisor's probes).")
-        for (name, check) in environment.health().sortedChecks { out.sample("camhost_health_check_ok", [("check", name)], check.ok ? 1 : 0) }
+        for entry in environment.health().sortedChecks { out.sample("camhost_health_check_ok", [("check", entry.name)], entry.check.ok ? 1 : 0) }
         let restarts = (try? HealthHistory(store: environment.store).restartCounts()) ?? []
         out.family("camhost_neighbour_restarts_total", "counter", "Restarts of neighbours (broker, CoTURN) made by the health supervisor, by outcome.")
         for entry in restarts {
