@@ -251,13 +251,14 @@ public final class Service: Sendable {
     /// "degraded").
     private func updateHealth(_ checker: HealthChecker, supervisor: HealthSupervisor? = nil) {
         let uptime = ContinuousClock.now - startedAt
-        let checked = checker.check(uptimeSeconds: Int(uptime.components.seconds))
-        var checks = checked.checks
-        for (name, result) in supervisor?.latest ?? [:] {
-            checks["probe_" + name] = .init(ok: result.ok, detail: result.detail)
+        var report = checker.check(uptimeSeconds: Int(uptime.components.seconds))
+        let probes = supervisor?.latest ?? [:]
+        if !probes.isEmpty {
+            var checks = report.checks
+            for (name, result) in probes { checks["probe_" + name] = .init(ok: result.ok, detail: result.detail) }
+            let ok = checks.values.allSatisfy(\.ok)
+            report = HealthReport(status: ok ? report.status : "degraded", version: report.version, uptimeSeconds: report.uptimeSeconds, checks: checks)
         }
-        var report = HealthReport(status: checked.status, version: checked.version, uptimeSeconds: checked.uptimeSeconds, checks: checks)
-        if checks.values.contains(where: { !$0.ok }) { report.status = "degraded" }
         health.withLock { $0 = report }
     }
 

