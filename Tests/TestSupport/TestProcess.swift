@@ -105,18 +105,8 @@ public struct TestFailure: Error, CustomStringConvertible {
 }
 
 public enum TestEnvironment {
-    public static var current: [String: String] {
-        var environment: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                environment[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            pointer += 1
-        }
-        return environment
-    }
+    /// This process's environment (POSIX's reading of `environ`).
+    public static var current: [String: String] { Environment.current() }
 
     /// The environment without any CAMHOST_* variable, so a developer's shell cannot change a test.
     public static var clean: [String: String] { current.filter { !$0.key.hasPrefix("CAMHOST_") } }
