@@ -196,6 +196,10 @@ public enum ConfigLoader {
         if !coturn.isEmpty, HostPort(coturn) == nil {
             problem("health.coturn", "\(tomlQuoted(coturn)) is not a numeric HOST:PORT, e.g. 127.0.0.1:3478")
         }
+        let kurento = configuration[Settings.mediaKurentoURL]
+        if KurentoURL(kurento) == nil {
+            problem("media.kurento_url", "\(tomlQuoted(kurento)) is not ws://HOST[:PORT][/PATH], e.g. ws://127.0.0.1:8888/kurento")
+        }
         let time = configuration[Settings.logMaintenanceTime]
         if DailyTime(time) == nil {
             problem("log.maintenance_time", "\(tomlQuoted(time)) is not a time of day HH:MM, e.g. 03:00")

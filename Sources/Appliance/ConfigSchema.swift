@@ -152,7 +152,7 @@ public enum ConfigSchema {
         Settings.rateLimitBurst.key,
         Settings.metricsAllow.key,
         Settings.metricsToken.key,
-    ] + Settings.serviceKeys
+    ] + Settings.serviceKeys + Settings.mediaEngineKeys
 
     public static func key(_ path: String) -> ConfigKey? { keys.first { $0.path == path } }
 

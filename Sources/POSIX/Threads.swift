@@ -62,4 +62,20 @@ public final class Semaphore: @unchecked Sendable {
     public func signal() { sem_post(semaphore) }
     /// Waits for one `signal` (retried when a signal handler interrupts it).
     public func wait() { _ = nothingOrErrno { sem_wait(semaphore) } }
+    /// Waits for one `signal` at most `timeout`; false when the time ran out. sem_timedwait takes
+    /// a CLOCK_REALTIME deadline, so a clock step can lengthen or shorten the wait (tolerable here:
+    /// the callers' time-outs are seconds, the step is rare).
+    public func wait(timeout: Duration) -> Bool {
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        let (seconds, attoseconds) = max(timeout, .zero).components
+        var nanoseconds = Int(deadline.tv_nsec) + Int(attoseconds / 1_000_000_000)
+        deadline.tv_sec += Int(seconds) + nanoseconds / 1_000_000_000
+        nanoseconds %= 1_000_000_000
+        deadline.tv_nsec = nanoseconds
+        switch nothingOrErrno({ sem_timedwait(semaphore, &deadline) }) {
+        case .success: return true
+        case .failure: return false
+        }
+    }
 }

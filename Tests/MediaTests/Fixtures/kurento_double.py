@@ -79,7 +79,8 @@ class Double:
         self.answer_address = args.answer_address or first_interface_address()
         self.sessions = {}          # session id -> set of object ids
         self.objects = {}           # object id -> {"type", "session", "pipeline"}
-        self.subscriptions = {}     # subscription id -> (websocket, object, type)
+        self.subscriptions = {}     # subscription id -> (session id, object, type)
+        self.session_ws = {}        # session id -> the connection that last spoke for it
         self.clients = set()
         self.log = []
         self.slow = []              # [{"method", "operation", "seconds"}]
@@ -105,6 +106,7 @@ class Double:
             self.sessions.clear()
             self.objects.clear()
             self.subscriptions.clear()
+            self.session_ws.clear()
         elif action == "slow":
             self.slow.append({"method": q.get("method"), "operation": q.get("operation"), "seconds": float(q.get("seconds", "5"))})
         elif action == "error":
@@ -140,9 +142,10 @@ class Double:
             pass
         finally:
             self.clients.discard(ws)
-            for sid, (owner, _, _) in list(self.subscriptions.items()):
+            # Subscriptions belong to the session (kept across a reconnection with `connect`).
+            for sid, owner in list(self.session_ws.items()):
                 if owner is ws:
-                    del self.subscriptions[sid]
+                    del self.session_ws[sid]
 
     def take(self, queue, method, operation):
         for entry in queue:
@@ -165,6 +168,8 @@ class Double:
             if injected:
                 raise RPCError(injected["code"], injected["message"], "INJECTED")
             result = self.dispatch(ws, session, method, params)
+            if session["id"] is not None:
+                self.session_ws[session["id"]] = ws
             reply = {"jsonrpc": "2.0", "id": rid, "result": result}
         except RPCError as e:
             reply = {"jsonrpc": "2.0", "id": rid, "error": {"code": e.code, "message": e.message, "data": {"type": e.kind}}}
@@ -231,7 +236,7 @@ class Double:
             if kind not in known:
                 raise RPCError(40106, "Event '%s' not found" % kind, "MEDIA_OBJECT_EVENT_NOT_SUPPORTED")
             sub = str(uuid.uuid4())
-            self.subscriptions[sub] = (ws, params.get("object"), kind)
+            self.subscriptions[sub] = (sid, params.get("object"), kind)
             return {"value": sub, "sessionId": sid}
         if method == "unsubscribe":
             self.subscriptions.pop(params.get("subscription"), None)
@@ -294,8 +299,9 @@ class Double:
 
     async def emit(self, kind, q):
         sent = 0
-        for sid, (ws, oid, subscribed) in list(self.subscriptions.items()):
-            if subscribed != kind:
+        for _, (sid, oid, subscribed) in list(self.subscriptions.items()):
+            ws = self.session_ws.get(sid)
+            if subscribed != kind or ws is None:
                 continue
             data = {"source": oid, "type": kind, "tags": [], "timestampMillis": "1700000000000"}
             if kind in (MEDIA_FLOW_7, MEDIA_FLOW_6):
