@@ -17,9 +17,10 @@ per client (its id in every result), the SDP answer of an RtpEndpoint (its own U
 bound for real, a new even port each offer; c= is this host's first non-loopback IPv4 address, as
 libnice picks it; a=direction:passive answering a COMEDIA offer's a=direction:active), events to
 subscribers, and the 6.x event name (--kms-version 6).
-What it does not model: media. It never sends or receives RTP/RTCP, never records a file (a
+What it does not model: media. It never sends RTP or RTCP and never decodes or records (a
 RecorderEndpoint's stopAndWait writes nothing), no WebRTC, no ICE, no describe, no real garbage
-collection timer (forgetting sessions is explicit, through /control/forget).
+collection timer (forgetting sessions is explicit, through /control/forget). It only counts the
+datagrams reaching an RtpEndpoint's RTP port, for getStats' inboundrtp packetsReceived/bytesReceived.
 
 Test controls, over plain HTTP on the same port (GET, answered without a WebSocket upgrade):
   /control/drop                 abort every open connection (TCP reset; a crashed or restarted KMS)
@@ -87,6 +88,7 @@ class Double:
         self.errors = []            # [{"method", "operation", "code", "message"}]
         self.passive = True
         self.sockets = {}           # endpoint id -> (rtp socket, rtcp socket)
+        self.received = {}          # endpoint id -> [datagrams, bytes] that reached its RTP port
 
     # --- HTTP controls --------------------------------------------------------------------
     async def process_request(self, path, headers):
@@ -115,7 +117,7 @@ class Double:
         elif action == "malformed":
             for ws in list(self.clients):
                 await ws.send("{this is not json")
-            body = "sent to %d\n" % len(self.clients)
+            body = "sent %d\n" % len(self.clients)
         elif action == "emit":
             body = "sent %d\n" % await self.emit(q.get("type", MEDIA_FLOW_7), q)
         elif action == "passive":
@@ -223,6 +225,12 @@ class Double:
             op = params.get("operationParams") or {}
             if operation == "processOffer" and target["type"] == "RtpEndpoint":
                 return {"value": self.answer_sdp(params["object"], op.get("offer", "")), "sessionId": sid}
+            if operation == "getStats" and target["type"] == "RtpEndpoint":
+                packets, octets = self.received.get(params["object"], [0, 0])
+                stats_id = params["object"] + "_inboundrtp"
+                return {"value": {stats_id: {"id": stats_id, "type": "inboundrtp", "timestampMillis": 1700000000000,
+                                             "packetsReceived": packets, "bytesReceived": octets, "packetsLost": 0,
+                                             "jitter": 0.0, "ssrc": "0", "isRemote": False}}, "sessionId": sid}
             if operation == "connect":
                 self.object(op.get("sink"))
                 return {"sessionId": sid}
@@ -258,7 +266,22 @@ class Double:
 
     def close_sockets(self, endpoint):
         for s in self.sockets.pop(endpoint, ()):
+            try:
+                asyncio.get_event_loop().remove_reader(s.fileno())
+            except (ValueError, RuntimeError):
+                pass
             s.close()
+        self.received.pop(endpoint, None)
+
+    def count(self, endpoint, sock):
+        """Counts what reaches the answer's RTP port (the only media the double looks at: getStats)."""
+        try:
+            data = sock.recv(65536)
+        except OSError:
+            return
+        entry = self.received.setdefault(endpoint, [0, 0])
+        entry[0] += 1
+        entry[1] += len(data)
 
     def bind_pair(self):
         """A real even/odd UDP port pair, so the answer's port is one nobody else holds."""
@@ -285,6 +308,9 @@ class Double:
         self.close_sockets(endpoint)
         port, pair = self.bind_pair()
         self.sockets[endpoint] = pair
+        self.received[endpoint] = [0, 0]
+        pair[0].setblocking(False)
+        asyncio.get_event_loop().add_reader(pair[0].fileno(), self.count, endpoint, pair[0])
         a = self.answer_address
         out = ["v=0", "o=- 3900000000 3900000000 IN IP4 %s" % a, "s=Kurento Media Server", "c=IN IP4 %s" % a, "t=0 0",
                "m=video %d RTP/AVPF %s" % (port, " ".join(formats))]
