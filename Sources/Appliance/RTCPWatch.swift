@@ -33,6 +33,9 @@ public final class RTCPWatch: Sendable {
         public var cameraSSRCs: [UInt32]
         /// Where misrouted feedback went last (loopback destination), when in `trap`.
         public var misroutedTo: String?
+        /// Why the alarm was raised without a misrouted packet: no feedback reached the camera
+        /// within its RTCP time-out after it was told to stream (the Kurento engine's confirmation).
+        public var evidence: String?
         /// Datagrams of feedback addressed to the camera / about it on loopback.
         public var feedbackToCamera: Int { counts[.toCamera]?.datagrams ?? 0 }
         public var misroutedFeedback: Int { counts[.onLoopback]?.datagrams ?? 0 }
@@ -59,7 +62,7 @@ public final class RTCPWatch: Sendable {
         self.interface = interface
         self.logger = logger
         entries = Mutex(Dictionary(uniqueKeysWithValues: unique.map {
-            ($0, Entry(status: CameraStatus(camera: $0, state: .waiting, since: nil, counts: [:], cameraSSRCs: [], misroutedTo: nil)))
+            ($0, Entry(status: CameraStatus(camera: $0, state: .waiting, since: nil, counts: [:], cameraSSRCs: [], misroutedTo: nil, evidence: nil)))
         }))
     }
 
@@ -116,6 +119,25 @@ public final class RTCPWatch: Sendable {
         entries.withLock { entries in cameras.compactMap { entries[$0]?.status } }
     }
 
+    /// Whether `camera` is one the watch follows.
+    public func watches(_ camera: IPAddress) -> Bool { cameras.contains(camera) }
+
+    /// Raises the loopback-trap alarm for `camera` without a misrouted packet in hand: `evidence`
+    /// says what was (not) seen. Cleared like any alarm, by feedback reaching the camera.
+    public func raiseAlarm(camera: IPAddress, evidence: String) {
+        let raised = entries.withLock { entries -> Bool in
+            guard var entry = entries[camera], entry.status.state != .trap else { return false }
+            entry.status.state = .trap
+            entry.status.since = Clock.unixSeconds * 1_000_000_000
+            entry.status.evidence = evidence
+            entries[camera] = entry
+            return true
+        }
+        if raised {
+            logger.error("RTCP loopback trap: \(evidence). See `camhost diagnose rtcp --camera \(camera)`", metadata: ["camera": "\(camera)", "alarm": "rtcp-trap"])
+        }
+    }
+
     private func handle(_ event: CaptureEvent) {
         switch event {
         case .mediaSource(let media):
@@ -143,6 +165,7 @@ public final class RTCPWatch: Sendable {
                             entry.status.state = .healthy
                             entry.status.since = observation.time
                             entry.status.misroutedTo = nil
+                            entry.status.evidence = nil
                         }
                     case .onLoopback:
                         let ssrcs = entry.status.cameraSSRCs

@@ -94,13 +94,16 @@ public final class Service: Sendable {
 
         // Streams (issue 12): [[media.streams]] and the cameras whose profile streams, after camera
         // control (start-stream goes over it) and before the dashboard (which shows them).
-        let streams = StreamManager.forService(configuration: configuration, store: store, control: control, demo: demo != nil)
-        streams.run()
-
-        // The dashboard: accounts and sessions, the RTCP watch's alarms, camera control, /metrics.
+        // The RTCP watch's alarms go to the dashboard; the Kurento engine asks it to confirm feedback.
         let rtcpWatch = RTCPWatch(
             cameras: RTCPWatch.cameras(configuration: configuration, store: store, logger: Logger(label: "camhost.rtcp")),
             interface: configuration[Settings.diagnosticsWatchInterface])
+        // kurento: media.engine = "kurento" drives Kurento Media Server instead of the builtin receiver.
+        let engine = MediaEngineWiring.engine(configuration: configuration, store: store, control: control, watch: rtcpWatch)
+        let streams = StreamManager.forService(configuration: configuration, store: store, control: control, demo: demo != nil, engine: engine)
+        streams.run()
+
+        // The dashboard: accounts and sessions, the RTCP watch's alarms, camera control, /metrics.
         let dashboard = Dashboard(environment: {
             var environment = DashboardEnvironment(
                 store: store, recordingsRoot: configuration.recordingsPath, auth: AuthenticatorAuth(security.authenticator),
@@ -236,6 +239,7 @@ public final class Service: Sendable {
         retention.stop()
         rtcpWatch.stop()
         streams.shutDown()
+        (engine as? KurentoEngine)?.close()
         demo?.stop()
         control?.stop()
         broker?.stop()

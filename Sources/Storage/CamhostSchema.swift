@@ -34,6 +34,7 @@ public enum CamhostSchema {
             """)
         migrator.register(RecordingsSchema.migrationName, sql: RecordingsSchema.migrationSQL)
         migrator.register(AccountsSchema.migrationName, sql: AccountsSchema.migrationSQL)
+        migrator.register(KurentoObjects.migrationName, sql: KurentoObjects.migrationSQL)
         return migrator
     }()
 }

@@ -33,7 +33,8 @@ Test controls, over plain HTTP on the same port (GET, answered without a WebSock
   /control/log                  the requests received so far, one JSON object a line
 Command line: --port N (0: any; the port is printed as "LISTENING <port>" on stdout),
   --host H (default 127.0.0.1), --answer-address A (default: the first non-loopback IPv4
-  address), --kms-version 6|7 (default 7).
+  address), --kms-version 6|7 (default 7), --write-recordings (stopAndWait writes a placeholder
+  file at the recorder's file:// uri, so registration can be tested; it is not a video).
 """
 
 import argparse
@@ -87,6 +88,7 @@ class Double:
         self.slow = []              # [{"method", "operation", "seconds"}]
         self.errors = []            # [{"method", "operation", "code", "message"}]
         self.passive = True
+        self.write_recordings = args.write_recordings
         self.sockets = {}           # endpoint id -> (rtp socket, rtcp socket)
         self.received = {}          # endpoint id -> [datagrams, bytes] that reached its RTP port
 
@@ -235,6 +237,11 @@ class Double:
                 self.object(op.get("sink"))
                 return {"sessionId": sid}
             if operation in ("record", "stopAndWait", "stop") and target["type"] == "RecorderEndpoint":
+                uri = target.get("uri") or ""
+                if operation == "stopAndWait" and self.write_recordings and uri.startswith("file://"):
+                    # A placeholder, not a video: only so the client's registration has a file to find.
+                    with open(uri[len("file://"):], "wb") as f:
+                        f.write(b"kurento double placeholder recording\n")
                 return {"sessionId": sid}
             raise RPCError(40105, "Method '%s' not found on %s" % (operation, target["type"]), "MEDIA_OBJECT_METHOD_NOT_FOUND")
         if method == "subscribe":
@@ -356,6 +363,8 @@ async def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--answer-address", default=None)
     parser.add_argument("--kms-version", type=int, default=7, choices=(6, 7))
+    parser.add_argument("--write-recordings", action="store_true",
+                        help="on stopAndWait write a small placeholder file at a RecorderEndpoint's file:// uri")
     args = parser.parse_args()
     double = Double(args)
     server = await websockets.server.serve(double.serve, args.host, args.port, process_request=double.process_request,
