@@ -20,7 +20,7 @@ import Testing
         let tables = try store.read { db in
             try db.query("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").map { try $0.get(0, as: String.self) }
         }
-        #expect(tables == ["api_tokens", "audit_log", "cameras", "cleanup_runs", "deletion_ledger", "health_history", "login_failures", "recordings", "schema_version", "sessions", "setup_tokens", "users"])
+        #expect(tables == ["api_tokens", "audit_log", "cameras", "cleanup_runs", "deletion_ledger", "health_history", "kurento_objects", "login_failures", "recordings", "schema_version", "sessions", "setup_tokens", "users"])
     }
 
     @Test func reopeningIsIdempotent() throws {
