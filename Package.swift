@@ -79,7 +79,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .executableTarget(name: "camhost", dependencies: [
-            "Appliance", "Capture", "Control", "Dashboard", "JSONText", "Media", "POSIX", "Storage", "Wire",
+            "Appliance", "Capture", "Control", "Dashboard", "JSONText", "Media", "POSIX", "Security", "Storage", "Wire",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict, linkerSettings: [.unsafeFlags(releaseLinking, .when(platforms: [.linux], configuration: .release))]),
