@@ -66,6 +66,7 @@ let package = Package(
             "CMosquitto",
             "CLinux",
             "POSIX",
+            "Wire",
             "JSONText",
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Logging", package: "swift-log"),
