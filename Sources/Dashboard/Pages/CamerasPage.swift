@@ -65,6 +65,7 @@ extension Pages {
                 t.raw("</tbody>")
             }
         }
+        streamSDP(&body, streams: streams)   // kurento: offer, sdp check, answer
     }
 
     func streamAction(_ camera: String, start: Bool, principal: Principal) -> HTTPResponse {
