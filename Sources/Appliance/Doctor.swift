@@ -84,6 +84,14 @@ public struct Doctor: Sendable {
             add("coturn", result.ok, result.detail, fix: "systemctl restart \(configuration[Settings.healthCoturnUnit]); check listening-port in /etc/turnserver.conf")
         }
 
+        // Kurento, when it is the media engine: its JSON-RPC answers ping.
+        if configuration.usesKurento {
+            let url = configuration[Settings.mediaKurentoURL]
+            let result = HealthSupervisor.Probe.kurentoProbe(url: url, timeout: .seconds(3))
+            add("kurento", result.ok, result.detail,
+                fix: "systemctl restart \(configuration[Settings.healthKurentoUnit]) (systemctl status \(configuration[Settings.healthKurentoUnit]) says why it stopped); or check media.kurento_url = \"\(url)\" (camhost config show)")
+        }
+
         // Capturing packets (diagnose rtcp, the RTCP watch).
         do {
             let capture = try LiveCapture(interfaces: [configuration[Settings.diagnosticsWatchInterface]])

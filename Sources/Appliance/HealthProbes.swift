@@ -1,4 +1,5 @@
 import Control
+import Media
 import POSIX
 import Security
 import Storage
@@ -64,6 +65,28 @@ extension HealthSupervisor.Probe {
             return .init(ok: true, detail: "STUN binding answered in \((ContinuousClock.now - started).milliseconds) ms; mapped \(mapped.address):\(mapped.port)\(software)")
         } catch {
             return .init(ok: false, detail: "STUN to \(host):\(port): \(error)")
+        }
+    }
+
+    /// Kurento Media Server (media.engine = "kurento"): a fresh WebSocket and a JSON-RPC `ping`
+    /// answered with `pong` (doc-kurento "Kurento Protocol", ping).
+    public static func kurento(url: String, timeout: Duration = .seconds(5), neighbour: HealthSupervisor.Neighbour?) -> Self {
+        Self(name: "kurento", neighbour: neighbour) { kurentoProbe(url: url, timeout: timeout) }
+    }
+
+    static func kurentoProbe(url: String, timeout: Duration) -> HealthSupervisor.Result {
+        let started = ContinuousClock.now
+        var options = KurentoClient.Options()
+        options.connectTimeout = timeout
+        options.callTimeout = timeout
+        options.pingInterval = .zero
+        do {
+            let client = try KurentoClient(url: url, options: options)
+            defer { client.close() }
+            try client.ping()
+            return .init(ok: true, detail: "\(url) answered ping in \((ContinuousClock.now - started).milliseconds) ms")
+        } catch {
+            return .init(ok: false, detail: "\(error)")
         }
     }
 

@@ -6,7 +6,7 @@ import Storage
 extension HealthSupervisor {
     /// The probes for this configuration: the broker (a round trip; restarted through
     /// health.broker_unit when set, the managed broker restarts itself), CoTURN when
-    /// health.coturn names it, the recordings volume, the database, the certificate, the key,
+    /// health.coturn names it, Kurento (a JSON-RPC ping) when media.engine is kurento, the recordings volume, the database, the certificate, the key,
     /// and the streams the RTCP watch follows.
     /// health.restart_command is split on spaces; a word `{unit}` becomes the neighbour's unit.
     static func forService(configuration: Configuration, store: Store, trapped: @escaping @Sendable () -> [String]) -> HealthSupervisor {
@@ -21,6 +21,10 @@ extension HealthSupervisor {
         }
         if let coturn = HostPort(configuration[Settings.healthCoturn]) {
             probes.append(.stun(host: coturn.host, port: coturn.port, neighbour: neighbour("coturn", unit: configuration[Settings.healthCoturnUnit])))
+        }
+        // kurento: probed (and restarted through health.kurento_unit) only when it is the media engine.
+        if configuration.usesKurento {
+            probes.append(.kurento(url: configuration[Settings.mediaKurentoURL], neighbour: neighbour("kurento", unit: configuration[Settings.healthKurentoUnit])))
         }
         probes.append(.disk(path: FileSystem.isDirectory(configuration.recordingsPath) ? configuration.recordingsPath : configuration.dataDirectory,
                             floorPercent: configuration[Settings.retentionFreeSpaceFloorPercent]))
