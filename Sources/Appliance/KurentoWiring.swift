@@ -55,7 +55,7 @@ extension RTCPWatch: FeedbackConfirmation {
             guard reached == 0 else { return }
             let misrouted = now.misroutedFeedback - (before?.misroutedFeedback ?? 0)
             let fromCamera = now.fromCamera - (before?.fromCamera ?? 0)
-            let connection = offer.split(whereSeparator: { $0 == "\r" || $0 == "\n" }).last { $0.hasPrefix("c=") }.map(String.init) ?? "no c= line"
+            let connection = offer.split(whereSeparator: \.isNewline).last { $0.hasPrefix("c=") }.map(String.init) ?? "no c= line"
             raiseAlarm(camera: address, evidence: "no RTCP feedback reached camera \(camera) (\(address)) within its RTCP time-out of \(within) after start-stream; "
                 + "\(misrouted) feedback datagrams about it went over loopback, \(fromCamera) RTCP datagrams came from it; the offer sent to Kurento said \(connection)")
         }

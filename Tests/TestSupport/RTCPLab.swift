@@ -107,6 +107,9 @@ public final class RTCPLab: @unchecked Sendable {
         traffic = [cameraProcess, receiverProcess]
     }
 
+    /// Keeps `process` to be stopped at tear-down (the Kurento lab's receiver and camera).
+    func adopt(_ process: TestProcess) { processes.append(process) }
+
     /// Starts `tcpdump -i interface -w path` for the lab's ports (and ICMP), flushing each packet.
     public func tcpdump(interface: String, path: String, linkType: String? = nil) throws -> TestProcess {
         var arguments = ["-i", interface, "-w", path, "-U", "-s", "0", "-n"]
