@@ -225,7 +225,7 @@ final class KurentoStreamSession: MediaSession, @unchecked Sendable {
         var stopped = false
     }
 
-    unowned let engine: KurentoEngine
+    let engine: KurentoEngine   // strong: the engine forgets the session when it stops or is lost
     let client: KurentoClient
     let camera: String
     let source: IPAddress
