@@ -424,6 +424,8 @@ public final class StreamManager: Sendable {
         var recorder = state.withLock { _ in entry.recorder }
         if spec.record, recorder == nil {
             do {
+                // A fresh data directory has no recordings root until something records.
+                if !FileSystem.isDirectory(settings.recordingsRoot) { try? FileSystem.makeDirectories(settings.recordingsRoot) }
                 recorder = try SegmentRecorder(root: settings.recordingsRoot, camera: spec.camera, segmentSeconds: settings.segmentSeconds,
                                                store: store, media: media)
                 state.withLock { _ in entry.recorder = recorder }
