@@ -311,8 +311,20 @@ public final class StreamManager: Sendable {
     /// profile camera of the same id).
     private func desiredSpecs() -> [String: StreamSpec] {
         var specs: [String: StreamSpec] = [:]
-        for spec in cameras?.streamingCameras() ?? [] { specs[spec.camera] = spec }
+        for spec in cameraSpecs() { specs[spec.camera] = spec }
         for spec in configured { specs[spec.camera] = spec }
+        return specs
+    }
+
+    /// The cameras' streams, asked of Control (a registry snapshot, a cameras-table read) at
+    /// most once a second rather than on every tick.
+    private let cachedCameras = Mutex<(at: ContinuousClock.Instant, specs: [StreamSpec])?>(nil)
+    private func cameraSpecs() -> [StreamSpec] {
+        guard let cameras else { return [] }
+        let now = ContinuousClock.now
+        if let cached = cachedCameras.withLock({ $0 }), now - cached.at < .seconds(1) { return cached.specs }
+        let specs = cameras.streamingCameras()
+        cachedCameras.withLock { $0 = (now, specs) }
         return specs
     }
 
@@ -424,6 +436,8 @@ public final class StreamManager: Sendable {
         var recorder = state.withLock { _ in entry.recorder }
         if spec.record, recorder == nil {
             do {
+                // A fresh data directory has no recordings root until something records.
+                if !FileSystem.isDirectory(settings.recordingsRoot) { try? FileSystem.makeDirectories(settings.recordingsRoot) }
                 recorder = try SegmentRecorder(root: settings.recordingsRoot, camera: spec.camera, segmentSeconds: settings.segmentSeconds,
                                                store: store, media: media)
                 state.withLock { _ in entry.recorder = recorder }
@@ -444,7 +458,7 @@ public final class StreamManager: Sendable {
             return
         }
         session.start()
-        state.withLock { _ in
+        let stoppedMeanwhile = state.withLock { state -> Bool in
             entry.session = session
             entry.port = ports[0]
             entry.heldPorts = ports
@@ -452,6 +466,13 @@ public final class StreamManager: Sendable {
             entry.lastPackets = 0
             entry.lastPacketAt = nil
             if entry.phase != .stalled { entry.phase = .starting }
+            return entry.held || !running.load(ordering: .relaxed)
+        }
+        // A person stopped it (or serve is stopping) while it was opening: close it again.
+        if stoppedMeanwhile {
+            close(entry, keepRecorder: false)
+            state.withLock { _ in entry.phase = .stopped }
+            return
         }
         logger.info("stream opened", metadata: ["camera": "\(spec.camera)", "port": "\(ports[0])", "engine": "\(engine.name)"])
         guard case .profile = spec.origin, let cameras else { return }

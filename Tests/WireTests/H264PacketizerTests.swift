@@ -41,9 +41,13 @@ import TestSupport
         #expect(payloads.last!.payload[1] == 0x40 | 5)                     // E bit
         #expect(payloads.dropFirst().dropLast().allSatisfy { $0.payload[1] == 5 })
         #expect(payloads.map(\.marker) == [false, false, false, false, false, true])
-        let (units, _) = try Self.roundTrip([[slice]], packetizer: H264Packetizer(maxPayloadBytes: 1000))
+        // With its parameter sets (the depacketizer hands on no picture without them).
+        let sps: [UInt8] = [0x67, 0x42, 0xC0, 0x1E, 0xD9, 0x00, 0xA0, 0x2F, 0xF9, 0x70, 0x11, 0x00, 0x00, 0x03, 0x00, 0x01]
+        let pps: [UInt8] = [0x68, 0xCB, 0x83, 0xCB, 0x20]
+        let (units, _) = try Self.roundTrip([[sps, pps, slice]], packetizer: H264Packetizer(maxPayloadBytes: 1000))
         #expect(units.count == 1)
-        #expect(units.first?.nalUnits == [slice], "the reassembled NAL unit differs")
+        let same = units.first?.nalUnits == [sps, pps, slice]
+        #expect(same, "the reassembled NAL units differ")
     }
 
     @Test func annexBIsSplitIntoNALUnitsAndAccessUnits() {
