@@ -21,8 +21,8 @@ extension Configuration {
 }
 
 enum MediaEngineWiring {
-    /// The engine of media.engine: the builtin receiver, or Kurento (which first releases the
-    /// pipelines a previous camhost left behind, when Kurento answers).
+    /// The engine of media.engine: the builtin receiver, or Kurento (which releases the pipelines
+    /// a previous camhost left behind as soon as Kurento answers).
     static func engine(configuration: Configuration, store: Store, control: ControlService?, watch: RTCPWatch,
                        logger: Logger = Logger(label: "camhost.kurento")) -> any MediaEngine {
         guard configuration.usesKurento else { return BuiltinEngine() }
@@ -30,10 +30,14 @@ enum MediaEngineWiring {
             guard let control, let status = control.snapshot().first(where: { $0.id.rawValue == camera }) else { return nil }
             return control.control.profiles[status.profile]?.stream
         }, store: store, feedback: watch, logger: logger)
-        do {
-            try engine.releaseLeftovers()
-        } catch {
-            logger.warning("Kurento is not reachable yet; leftover pipelines are released once it is", metadata: ["error": "\(error)"])
+        // In the background: a Kurento that does not answer must not hold up serve's start. The
+        // first stream's connection releases them too, whichever comes first.
+        startDetachedThread {
+            do {
+                try engine.releaseLeftovers()
+            } catch {
+                logger.warning("Kurento is not reachable yet; leftover pipelines are released on the first connection", metadata: ["error": "\(error)"])
+            }
         }
         return engine
     }

@@ -49,6 +49,8 @@ public final class KurentoEngine: MediaEngine {
     private let logger: Logger
     private let client = Mutex<KurentoClient?>(nil)
     private let sessions = Mutex<[String: KurentoStreamSession]>([:])
+    /// Whether the pipelines a previous camhost left were released (done on the first connection).
+    private let leftoversReleased = Atomic<Bool>(false)
 
     /// - Parameters:
     ///   - profiles: the firmware profile's `[stream]` of a camera (offer mode, codec, feedback, RTCP time-out).
@@ -69,22 +71,32 @@ public final class KurentoEngine: MediaEngine {
 
     /// Releases the pipelines a previous camhost created at this Kurento and did not release
     /// (a crash, a kill -9). Returns how many Kurento still had. Throws when Kurento is unreachable.
+    /// The first connection does this by itself; `serve` calls it at start so it happens even
+    /// before the first stream.
     @discardableResult
-    public func releaseLeftovers() throws -> Int {
+    public func releaseLeftovers() throws(KurentoError) -> Int {
+        let client = try connectedClient(releasingLeftovers: false)
+        let released = try releaseOwned(with: client)
+        leftoversReleased.store(true, ordering: .releasing)
+        return released
+    }
+
+    private func releaseOwned(with client: KurentoClient) throws(KurentoError) -> Int {
         guard let store else { return 0 }
-        let owned = try KurentoObjects(store: store).all(kurentoURL: settings.url)
-        guard !owned.isEmpty else { return 0 }
-        let client = try connectedClient()
+        let owned = (try? KurentoObjects(store: store).all(kurentoURL: settings.url)) ?? []
+        let live = Set(sessions.withLock { Array($0.keys) })
         var released = 0
-        for entry in owned {
+        for entry in owned where !live.contains(entry.objectID) {
             do {
                 try client.release(entry.objectID)
                 released += 1
             } catch where error.code == 40101 {
                 // Already gone (Kurento restarted or collected it).
-            } catch {
-                logger.warning("cannot release a leftover pipeline", metadata: ["pipeline": "\(entry.objectID)", "error": "\(error)"])
+            } catch .server(let method, let code, let message) {
+                logger.warning("cannot release a leftover pipeline", metadata: ["pipeline": "\(entry.objectID)", "error": "\(KurentoError.server(method: method, code: code, message: message))"])
                 continue
+            } catch {
+                throw error   // Kurento unreachable: try again on the next connection
             }
             try? KurentoObjects(store: store).remove(objectID: entry.objectID)
         }
@@ -148,8 +160,9 @@ public final class KurentoEngine: MediaEngine {
         return .init(recorder: recorder, relativePath: relative, startMilliseconds: start, codec: codec == "H265" ? "hevc" : "h264")
     }
 
-    /// The client, connected now if it was not (Kurento may start after camhost).
-    func connectedClient() throws(KurentoError) -> KurentoClient {
+    /// The client, connected now if it was not (Kurento may start after camhost); the first
+    /// connection releases the pipelines a previous camhost left behind.
+    func connectedClient(releasingLeftovers: Bool = true) throws(KurentoError) -> KurentoClient {
         if let existing = client.withLock({ $0 }) { return existing }
         let fresh = try KurentoClient(url: settings.url, options: settings.client)
         fresh.subscribe { [weak self] notification in self?.notice(notification) }
@@ -159,6 +172,9 @@ public final class KurentoEngine: MediaEngine {
             return fresh
         }
         if winner !== fresh { fresh.close() }
+        if releasingLeftovers, !leftoversReleased.load(ordering: .acquiring), (try? releaseOwned(with: winner)) != nil {
+            leftoversReleased.store(true, ordering: .releasing)
+        }
         return winner
     }
 

@@ -189,6 +189,21 @@ import Glibc
         #expect(bench.owned.isEmpty)
     }
 
+    @Test func firstConnectionReleasesLeftoversBeforeTheFirstStream() throws {
+        let bench = try Bench()
+        let first = bench.engine(stream: try Self.gateStream())
+        let old = try first.open(configuration, sinks: [])
+        first.close()
+        let leftover = try #require(bench.owned.first)
+        let second = bench.engine(stream: try Self.gateStream())
+        defer { second.close() }
+        let session = try second.open(configuration, sinks: [])   // no releaseLeftovers() call
+        #expect(bench.owned.count == 1 && bench.owned.first != leftover)
+        #expect(try bench.double.control("log").split(separator: "\n").contains { $0.contains("\"method\": \"release\"") && $0.contains(leftover) })
+        session.stop()
+        _ = old
+    }
+
     @Test func kurentoRestartLosesTheSessionsAndTheirRows() throws {
         let bench = try Bench()
         let engine = bench.engine(stream: try Self.gateStream())
