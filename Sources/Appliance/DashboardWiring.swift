@@ -23,7 +23,8 @@ extension RTCPWatch {
     func dashboardEntries() -> [RTCPWatchEntry] {
         snapshot().map {
             RTCPWatchEntry(camera: $0.camera.description, state: $0.state.rawValue, since: $0.since,
-                           feedbackToCamera: $0.feedbackToCamera, misroutedFeedback: $0.misroutedFeedback, misroutedTo: $0.misroutedTo)
+                           feedbackToCamera: $0.feedbackToCamera, misroutedFeedback: $0.misroutedFeedback, misroutedTo: $0.misroutedTo,
+                           evidence: $0.evidence)
         }
     }
 }

@@ -56,14 +56,19 @@ public struct RTCPWatchEntry: Sendable {
     public var feedbackToCamera: Int
     public var misroutedFeedback: Int
     public var misroutedTo: String?
+    /// kurento: why the alarm was raised when no misrouted packet was seen (no feedback reached the
+    /// camera within its RTCP time-out after start-stream), for the overview's alert.
+    public var evidence: String?
 
-    public init(camera: String, state: String, since: Int64?, feedbackToCamera: Int, misroutedFeedback: Int, misroutedTo: String?) {
+    public init(camera: String, state: String, since: Int64?, feedbackToCamera: Int, misroutedFeedback: Int, misroutedTo: String?,
+                evidence: String? = nil) {
         self.camera = camera
         self.state = state
         self.since = since
         self.feedbackToCamera = feedbackToCamera
         self.misroutedFeedback = misroutedFeedback
         self.misroutedTo = misroutedTo
+        self.evidence = evidence
     }
 }
 

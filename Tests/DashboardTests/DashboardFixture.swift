@@ -82,7 +82,7 @@ final class DashboardFixture: @unchecked Sendable {
     var root: String { directory.file("recordings") }
     var base: String { "https://127.0.0.1:\(server.port)" }
 
-    init(maximumBodyBytes: Int = 64 * 1024, recordings: Int = 6, streams: StreamManager? = nil) throws {
+    init(maximumBodyBytes: Int = 64 * 1024, recordings: Int = 6, streams: StreamManager? = nil, alarms: [RTCPWatchEntry]? = nil) throws {
         directory = try TemporaryDirectory(prefix: "dashboard")
         let credentials = try TLSCredentials.ensure(keyPath: directory.file("key.pem"), certPath: directory.file("cert.pem"))
         certificate = directory.file("cert.pem")
@@ -91,7 +91,7 @@ final class DashboardFixture: @unchecked Sendable {
         _ = try RecordingIndex(store: store, root: directory.file("recordings")).scan(settleSeconds: 0)
         var environment = DashboardEnvironment(
             store: store, recordingsRoot: directory.file("recordings"), auth: auth, cameras: FakeCameras(),
-            rtcpWatch: { [RTCPWatchEntry(camera: "192.0.2.10", state: "trap", since: 1, feedbackToCamera: 0, misroutedFeedback: 12, misroutedTo: "127.0.0.1:5005")] },
+            rtcpWatch: { alarms ?? [RTCPWatchEntry(camera: "192.0.2.10", state: "trap", since: 1, feedbackToCamera: 0, misroutedFeedback: 12, misroutedTo: "127.0.0.1:5005")] },
             health: { HealthReport(status: "ok", version: "test", uptimeSeconds: 1, checks: ["database": .init(ok: true, detail: "fine")]) },
             diagnose: { request in
                 throw PcapError(.open, "no capture in unit tests", input: "\(request.camera)")

@@ -1,4 +1,5 @@
 import Control
+import Dashboard
 import Media
 import Testing
 import TestSupport
@@ -36,6 +37,16 @@ import Wire
         let api = try f.request("/api/v1/streams", token: "read-token")
         #expect(api.body.contains("\"engine\":\"kurento\"") || api.body.contains("\"engine\": \"kurento\""), "\(api.body.prefix(400))")
         #expect(api.body.contains("\"offer\""))
+    }
+
+    @Test func overviewShowsTheConfirmationsEvidence() throws {
+        let evidence = "no RTCP feedback reached camera gate (192.0.2.20) within its RTCP time-out of 10 seconds after start-stream; 0 feedback datagrams about it went over loopback, 9 RTCP datagrams came from it; the offer sent to Kurento said c=IN IP4 192.0.2.20"
+        let f = try DashboardFixture(alarms: [RTCPWatchEntry(camera: "192.0.2.20", state: "trap", since: 1, feedbackToCamera: 0, misroutedFeedback: 0,
+                                                             misroutedTo: nil, evidence: evidence)])
+        let overview = try f.request("/", session: "admin-session").body
+        #expect(overview.contains("RTCP loopback trap on camera 192.0.2.20"))
+        #expect(overview.contains("Confirmation after start-stream: " + evidence + "; it will drop the stream."))
+        #expect(!overview.contains("over loopback and none reaches the camera"))
     }
 
     static let repository: String = {

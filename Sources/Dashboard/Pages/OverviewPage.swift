@@ -13,7 +13,11 @@ extension Pages {
             for alarm in alarms where alarm.state == "trap" {
                 body.element("div", [("class", "alert bad"), ("role", "alert")]) { a in
                     a.element("strong", text: "RTCP loopback trap on camera \(alarm.camera). ")
-                    a.text("Feedback goes to \(alarm.misroutedTo ?? "a local address") over loopback and none reaches the camera; it will drop the stream. ")
+                    if let evidence = alarm.evidence, alarm.misroutedTo == nil {
+                        a.text("Confirmation after start-stream: " + evidence + "; it will drop the stream. ")   // kurento
+                    } else {
+                        a.text("Feedback goes to \(alarm.misroutedTo ?? "a local address") over loopback and none reaches the camera; it will drop the stream. ")
+                    }
                     a.text("Fix the SDP offer's c= line (never 0.0.0.0), then check with ")
                     a.element("a", [("href", "/diagnostics?camera=\(FormData.encode(alarm.camera))")], text: "a diagnostic capture")
                     a.text(".")
