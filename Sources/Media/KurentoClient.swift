@@ -10,6 +10,7 @@ import Web
 /// the kept session id. When Kurento answers that with 40007 (it restarted and forgot the session)
 /// the client takes a new session and tells its subscribers `.sessionLost`: every object it owned
 /// is gone and must be created again (the engine does that; only it knows what they were for).
+/// Call `close()` when done: the reader thread (which keeps reconnecting) holds the client until then.
 public final class KurentoClient: Sendable {
     public struct Options: Sendable {
         /// How long a call waits for its answer.
