@@ -73,6 +73,14 @@ import Glibc
                                           environment: TestEnvironment.clean)
             return run.status == 0 ? run.stdout : "exit \(run.status): \(run.stderr)"
         }
+        // The health supervisor pings Kurento: probe_kurento in /healthz and /metrics.
+        #expect(Loopback.waitUntil(timeout: .seconds(10)) {
+            ((try? serve.curl([serve.url("/healthz")]).stdout) ?? "").contains("probe_kurento")
+        })
+        let health = try serve.curl([serve.url("/healthz")]).stdout
+        #expect(health.contains("\(double.url) answered ping in"), "\(health)")
+        let metrics = try serve.curl([serve.url("/metrics")]).stdout
+        #expect(metrics.contains("camhost_health_check_ok{check=\"probe_kurento\"} 1"), "\(metrics.prefix(2000))")
         // The leftover is released at start.
         #expect(Loopback.waitUntil(timeout: .seconds(10)) {
             ((try? double.control("log")) ?? "").split(separator: "\n").contains { $0.contains("\"release\"") && $0.contains(leftover) }

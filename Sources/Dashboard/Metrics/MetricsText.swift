@@ -39,7 +39,7 @@ extension API {
         out.family("camhost_health_check_ok", "gauge", "1 while a /healthz check passes (probe_* are the health supervisor's probes).")
         for entry in environment.health().sortedChecks { out.sample("camhost_health_check_ok", [("check", entry.name)], entry.check.ok ? 1 : 0) }
         let restarts = (try? HealthHistory(store: environment.store).restartCounts()) ?? []
-        out.family("camhost_neighbour_restarts_total", "counter", "Restarts of neighbours (broker, CoTURN) made by the health supervisor, by outcome.")
+        out.family("camhost_neighbour_restarts_total", "counter", "Restarts of neighbours (broker, CoTURN, Kurento) made by the health supervisor, by outcome.")
         for entry in restarts {
             out.sample("camhost_neighbour_restarts_total", [("neighbour", entry.neighbour), ("outcome", entry.ok ? "ok" : "failed")], Double(entry.count))
         }
