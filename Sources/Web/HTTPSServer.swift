@@ -501,6 +501,7 @@ private let upgradeHandler: MHD_UpgradeHandler = { cls, connection, conCls, extr
     guard let upgrade = state.upgrade, let loop = context.eventLoop() else { handle.close(); return }
     state.upgraded = true
     context.inFlight.subtract(1, ordering: .releasing)
+    context.onCompleted?(state.request, state.status, ContinuousClock.now - state.started)
     let extra: [UInt8] = extraIn.map { bytes in
         bytes.withMemoryRebound(to: UInt8.self, capacity: extraInSize) { Array(UnsafeBufferPointer(start: $0, count: extraInSize)) }
     } ?? []
@@ -562,7 +563,10 @@ private let requestCompleted: MHD_RequestCompletedCallback = { cls, connection, 
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
     let state = Unmanaged<RequestState>.fromOpaque(existing).takeRetainedValue()
     conCls.pointee = nil
-    if !state.upgraded { context.inFlight.subtract(1, ordering: .releasing) }
+    // An upgraded request was reported when the socket was handed over, not at the
+    // WebSocket's end (its lifetime is no request latency).
+    guard !state.upgraded else { return }
+    context.inFlight.subtract(1, ordering: .releasing)
     context.onCompleted?(state.request, state.status, ContinuousClock.now - state.started)
 }
 

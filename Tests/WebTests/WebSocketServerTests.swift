@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Security
 import Synchronization
 import Testing
@@ -40,15 +43,23 @@ final class EchoHandler: WebSocketHandler {
         var readers: [WebSocketConnection] = []
         var slow: [WebSocketConnection] = []
         var all: [WebSocketConnection] = []
-        var offThread = false
+        /// The threads the callbacks ran on (pthread_self).
+        var threads: Set<UInt> = []
     }
     let record = Mutex(Record())
 
+    private func noteThread() {
+        let thread = UInt(pthread_self())
+        record.withLock { _ = $0.threads.insert(thread) }
+    }
+
     func opened(_ connection: WebSocketConnection) {
+        noteThread()
         record.withLock { $0.opened += 1; $0.all.append(connection) }
     }
 
     func received(_ message: WebSocketMessage, on connection: WebSocketConnection) {
+        noteThread()
         switch message {
         case .text("close-me"): connection.close(WebSocketCloseCode(4000), reason: "bye")
         case .text("reader"): record.withLock { $0.readers.append(connection) }
@@ -58,6 +69,7 @@ final class EchoHandler: WebSocketHandler {
     }
 
     func closed(_ connection: WebSocketConnection, code: WebSocketCloseCode?) {
+        noteThread()
         record.withLock { $0.closed[connection.id] = code }
     }
 
@@ -95,6 +107,10 @@ struct WebSocketServerTests {
         #expect(waitUntil { server.handler.closedCodes.count == 1 })
         #expect(server.handler.closedCodes == [WebSocketCloseCode(4001)])
         #expect(waitUntil { server.fixture.server.openWebSockets == 0 })
+        // Every callback came on the one event loop thread, not the test's.
+        let threads = server.handler.record.withLock { $0.threads }
+        #expect(threads.count == 1)
+        #expect(!threads.contains(UInt(pthread_self())))
     }
 
     @Test func closesWithItsOwnCodeAndReason() throws {
@@ -231,5 +247,32 @@ struct WebSocketServerTests {
         #expect(python.wait(timeout: .seconds(90)) == 0, "\(python.errors())")
         let seen = try parseJSON(python.output())
         #expect(seen["counts"] as? [Int] == Array(repeating: first + second, count: readers))
+    }
+}
+
+@Suite("HTTPS server metrics for upgraded requests", .serialized)
+struct WebSocketCompletionTests {
+    @Test func reportsTheUpgradeOnceWhenTheSocketIsHandedOver() throws {
+        let handler = EchoHandler()
+        let reported = Mutex<[(Int, Duration)]>([])
+        let directory = try TemporaryDirectory(prefix: "web")
+        let credentials = try TLSCredentials.ensure(keyPath: directory.file("key.pem"), certPath: directory.file("cert.pem"))
+        let server = try HTTPSServer(
+            configuration: .init(host: "127.0.0.1", port: 0, keyPEM: credentials.keyPEM, certificatePEM: credentials.certPEM,
+                                 priorities: TLSPolicy.serverPriorities),
+            handler: { .webSocket($0, handler: handler) },
+            onCompleted: { _, status, duration in reported.withLock { $0.append((status, duration)) } })
+        defer { server.stop(grace: .zero) }
+        let client = try TestProcess(debianPython, ["\(fixtures)/ws_client.py", "wss://127.0.0.1:\(server.port)/ws", "quiet", "1"])
+        #expect(waitUntil { handler.record.withLock { $0.opened } == 1 })
+        // Reported at the upgrade, while the connection is still open.
+        #expect(waitUntil { reported.withLock { $0.count } == 1 })
+        #expect(client.wait(timeout: .seconds(20)) == 0)
+        #expect(waitUntil { server.openWebSockets == 0 })
+        usleep(300_000)
+        let all = reported.withLock { $0 }
+        #expect(all.count == 1)
+        #expect(all.first?.0 == 101)
+        #expect(all.first.map { $0.1 < .seconds(1) } == true)
     }
 }
