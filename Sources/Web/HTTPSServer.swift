@@ -494,7 +494,8 @@ private final class UpgradeHandle: @unchecked Sendable {
 /// libmicrohttpd has sent the 101: the socket (a socketpair end over TLS) goes to the event loop.
 private let upgradeHandler: MHD_UpgradeHandler = { cls, connection, conCls, extraIn, extraInSize, socket, urh in
     guard let urh else { return }
-    let handle = UpgradeHandle(urh, tcpSocket: connection.map { cmicrohttpd_connection_fd($0) } ?? -1)
+    let tcpSocket = connection.map { cmicrohttpd_connection_fd($0) } ?? -1
+    let handle = UpgradeHandle(urh, tcpSocket: tcpSocket)
     guard let cls, let conCls else { handle.close(); return }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
     let state = Unmanaged<RequestState>.fromOpaque(conCls).takeUnretainedValue()
@@ -509,7 +510,8 @@ private let upgradeHandler: MHD_UpgradeHandler = { cls, connection, conCls, extr
     let owner = state.daemon?.daemon.load(ordering: .acquiring) ?? 0
     let webSocket = loop.makeConnection(request: upgrade.request, options: upgrade.options, handler: upgrade.handler)
     loop.register(WebSocketEventLoop.Registration(
-        connection: webSocket, fd: FileDescriptor(rawValue: socket), owner: owner, extraIn: extra, release: { handle.close() }))
+        connection: webSocket, fd: FileDescriptor(rawValue: socket), owner: owner, extraIn: extra, peerSocket: tcpSocket,
+        release: { handle.close() }))
 }
 
 /// Holds a response's TLS records in the socket until the whole response is written, then sends

@@ -144,6 +144,23 @@ struct WebSocketServerTests {
         #expect(seen["code"] as? Int == 1007)
     }
 
+    @Test func readsFramesSentTogetherWithTheUpgradeRequest() throws {
+        // libmicrohttpd hands over the bytes it read past the headers (extra_in).
+        let server = try WebSocketServerFixture()
+        let seen = try runPython("ws_raw.py", [server.port, "pipelined"])
+        #expect((seen["status"] as? String)?.hasPrefix("HTTP/1.1 101") == true)
+        #expect(seen["opcode"] as? Int == 1)
+        #expect(seen["echo"] as? String == "early")
+    }
+
+    @Test func reportsAConnectionThatEndsWithoutCloseFrame() throws {
+        let server = try WebSocketServerFixture()
+        _ = try runPython("ws_raw.py", [server.port, "abrupt"])
+        #expect(waitUntil { server.handler.record.withLock { $0.closed.count } == 1 })
+        #expect(server.handler.closedCodes == [nil])
+        #expect(waitUntil { server.fixture.server.openWebSockets == 0 })
+    }
+
     @Test func refusesHandshakesWithoutKeyOrWithAnotherVersion() throws {
         let server = try WebSocketServerFixture()
         let version = try runPython("ws_raw.py", [server.port, "refusal-version"])
