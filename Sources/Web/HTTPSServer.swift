@@ -332,6 +332,12 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
         if case .deferred = response.body {
             return queue(.json(#"{"error":{"code":"internal","message":"a deferred answer deferred again"}}"#, status: 500), for: state, on: connection)
         }
+        if case .webSocket(let upgrade) = response.body {
+            // An upgrade decided after async work (a session looked up first).
+            state.upgrade = upgrade
+            state.daemon = daemonContext
+            return queueUpgrade(response, for: state, on: connection, context: context)
+        }
         return queue(response, for: state, on: connection)
     }
     if state.answered {

@@ -83,7 +83,12 @@ final class WebSocketServerFixture {
     init(options: WebSocketOptions = .init(), timeout: UInt32 = 30) throws {
         let handler = self.handler
         fixture = try ServerFixture(timeout: timeout) { request in
-            request.path == "/ws" ? .webSocket(request, handler: handler, options: options) : .text("not here", status: 404)
+            switch request.path {
+            case "/ws": return .webSocket(request, handler: handler, options: options)
+            // The upgrade answered after async work, as a route that checks a session first would.
+            case "/ws-later": return .later { .webSocket(request, handler: handler, options: options) }
+            default: return .text("not here", status: 404)
+            }
         }
     }
 
@@ -111,6 +116,13 @@ struct WebSocketServerTests {
         let threads = server.handler.record.withLock { $0.threads }
         #expect(threads.count == 1)
         #expect(!threads.contains(UInt(pthread_self())))
+    }
+
+    @Test func upgradesAfterADeferredAnswer() throws {
+        let server = try WebSocketServerFixture()
+        let seen = try runPython("ws_client.py", [server.url + "-later", "server-close"])
+        #expect(seen["close_code"] as? Int == 4000)
+        #expect(seen["close_reason"] as? String == "bye")
     }
 
     @Test func closesWithItsOwnCodeAndReason() throws {
