@@ -167,6 +167,9 @@ public final class HTTPSServer: Sendable {
     /// Upgraded WebSocket connections open now.
     public var openWebSockets: Int { context.openWebSockets }
 
+    /// Upgraded connections whose TLS pump runs on our 16 KiB buffers (see UpgradePumpBuffers).
+    var upgradesWithPumpBuffers: Int { context.upgradeBuffers.active }
+
     /// Requests that have started and not yet completed.
     public var requestsInFlight: Int { context.inFlight.load(ordering: .relaxed) }
 
@@ -215,6 +218,7 @@ final class ServerContext: Sendable {
     let maximumBodyBytes: Int
     let inFlight = Atomic<Int>(0)
     let openConnections = Atomic<Int>(0)
+    let upgradeBuffers = UpgradeBufferRegistry()
     /// One per daemon started (a few per year of certificate renewals); kept for the server's
     /// life because libmicrohttpd holds their address as the access handler's `cls`.
     private let daemonContexts = Mutex<[DaemonContext]>([])
@@ -506,6 +510,9 @@ private let upgradeHandler: MHD_UpgradeHandler = { cls, connection, conCls, extr
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
     let state = Unmanaged<RequestState>.fromOpaque(conCls).takeUnretainedValue()
     guard let upgrade = state.upgrade, let loop = context.eventLoop() else { handle.close(); return }
+    if let connection, let buffers = UpgradePumpBuffers.enlarge(urh, connection: connection, appSocket: socket) {
+        context.upgradeBuffers.keep(buffers, for: connection)
+    }
     state.upgraded = true
     context.inFlight.subtract(1, ordering: .releasing)
     context.onCompleted?(state.request, state.status, ContinuousClock.now - state.started)
@@ -555,6 +562,7 @@ private let connectionChanged: MHD_NotifyConnectionCallback = { cls, connection,
             socketContext.pointee = Unmanaged.passRetained(transport).toOpaque()
         }
     case 1:
+        if let connection { context.upgradeBuffers.release(connection) }
         if let socketContext, let transport = socketContext.pointee {
             Unmanaged<ServerSessionTransport>.fromOpaque(transport).release()
             socketContext.pointee = nil

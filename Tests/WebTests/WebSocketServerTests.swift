@@ -125,6 +125,20 @@ struct WebSocketServerTests {
         #expect(seen["close_reason"] as? String == "bye")
     }
 
+    @Test func givesTheTLSPumpOfLibmicrohttpd0975RealBuffers() throws {
+        // Without them every 4 bytes of a frame were a TLS record of their own (UpgradePumpBuffers).
+        let server = try WebSocketServerFixture()
+        let client = try TestProcess(debianPython, ["\(fixtures)/ws_client.py", server.url, "quiet", "1"])
+        #expect(waitUntil { server.handler.record.withLock { $0.opened } == 1 })
+        if HTTPSServer.libraryVersion == UpgradePumpBuffers.layoutVersion {
+            #expect(server.fixture.server.upgradesWithPumpBuffers == 1)
+        }
+        #expect(client.wait(timeout: .seconds(20)) == 0)
+        #expect(try parseJSON(client.output())["echo"] as? String == "still here")
+        // Freed when libmicrohttpd reports the connection closed.
+        #expect(waitUntil { server.fixture.server.upgradesWithPumpBuffers == 0 })
+    }
+
     @Test func closesWithItsOwnCodeAndReason() throws {
         let server = try WebSocketServerFixture()
         let seen = try runPython("ws_client.py", [server.url, "server-close"])
