@@ -23,13 +23,11 @@ extension Configuration {
 enum MediaEngineWiring {
     /// The engine of media.engine: the builtin receiver, or Kurento (which releases the pipelines
     /// a previous camhost left behind as soon as Kurento answers).
-    static func engine(configuration: Configuration, store: Store, control: ControlService?, watch: RTCPWatch,
+    static func engine(configuration: Configuration, store: Store, watch: RTCPWatch,
                        logger: Logger = Logger(label: "camhost.kurento")) -> any MediaEngine {
         guard configuration.usesKurento else { return BuiltinEngine() }
-        let engine = KurentoEngine(settings: configuration.kurentoEngineSettings, profiles: { camera in
-            guard let control, let status = control.snapshot().first(where: { $0.id.rawValue == camera }) else { return nil }
-            return control.control.profiles[status.profile]?.stream
-        }, store: store, feedback: watch, logger: logger)
+        // The firmware profile's [stream] comes with each request (StreamSpec.profileStream).
+        let engine = KurentoEngine(settings: configuration.kurentoEngineSettings, store: store, feedback: watch, logger: logger)
         // In the background: a Kurento that does not answer must not hold up serve's start. The
         // first stream's connection releases them too, whichever comes first.
         startDetachedThread {

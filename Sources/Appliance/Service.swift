@@ -99,7 +99,7 @@ public final class Service: Sendable {
             cameras: RTCPWatch.cameras(configuration: configuration, store: store, logger: Logger(label: "camhost.rtcp")),
             interface: configuration[Settings.diagnosticsWatchInterface])
         // kurento: media.engine = "kurento" drives Kurento Media Server instead of the builtin receiver.
-        let engine = MediaEngineWiring.engine(configuration: configuration, store: store, control: control, watch: rtcpWatch)
+        let engine = MediaEngineWiring.engine(configuration: configuration, store: store, watch: rtcpWatch)
         let streams = StreamManager.forService(configuration: configuration, store: store, control: control, demo: demo != nil, engine: engine)
         streams.run()
 

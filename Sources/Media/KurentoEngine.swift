@@ -53,10 +53,11 @@ public final class KurentoEngine: MediaEngine {
     private let leftoversReleased = Atomic<Bool>(false)
 
     /// - Parameters:
-    ///   - profiles: the firmware profile's `[stream]` of a camera (offer mode, codec, feedback, RTCP time-out).
+    ///   - profiles: the firmware profile's `[stream]` of a camera (offer mode, codec, feedback, RTCP
+    ///     time-out) when the manager's request does not carry it (`StreamSpec.profileStream`).
     ///   - store: where owned pipelines are remembered and recordings registered.
     ///   - feedback: the RTCP watch; nil confirms nothing.
-    public init(settings: Settings, profiles: @escaping @Sendable (String) -> FirmwareProfile.Stream?, store: Store?,
+    public init(settings: Settings, profiles: @escaping @Sendable (String) -> FirmwareProfile.Stream? = { _ in nil }, store: Store?,
                 feedback: (any FeedbackConfirmation)?, logger: Logger = Logger(label: "camhost.kurento"),
                 hostAddresses: @escaping @Sendable () -> [IPAddress] = { (try? HostAddresses.current()) ?? [] }) {
         self.settings = settings
@@ -104,9 +105,10 @@ public final class KurentoEngine: MediaEngine {
         return released
     }
 
-    public func open(_ configuration: StreamConfiguration, sinks: [any AccessUnitSink]) throws -> any MediaSession {
+    public func open(_ request: MediaStreamRequest, sinks: [any AccessUnitSink]) throws -> any MediaSession {
+        let configuration = request.configuration
         let camera = configuration.camera
-        guard let stream = profiles(camera) else { throw KurentoEngineError.noProfile(camera: camera) }
+        guard let stream = request.spec.profileStream ?? profiles(camera) else { throw KurentoEngineError.noProfile(camera: camera) }
         guard let id = CameraID(camera) else { throw KurentoEngineError.noProfile(camera: camera) }
         let offer = try KurentoOffer(camera: id, address: configuration.source, stream: stream, hostAddresses: hostAddresses(),
                                      sessionID: UInt64(Clock.unixSeconds))

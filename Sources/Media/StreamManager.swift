@@ -80,6 +80,9 @@ public struct StreamSpec: Sendable, Hashable {
     public var payloadType = 96
     /// The camera runs on this host (serve --demo's simulated cameras): its address is local.
     public var localCamera = false
+    /// The camera's firmware profile `[stream]` section (nil for `[[media.streams]]`): what an
+    /// engine that negotiates (Kurento's offer) is built from.
+    public var profileStream: FirmwareProfile.Stream?
 
     public init(camera: String, source: IPAddress?, port: UInt16? = nil, cameraRTCPPort: UInt16? = nil,
                 codec: VideoCodec = .h264, record: Bool, origin: Origin) {
@@ -97,6 +100,7 @@ public struct StreamSpec: Sendable, Hashable {
         self.init(camera: camera, source: address, codec: profile.stream.codec == "H265" ? .h265 : .h264,
                   record: record, origin: .profile(profile.name))
         let stream = profile.stream
+        profileStream = stream
         cameraRTCPPort = stream.rtcpPort
         rtcpMux = stream.rtcpMux
         clockRate = stream.clockRate
@@ -507,7 +511,7 @@ public final class StreamManager: Sendable {
         if let port = spec.port {
             var configuration = base
             configuration.port = port
-            let session = try engine.open(configuration, sinks: sinks)
+            let session = try engine.open(MediaStreamRequest(configuration: configuration, spec: spec), sinks: sinks)
             let ports = (0..<width).map { port + $0 }
             state.withLock { $0.portsInUse.formUnion(ports) }
             return (session, ports)
@@ -525,7 +529,7 @@ public final class StreamManager: Sendable {
             var configuration = base
             configuration.port = port
             do {
-                let session = try engine.open(configuration, sinks: sinks)
+                let session = try engine.open(MediaStreamRequest(configuration: configuration, spec: spec), sinks: sinks)
                 state.withLock { $0.portsInUse.formUnion(ports) }
                 return (session, ports)
             } catch let error as StreamError {

@@ -220,3 +220,12 @@ import Glibc
         again.stop()
     }
 }
+
+extension KurentoEngine {
+    /// The manager's request for a `[[media.streams]]`-like spec (the profile comes from the engine's `profiles`).
+    func open(_ configuration: StreamConfiguration, sinks: [any AccessUnitSink]) throws -> any MediaSession {
+        try open(MediaStreamRequest(configuration: configuration,
+                                    spec: StreamSpec(camera: configuration.camera, source: configuration.source, record: false, origin: .configured)),
+                 sinks: sinks)
+    }
+}
