@@ -227,7 +227,7 @@ public final class KurentoEngine: MediaEngine {
 }
 
 /// One camera's stream inside Kurento, as the manager sees it.
-final class KurentoStreamSession: MediaSession, @unchecked Sendable {
+final class KurentoStreamSession: MediaSession {
     struct Recording: Sendable {
         var recorder: String
         var relativePath: String
