@@ -10,6 +10,9 @@ public enum ConfigLoader {
         public var errors: [ConfigProblem] { problems.filter { $0.severity == .error } }
     }
 
+    /// `CAMHOST_*` variables that are not configuration keys (read by the CLI commands themselves).
+    static let notSettings: Set<String> = ["CAMHOST_TOKEN"]
+
     public static func load(file: String?, environment: [String: String] = [:], flags: [String: String] = [:]) -> Result {
         var configuration = Configuration()
         var problems: [ConfigProblem] = []
@@ -23,7 +26,7 @@ public enum ConfigLoader {
             }
         }
 
-        for (name, raw) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("CAMHOST_") {
+        for (name, raw) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("CAMHOST_") && !notSettings.contains(name) {
             guard let key = ConfigSchema.keys.first(where: { $0.environmentName == name }) else {
                 problems.append(ConfigProblem(severity: .warning, file: nil, line: nil, key: name,
                                               message: "unknown environment variable, ignored\(suggestion(for: name, among: ConfigSchema.keys.map(\.environmentName)))"))
@@ -77,6 +80,13 @@ public enum ConfigLoader {
             let known = ConfigSchema.keys.filter { $0.section == sectionName }
             for name in section.keys {
                 let path = "\(sectionName).\(name)"
+                if path == "media.streams", let value = section[name] {
+                    let (entries, found) = streamEntries(value, file: file, text: text)
+                    configuration.mediaStreams = entries
+                    configuration.mediaStreamsFile = file
+                    problems += found
+                    continue
+                }
                 let line = locator.line(section: sectionName, key: name)
                 guard let key = known.first(where: { $0.name == name }), let value = section[name] else {
                     problems.append(ConfigProblem(severity: .error, file: file, line: line, key: path,
@@ -203,6 +213,7 @@ public enum ConfigLoader {
         for entry in configuration[Settings.scheduleRestarts] where ScheduledRestart(entry) == nil {
             problem("schedule.restarts", "\(tomlQuoted(entry)) is not UNIT@HH:MM[,HH:MM...], e.g. kurento-media-server.service@00:00,08:00,16:00")
         }
+        problems += validateStreams(configuration)
         return problems
     }
 
