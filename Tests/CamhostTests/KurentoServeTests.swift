@@ -91,7 +91,12 @@ import Glibc
                                                  "simulate", "cameras", "--count", "1", "--profile", "plainval", "--id-prefix", "labcam-",
                                                  "--broker", "mqtt://\(lab.hostAddress):\(cameraSide)", "--config", configuration,
                                                  "--video", video.path, "--fps", "25"], environment: TestEnvironment.clean)
-        defer { camera.kill() }
+        // SIGTERM first: `timeout` passes it on to camhost; a SIGKILL of `timeout` alone would
+        // leave the simulator running after the test (as StreamServeTests does).
+        defer {
+            camera.signal(SIGTERM)
+            if camera.wait(timeout: .seconds(5)) == nil { camera.kill() }
+        }
 
         var listed = ""
         #expect(Loopback.waitUntil(timeout: .seconds(30)) {
