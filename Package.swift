@@ -71,10 +71,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "Web", dependencies: ["CMicroHTTPD", "JSONText", "POSIX", "Security"], swiftSettings: strict),
-        .target(name: "Media", dependencies: ["Wire", "POSIX", "Storage", "Control", "JSONText"], swiftSettings: strict),
-        .target(name: "Dashboard", dependencies: ["Web", "Storage", "Security", "Control", "Capture", "Wire", "POSIX", "JSONText"], swiftSettings: strict),
+        .target(name: "Media", dependencies: ["Wire", "POSIX", "Storage", "Control", "JSONText", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(name: "Dashboard", dependencies: ["Web", "Storage", "Security", "Control", "Capture", "Wire", "POSIX", "JSONText", "Media"], swiftSettings: strict),
         .target(name: "Appliance", dependencies: [
-            "Dashboard", "Web", "Storage", "Security", "Wire", "Capture", "Control", "JSONText", "POSIX",
+            "Dashboard", "Web", "Storage", "Security", "Wire", "Capture", "Control", "JSONText", "POSIX", "Media",
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),

@@ -77,6 +77,13 @@ public enum ConfigLoader {
             let known = ConfigSchema.keys.filter { $0.section == sectionName }
             for name in section.keys {
                 let path = "\(sectionName).\(name)"
+                if path == "media.streams", let value = section[name] {
+                    let (entries, found) = streamEntries(value, file: file, text: text)
+                    configuration.mediaStreams = entries
+                    configuration.mediaStreamsFile = file
+                    problems += found
+                    continue
+                }
                 let line = locator.line(section: sectionName, key: name)
                 guard let key = known.first(where: { $0.name == name }), let value = section[name] else {
                     problems.append(ConfigProblem(severity: .error, file: file, line: line, key: path,
@@ -203,6 +210,7 @@ public enum ConfigLoader {
         for entry in configuration[Settings.scheduleRestarts] where ScheduledRestart(entry) == nil {
             problem("schedule.restarts", "\(tomlQuoted(entry)) is not UNIT@HH:MM[,HH:MM...], e.g. kurento-media-server.service@00:00,08:00,16:00")
         }
+        problems += validateStreams(configuration)
         return problems
     }
 

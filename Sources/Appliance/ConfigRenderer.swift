@@ -20,6 +20,12 @@ public enum ConfigRenderer {
                 out += "\(key.name) = \(value)  # \(configuration.sources[key.path] ?? .defaultValue)\n"
             }
         }
+        for entry in configuration.mediaStreams {
+            out += "\n[[media.streams]]  # \(configuration.mediaStreamsFile ?? "")\(entry.line.map { ":\($0)" } ?? "")\n"
+            out += "camera = \(tomlQuoted(entry.camera))\nsource = \(tomlQuoted(entry.source))\nport = \(entry.port)\n"
+            if let rtcp = entry.cameraRTCPPort { out += "camera_rtcp_port = \(rtcp)\n" }
+            out += "codec = \(tomlQuoted(entry.codec))\nrecord = \(entry.record)\n"
+        }
         return out
     }
 
@@ -58,6 +64,10 @@ public enum ConfigRenderer {
                 out += "# Environment: \(key.environmentName)\n"
                 out += "\(key.name) = \(key.defaultValue)\n\n"
             }
+            if section == "media" {
+                out += MediaStreamEntry.documentation.split(separator: "\n").map { "# " + $0 }.joined(separator: "\n") + "\n"
+                out += MediaStreamEntry.example + "\n\n"
+            }
         }
         return out
     }
@@ -88,6 +98,8 @@ public enum ConfigRenderer {
             let help = key.help.replacingOccurrences(of: "|", with: "\\|")
             out += "| `\(key.path)` | \(key.kind.rawValue) | `\(key.defaultValue)` | `\(key.environmentName)` | \(help) |\n"
         }
+        out += "\n" + MediaStreamEntry.documentation + "\n\n```toml\n"
+        out += MediaStreamEntry.example.split(separator: "\n").map { $0.dropFirst(2) }.joined(separator: "\n") + "\n```\n"
         return out
     }
 }

@@ -136,6 +136,7 @@ public enum ConfigSchema {
         Settings.mediaThumbnailConcurrency.key,
         Settings.mediaTimeoutSeconds.key,
         Settings.mediaSegmentSeconds.key,
+    ] + Settings.streamKeys + [
         Settings.diagnosticsWatchCameras.key,
         Settings.diagnosticsWatchInterface.key,
         Settings.controlProfilesDir.key,

@@ -39,6 +39,10 @@ public struct ConfigProblem: Sendable, Equatable, CustomStringConvertible {
 public struct Configuration: Sendable {
     public private(set) var values: [String: ConfigValue]
     public private(set) var sources: [String: ConfigSource]
+    /// The `[[media.streams]]` entries (tables, not keys), in file order.
+    public internal(set) var mediaStreams: [MediaStreamEntry] = []
+    /// The file they came from, for messages.
+    public internal(set) var mediaStreamsFile: String?
 
     /// Embedded defaults only.
     public init() {

@@ -1,5 +1,6 @@
 import Dashboard
 import Logging
+import Media
 import Security
 import Storage
 import Synchronization
@@ -91,6 +92,11 @@ public final class Service: Sendable {
             control?.reconnectNow()
         }
 
+        // Streams (issue 12): [[media.streams]] and the cameras whose profile streams, after camera
+        // control (start-stream goes over it) and before the dashboard (which shows them).
+        let streams = StreamManager.forService(configuration: configuration, store: store, control: control, demo: demo != nil)
+        streams.run()
+
         // The dashboard: accounts and sessions, the RTCP watch's alarms, camera control, /metrics.
         let rtcpWatch = RTCPWatch(
             cameras: RTCPWatch.cameras(configuration: configuration, store: store, logger: Logger(label: "camhost.rtcp")),
@@ -104,6 +110,7 @@ public final class Service: Sendable {
                 retentionPolicy: configuration.retentionPolicy, certificateExpiry: Int64(credentials.certificateExpiry),
                 metricsAccess: MetricsAccess(allow: configuration[Settings.metricsAllow], token: configuration[Settings.metricsToken]))
             environment.rateLimiter = security.rateLimiter
+            environment.streams = streams
             return environment
         }())
 
@@ -126,6 +133,7 @@ public final class Service: Sendable {
                 // free pages of every arena; it runs only when the last connection has closed.
                 onIdle: { Memory.trim() })
         } catch {
+            streams.shutDown()
             control?.stop()
             broker?.stop()
             throw ServiceError(.unavailable, error.message)
@@ -134,6 +142,7 @@ public final class Service: Sendable {
         if let pidFile = configuration.pidFile {
             do { try FileSystem.writeAtomically(Array("\(currentProcessID)\n".utf8), to: pidFile) } catch {
                 server.stop(grace: .zero)
+                streams.shutDown()
                 control?.stop()
                 broker?.stop()
                 throw ServiceError(.cannotCreate, "cannot write the pid file: \(error)")
@@ -226,6 +235,7 @@ public final class Service: Sendable {
         schedules.stop()
         retention.stop()
         rtcpWatch.stop()
+        streams.shutDown()
         demo?.stop()
         control?.stop()
         broker?.stop()

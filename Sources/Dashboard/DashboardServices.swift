@@ -1,5 +1,6 @@
 import Capture
 import Control
+import Media
 import Storage
 import Web
 
@@ -85,6 +86,8 @@ public struct DashboardEnvironment: Sendable {
     public var rateLimiter: RateLimiter?
     /// Longest capture the diagnostics page may ask for.
     public var maximumCaptureSeconds: Int = 30
+    /// The stream manager of `serve` (issue 12); nil: no streams (`/api/v1/streams` is empty).
+    public var streams: StreamManager?
 
     public init(store: Store, recordingsRoot: String, auth: any DashboardAuth, cameras: (any DashboardCameras)?,
                 rtcpWatch: @escaping @Sendable () -> [RTCPWatchEntry] = { [] },

@@ -66,6 +66,9 @@ public struct StreamConfiguration: Sendable {
     /// How often receiver reports go out (the camera gives up after ~10 s without). A little
     /// under a second, so that no gap between two reports exceeds one even with scheduling delay.
     public var reportInterval: Duration = .milliseconds(950)
+    /// The camera runs on this host (serve --demo's simulated cameras): a local or loopback
+    /// source is then where the camera really listens, not the loopback trap.
+    public var allowsLocalSource = false
 
     public init(camera: String, source: IPAddress, port: UInt16) {
         self.camera = camera

@@ -54,7 +54,7 @@ public final class StreamReceiver: @unchecked Sendable {
 
     /// Binds the stream's sockets (the caller sees a port in use at once) without receiving yet.
     public init(_ configuration: StreamConfiguration, sinks: [any AccessUnitSink] = []) throws(StreamError) {
-        try StreamError.checkDestination(configuration.source)
+        if !configuration.allowsLocalSource { try StreamError.checkDestination(configuration.source) }
         self.configuration = configuration
         self.sinks = sinks
         let any: UDPAddress.Host = configuration.source.isIPv4 ? .v4(0) : .v6(high: 0, low: 0)

@@ -29,8 +29,8 @@ struct FirewallCommand: ParsableCommand {
         @Option(help: ArgumentHelp("The MQTT port cameras use on this host (LAN only), when the broker they use runs here.", valueName: "port"))
         var mqttPort: UInt16?
 
-        @Option(help: ArgumentHelp("RTP/RTCP ports cameras send to (LAN only), LOW-HIGH.", valueName: "range"))
-        var mediaPorts: PortRange = PortRange(5000...5050)
+        @Option(help: ArgumentHelp("RTP/RTCP ports cameras send to (LAN only), LOW-HIGH (default: media.port_range, 5000-5050).", valueName: "range"))
+        var mediaPorts: PortRange?
 
         @Flag(help: "Open CoTURN's default ports (3478, 5349, relay 49152-65535) even without /etc/turnserver.conf.")
         var turn = false
@@ -51,7 +51,7 @@ struct FirewallCommand: ParsableCommand {
         func run() throws {
             let configuration = try options.load()
             let inputs = FirewallPlan.Inputs.current(configuration: configuration, environment: currentEnvironment(),
-                                                     mqttPort: mqttPort, mediaPorts: mediaPorts.range, turn: turn ? .init() : nil)
+                                                     mqttPort: mqttPort, mediaPorts: mediaPorts?.range ?? configuration.mediaPortRange, turn: turn ? .init() : nil)
             let plan = FirewallPlan(inputs)
             if json {
                 let output = Output(
