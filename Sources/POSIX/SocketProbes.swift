@@ -27,6 +27,13 @@ extension Sockets {
         close(fd)
     }
 
+    /// A TCP connection to a numeric host:port made within `timeout`, non-blocking, close-on-exec
+    /// (the WebSocket client's). Errors: `invalidArgument` for a host that is not a numeric
+    /// address, `timedOut`, or connect(2)'s errno (`connectionRefused`).
+    public static func connectTCP(host: String, port: UInt16, timeout: Duration) throws(Errno) -> FileDescriptor {
+        FileDescriptor(rawValue: try connectedSocket(type: SOCK_STREAM, host: host, port: port, timeout: timeout))
+    }
+
     private static func connectedSocket(type: __socket_type, host: String, port: UInt16, timeout: Duration) throws(Errno) -> Int32 {
         var storage = sockaddr_storage()
         let length: socklen_t

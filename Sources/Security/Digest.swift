@@ -16,6 +16,18 @@ public enum Digest {
         return out
     }
 
+    /// SHA-1 of the UTF-8 bytes of `text` (20 bytes). Broken for signatures; used only where a
+    /// protocol fixes it, e.g. the WebSocket handshake's Sec-WebSocket-Accept (RFC 6455 section 4.2.2).
+    public static func sha1(_ text: String) -> [UInt8] {
+        var text = text
+        return text.withUTF8 { bytes in
+            var out = [UInt8](repeating: 0, count: 20)
+            let result = gnutls_hash_fast(GNUTLS_DIG_SHA1, bytes.baseAddress, bytes.count, &out)
+            precondition(result >= 0, "\(TLSError(code: result, operation: "gnutls_hash_fast(SHA-1)"))")
+            return out
+        }
+    }
+
     /// SHA-256 of the UTF-8 bytes of `text`.
     public static func sha256(_ text: String) -> [UInt8] {
         var text = text

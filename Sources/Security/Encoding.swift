@@ -1,9 +1,10 @@
-/// Base64 (RFC 4648 sections 4 and 5), small enough not to need Foundation.
-enum Base64 {
+/// Base64 (RFC 4648 sections 4 and 5), small enough not to need Foundation: the shared one
+/// (tokens, password hashes, the WebSocket handshake).
+public enum Base64 {
     private static let standard = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
     private static let urlSafe = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
-    static func encode(_ bytes: [UInt8], urlSafe: Bool = false, padding: Bool = true) -> String {
+    public static func encode(_ bytes: [UInt8], urlSafe: Bool = false, padding: Bool = true) -> String {
         let alphabet = urlSafe ? Self.urlSafe : Self.standard
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
@@ -24,7 +25,7 @@ enum Base64 {
     }
 
     /// Decodes either alphabet, with or without padding; nil on any other character.
-    static func decode(_ text: String) -> [UInt8]? {
+    public static func decode(_ text: String) -> [UInt8]? {
         var values: [UInt8] = []
         for c in text.utf8 {
             switch c {

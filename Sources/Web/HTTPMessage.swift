@@ -63,6 +63,9 @@ public struct HTTPResponse: Sendable {
         /// (`MHD_suspend_connection`) while the work runs on the Swift concurrency pool, then
         /// resumed with its answer. For handlers that wait (a camera command's MQTT ack).
         case deferred(@Sendable () async -> HTTPResponse)
+        /// 101 Switching Protocols, then the connection belongs to a WebSocket handler on the
+        /// server's event loop (made by `HTTPResponse.webSocket`).
+        case webSocket(WebSocketUpgrade)
     }
 
     public var status: Int
@@ -97,7 +100,7 @@ public struct HTTPResponse: Sendable {
         switch body {
         case .bytes(let bytes): return bytes
         case .shared(let shared): return shared.bytes
-        case .file, .deferred: return []
+        case .file, .deferred, .webSocket: return []
         }
     }
 

@@ -82,7 +82,7 @@ public final class HTTPSServer: Sendable {
 
     private static func startDaemon(listening fd: Int32, configuration: Configuration, context: ServerContext) -> OpaquePointer? {
         let flags = MHD_USE_TLS.rawValue | MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
-            | MHD_USE_ITC.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
+            | MHD_USE_ITC.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_ALLOW_UPGRADE.rawValue
         let key = configuration.keyPEM + [0]
         let cert = configuration.certificatePEM + [0]
         let priorities = Array(configuration.priorities.utf8CString)
@@ -151,9 +151,15 @@ public final class HTTPSServer: Sendable {
         startDetachedThread {
             let deadline = ContinuousClock.now + grace
             while cmicrohttpd_connection_count(retired.pointer) > 0 && ContinuousClock.now < deadline { usleep(20_000) }
+            // Upgraded connections still open after the grace: close frames, then every handle
+            // back to libmicrohttpd (it must not be stopped with one outstanding).
+            self.context.closeWebSockets(owner: UInt(bitPattern: retired.pointer), wait: WebSocketEventLoop.closeWait)
             MHD_stop_daemon(retired.pointer)
         }
     }
+
+    /// Upgraded WebSocket connections open now.
+    public var openWebSockets: Int { context.openWebSockets }
 
     /// Requests that have started and not yet completed.
     public var requestsInFlight: Int { context.inFlight.load(ordering: .relaxed) }
@@ -172,6 +178,10 @@ public final class HTTPSServer: Sendable {
         while context.inFlight.load(ordering: .acquiring) > 0, clock.now < deadline {
             usleep(5_000)
         }
+        // WebSockets get 1001 (going away) and a moment to answer; every upgraded socket goes
+        // back to libmicrohttpd before the daemon stops.
+        let left = max(.zero, min(deadline - clock.now, WebSocketEventLoop.closeWait))
+        context.stopWebSockets(wait: left)
         MHD_stop_daemon(daemon)
     }
 
@@ -199,6 +209,32 @@ final class ServerContext: Sendable {
     let maximumBodyBytes: Int
     let inFlight = Atomic<Int>(0)
     let openConnections = Atomic<Int>(0)
+    /// The WebSocket event loop, started with the first upgrade; nil again once stopped.
+    private let webSocketLoop = Mutex<(loop: WebSocketEventLoop?, stopped: Bool)>((nil, false))
+
+    /// The loop for a new upgraded connection; nil when the server is stopping or no loop can start.
+    func eventLoop() -> WebSocketEventLoop? {
+        webSocketLoop.withLock { state in
+            if state.stopped { return nil }
+            if state.loop == nil { state.loop = try? WebSocketEventLoop() }
+            return state.loop
+        }
+    }
+
+    var openWebSockets: Int { webSocketLoop.withLock { $0.loop?.openConnections ?? 0 } }
+
+    func closeWebSockets(owner: UInt, wait: Duration) {
+        webSocketLoop.withLock { $0.loop }?.closeAll(owner: owner, reason: "server certificate renewed", wait: wait)
+    }
+
+    func stopWebSockets(wait: Duration) {
+        let loop = webSocketLoop.withLock { state -> WebSocketEventLoop? in
+            state.stopped = true
+            defer { state.loop = nil }
+            return state.loop
+        }
+        loop?.shutdown(wait: wait)
+    }
 
     init(handler: @escaping HTTPHandler, onCompleted: (@Sendable (HTTPRequest, Int, Duration) -> Void)?,
          onIdle: (@Sendable () -> Void)?, maximumBodyBytes: Int) {
@@ -220,6 +256,10 @@ final class RequestState {
     /// The body is over the limit: it is read and dropped, then answered with 413.
     var tooLarge = false
     var discardedBytes = 0
+    /// Set when the answer is a WebSocket upgrade; `upgraded` once the socket was handed over
+    /// (the request no longer counts as in flight).
+    var upgrade: WebSocketUpgrade?
+    var upgraded = false
     let pending = Mutex<HTTPResponse?>(nil)
     let started = ContinuousClock.now
 
@@ -300,6 +340,10 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
     }
     state.answered = true
     let response = context.handler(state.request)
+    if case .webSocket(let upgrade) = response.body {
+        state.upgrade = upgrade
+        return queueUpgrade(response, for: state, on: connection, context: context)
+    }
     if case .deferred(let work) = response.body {
         state.suspended = true
         MHD_suspend_connection(connection)
@@ -351,7 +395,7 @@ private func queue(_ response: HTTPResponse, for state: RequestState, on connect
         made = MHD_create_response_from_buffer_with_free_callback_cls(
             shared.count, UnsafeMutableRawPointer(mutating: shared.buffer.baseAddress), releaseSharedBytes, retained)
         if made == nil { Unmanaged<SharedBytes>.fromOpaque(retained).release() }
-    case .deferred:
+    case .deferred, .webSocket:
         // Only reached from the 413 path or a nested deferral, both handled before; be safe.
         status = 500
         made = MHD_create_response_from_buffer(0, nil, .RESPMEM_PERSISTENT)
@@ -378,6 +422,48 @@ private func queue(_ response: HTTPResponse, for state: RequestState, on connect
     state.status = status
     cork(connection, true)
     return MHD_queue_response(connection, UInt32(status), made)
+}
+
+/// Answers 101 with an upgrade response: once it is sent, libmicrohttpd calls `upgradeHandler`
+/// with the socket. Not corked: the connection carries frames from then on.
+private func queueUpgrade(_ response: HTTPResponse, for state: RequestState, on connection: OpaquePointer, context: ServerContext) -> MHD_Result {
+    guard let made = MHD_create_response_for_upgrade(upgradeHandler, Unmanaged.passUnretained(context).toOpaque()) else { return .NO }
+    defer { MHD_destroy_response(made) }
+    for header in response.headers {
+        _ = header.name.withCString { name in header.value.withCString { value in MHD_add_response_header(made, name, value) } }
+    }
+    state.status = response.status
+    return MHD_queue_response(connection, UInt32(response.status), made)
+}
+
+/// An upgraded socket's handle, given back exactly once from the event loop.
+private final class UpgradeHandle: @unchecked Sendable {
+    // Safe: `urh` is used once, by `close`, behind the atomic flag.
+    private let urh: OpaquePointer
+    private let closed = Atomic<Bool>(false)
+    init(_ urh: OpaquePointer) { self.urh = urh }
+    func close() {
+        if !closed.exchange(true, ordering: .acquiringAndReleasing) { _ = cmicrohttpd_upgrade_close(urh) }
+    }
+}
+
+/// libmicrohttpd has sent the 101: the socket (a socketpair end over TLS) goes to the event loop.
+private let upgradeHandler: MHD_UpgradeHandler = { cls, connection, conCls, extraIn, extraInSize, socket, urh in
+    guard let urh else { return }
+    let handle = UpgradeHandle(urh)
+    guard let cls, let conCls else { handle.close(); return }
+    let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+    let state = Unmanaged<RequestState>.fromOpaque(conCls).takeUnretainedValue()
+    guard let upgrade = state.upgrade, let loop = context.eventLoop() else { handle.close(); return }
+    state.upgraded = true
+    context.inFlight.subtract(1, ordering: .releasing)
+    let extra: [UInt8] = extraIn.map { bytes in
+        bytes.withMemoryRebound(to: UInt8.self, capacity: extraInSize) { Array(UnsafeBufferPointer(start: $0, count: extraInSize)) }
+    } ?? []
+    let owner = connection.flatMap { cmicrohttpd_connection_daemon($0) }.map { UInt(bitPattern: $0) } ?? 0
+    let webSocket = loop.makeConnection(request: upgrade.request, options: upgrade.options, handler: upgrade.handler)
+    loop.register(WebSocketEventLoop.Registration(
+        connection: webSocket, fd: FileDescriptor(rawValue: socket), owner: owner, extraIn: extra, release: { handle.close() }))
 }
 
 /// Holds a response's TLS records in the socket until the whole response is written, then sends
@@ -431,7 +517,7 @@ private let requestCompleted: MHD_RequestCompletedCallback = { cls, connection, 
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
     let state = Unmanaged<RequestState>.fromOpaque(existing).takeRetainedValue()
     conCls.pointee = nil
-    context.inFlight.subtract(1, ordering: .releasing)
+    if !state.upgraded { context.inFlight.subtract(1, ordering: .releasing) }
     context.onCompleted?(state.request, state.status, ContinuousClock.now - state.started)
 }
 
