@@ -94,7 +94,12 @@ public final class Service: Sendable {
 
         // Streams (issue 12): [[media.streams]] and the cameras whose profile streams, after camera
         // control (start-stream goes over it) and before the dashboard (which shows them).
-        let streams = StreamManager.forService(configuration: configuration, store: store, control: control, demo: demo != nil)
+        // live: each stream's pictures also go to its camera's live fan-out (browsers over WebSocket);
+        // a new viewer's keyframe request goes back through the manager to the camera.
+        let live = LiveRegistry(options: LiveFanout.Options(configuration: configuration))
+        let streams = StreamManager.forService(configuration: configuration, store: store, control: control, demo: demo != nil,
+                                               sinks: { live.sinks(for: $0) })
+        live.connect(keyframeRequests: { [weak streams] camera in streams?.requestKeyframe(camera: camera) })
         streams.run()
 
         // The dashboard: accounts and sessions, the RTCP watch's alarms, camera control, /metrics.
@@ -111,6 +116,7 @@ public final class Service: Sendable {
                 metricsAccess: MetricsAccess(allow: configuration[Settings.metricsAllow], token: configuration[Settings.metricsToken]))
             environment.rateLimiter = security.rateLimiter
             environment.streams = streams
+            environment.live = live
             return environment
         }())
 

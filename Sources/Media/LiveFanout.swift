@@ -362,9 +362,8 @@ extension LiveFanout {
 /// a camera's up for each viewer.
 public final class LiveRegistry: Sendable {
     /// A camera counts as streaming when its fan-out got a picture this recently, or was
-    /// (re)started this recently and is waiting for its first.
-    public static let staleAfter: Duration = .seconds(10)
-
+    /// (re)started this recently and is waiting for its first (10 s).
+    public let staleAfter: Duration
     public let options: LiveFanout.Options
     private let entries = Mutex<[String: Entry]>([:])
     private let keyframeRequester = Mutex<(@Sendable (String) -> Void)?>(nil)
@@ -374,8 +373,9 @@ public final class LiveRegistry: Sendable {
         var startedAt: ContinuousClock.Instant
     }
 
-    public init(options: LiveFanout.Options = .init()) {
+    public init(options: LiveFanout.Options = .init(), staleAfter: Duration = .seconds(10)) {
         self.options = options
+        self.staleAfter = staleAfter
     }
 
     /// Where keyframe requests for new viewers go (StreamManager.requestKeyframe(camera:)); set
@@ -418,8 +418,8 @@ public final class LiveRegistry: Sendable {
     public func isStreaming(_ camera: String) -> Bool {
         guard let entry = entries.withLock({ $0[camera] }) else { return false }
         let time = ContinuousClock.now
-        if let last = entry.fanout.lastPictureAt, last.duration(to: time) <= Self.staleAfter { return true }
-        return entry.startedAt.duration(to: time) <= Self.staleAfter
+        if let last = entry.fanout.lastPictureAt, last.duration(to: time) <= staleAfter { return true }
+        return entry.startedAt.duration(to: time) <= staleAfter
     }
 
     /// Cameras with a fan-out, sorted.

@@ -2,6 +2,7 @@ import Capture
 import Control
 import Dashboard
 import Foundation
+import Media
 import Security
 import Storage
 import Synchronization
@@ -81,14 +82,14 @@ final class DashboardFixture: @unchecked Sendable {
     var root: String { directory.file("recordings") }
     var base: String { "https://127.0.0.1:\(server.port)" }
 
-    init(maximumBodyBytes: Int = 64 * 1024, recordings: Int = 6) throws {
+    init(maximumBodyBytes: Int = 64 * 1024, recordings: Int = 6, live: LiveRegistry? = nil) throws {
         directory = try TemporaryDirectory(prefix: "dashboard")
         let credentials = try TLSCredentials.ensure(keyPath: directory.file("key.pem"), certPath: directory.file("cert.pem"))
         certificate = directory.file("cert.pem")
         store = try Store.open(directory.file("camhost.db"))
         try DashboardFixture.makeRecordings(root: directory.file("recordings"), count: recordings)
         _ = try RecordingIndex(store: store, root: directory.file("recordings")).scan(settleSeconds: 0)
-        let environment = DashboardEnvironment(
+        var environment = DashboardEnvironment(
             store: store, recordingsRoot: directory.file("recordings"), auth: auth, cameras: FakeCameras(),
             rtcpWatch: { [RTCPWatchEntry(camera: "192.0.2.10", state: "trap", since: 1, feedbackToCamera: 0, misroutedFeedback: 12, misroutedTo: "127.0.0.1:5005")] },
             health: { HealthReport(status: "ok", version: "test", uptimeSeconds: 1, checks: ["database": .init(ok: true, detail: "fine")]) },
@@ -97,6 +98,7 @@ final class DashboardFixture: @unchecked Sendable {
             },
             retentionPolicy: RetentionPolicy(maxAgeDays: 30, minAgeDays: 0, freeSpaceFloorPercent: 0, safetyMaxSharePercent: 100, orphanGraceMinutes: 0, settleSeconds: 0),
             certificateExpiry: 1_900_000_000, metricsAccess: MetricsAccess(allow: ["127.0.0.1"], token: "metrics-secret"))
+        environment.live = live   // live: the live view's fan-outs, when a test has them
         let dashboard = Dashboard(environment: environment)
         self.dashboard = dashboard
         server = try HTTPSServer(
