@@ -112,7 +112,7 @@ async def viewer(args, index, stalled, deadline, report):
         sock.connect((host, int(port)))
     try:
         async with websockets.connect(args.url, ssl=tls(args), extra_headers=headers(args), origin=args.origin, sock=sock,
-                                      server_hostname=host if sock else None, compression=None, open_timeout=20,
+                                      server_hostname=host if sock else None, compression=None, open_timeout=20, close_timeout=1,
                                       max_size=1 << 24, max_queue=1 if stalled else 1024,
                                       read_limit=1024 if stalled else 1 << 16, ping_interval=None) as ws:
             r["opened"] = time.monotonic()
