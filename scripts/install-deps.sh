@@ -8,7 +8,7 @@ set -euo pipefail
 
 runtime=(pkg-config libmicrohttpd-dev libgnutls28-dev gnutls-bin libsqlite3-dev libmosquitto-dev
          libpcap-dev mosquitto mosquitto-clients util-linux iproute2 curl ca-certificates)
-testing=(python3 python3-yaml python3-jsonschema sqlite3 jq tcpdump tshark gstreamer1.0-tools gstreamer1.0-plugins-base
+testing=(python3 python3-yaml python3-jsonschema python3-websockets sqlite3 jq tcpdump tshark gstreamer1.0-tools gstreamer1.0-plugins-base
          gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad chromium fonts-dejavu-core prometheus ffmpeg
          shellcheck lintian systemd-container debootstrap coturn testssl.sh)
 benchmarks=(wrk nginx-light time hyperfine cron gunicorn python3-flask)

@@ -437,20 +437,35 @@ private func queueUpgrade(_ response: HTTPResponse, for state: RequestState, on 
 }
 
 /// An upgraded socket's handle, given back exactly once from the event loop.
+///
+/// Over TLS, libmicrohttpd 0.9.75 in epoll mode does not end the TCP connection after
+/// MHD_UPGRADE_ACTION_CLOSE until something else happens on it: a client waiting for the
+/// server's end of the stream after the close handshake (RFC 6455 section 7.1.1; Python
+/// websockets waits 10 s) waited for its own time-out. Shutting the TCP socket's sending side
+/// first sends the FIN after whatever TLS records are already queued (the event loop gave
+/// libmicrohttpd a moment to pump the last frames), and the peer's answering FIN lets
+/// libmicrohttpd clean up.
 private final class UpgradeHandle: @unchecked Sendable {
-    // Safe: `urh` is used once, by `close`, behind the atomic flag.
+    // Safe: `urh` and `tcpSocket` are used once, by `close`, behind the atomic flag; the TCP
+    // socket stays libmicrohttpd's (and open) until the CLOSE action.
     private let urh: OpaquePointer
+    private let tcpSocket: Int32
     private let closed = Atomic<Bool>(false)
-    init(_ urh: OpaquePointer) { self.urh = urh }
+    init(_ urh: OpaquePointer, tcpSocket: Int32) {
+        self.urh = urh
+        self.tcpSocket = tcpSocket
+    }
     func close() {
-        if !closed.exchange(true, ordering: .acquiringAndReleasing) { _ = cmicrohttpd_upgrade_close(urh) }
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        if tcpSocket >= 0 { _ = shutdown(tcpSocket, Int32(SHUT_WR)) }
+        _ = cmicrohttpd_upgrade_close(urh)
     }
 }
 
 /// libmicrohttpd has sent the 101: the socket (a socketpair end over TLS) goes to the event loop.
 private let upgradeHandler: MHD_UpgradeHandler = { cls, connection, conCls, extraIn, extraInSize, socket, urh in
     guard let urh else { return }
-    let handle = UpgradeHandle(urh)
+    let handle = UpgradeHandle(urh, tcpSocket: connection.map { cmicrohttpd_connection_fd($0) } ?? -1)
     guard let cls, let conCls else { handle.close(); return }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
     let state = Unmanaged<RequestState>.fromOpaque(conCls).takeUnretainedValue()

@@ -138,6 +138,9 @@ final class WebSocketEventLoop: Sendable {
         var peerCloseCode: WebSocketCloseCode?
         /// Input after a close or a protocol error is dropped.
         var discardInput = false
+        /// The peer broke the protocol: after our close frame the connection ends without
+        /// waiting for its answer ("Fail the WebSocket Connection", RFC 6455 section 7.1.7).
+        var failed = false
         var wantsWrite = false
         /// Close handshake done and our side shut down: waiting for the peer to end the stream.
         var lingerUntil: ContinuousClock.Instant?
@@ -177,7 +180,7 @@ final class WebSocketEventLoop: Sendable {
                     driver.wantsWrite = false
                     try? epoll.modify(driver.fd.rawValue, events: [.readable, .peerHangUp], token: driver.connection.id)
                 }
-                if driver.peerCloseReceived && driver.connection.isClosing && driver.lingerUntil == nil {
+                if (driver.peerCloseReceived || driver.failed) && driver.connection.isClosing && driver.lingerUntil == nil {
                     // Both close frames exchanged and ours written: the server ends the TCP
                     // stream first (RFC 6455 section 7.1.1).
                     driver.fd.shutdownWriting()
@@ -231,6 +234,7 @@ final class WebSocketEventLoop: Sendable {
                     event = try driver.parser.next()
                 } catch {
                     driver.discardInput = true
+                    driver.failed = true
                     driver.parser = WebSocketFrameParser(role: .server, maxMessageBytes: 0)
                     startClosing(driver, error.closeCode, reason: Self.reasonText(error))
                     return

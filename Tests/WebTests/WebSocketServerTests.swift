@@ -1,0 +1,203 @@
+import Foundation
+import Security
+import Synchronization
+import Testing
+import TestSupport
+@testable import Web
+
+let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
+/// Debian's interpreter: the python3 first on PATH may lack python3-websockets (shared FACTS).
+let debianPython = "/usr/bin/python3"
+
+func runPython(_ script: String, _ arguments: [String], timeout: Duration = .seconds(60)) throws -> [String: Any] {
+    let result = try TestProcess.run(debianPython, ["\(fixtures)/\(script)"] + arguments, timeout: timeout)
+    guard result.status == 0 else { throw TestFailure("\(script) \(arguments) exited \(result.status): \(result.stderr)") }
+    return try parseJSON(result.stdout)
+}
+
+func parseJSON(_ text: String) throws -> [String: Any] {
+    guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+        throw TestFailure("not a JSON object: \(text)")
+    }
+    return object
+}
+
+func waitUntil(_ timeout: Duration = .seconds(10), _ condition: () -> Bool) -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        usleep(10_000)
+    }
+    return condition()
+}
+
+/// Echoes every message; "close-me" closes with 4000 "bye"; "reader" and "slow" sort connections
+/// into groups for the fan-out test. Records what happened, for the test thread to check.
+final class EchoHandler: WebSocketHandler {
+    struct Record {
+        var opened = 0
+        var closed: [UInt64: WebSocketCloseCode?] = [:]
+        var readers: [WebSocketConnection] = []
+        var slow: [WebSocketConnection] = []
+        var all: [WebSocketConnection] = []
+        var offThread = false
+    }
+    let record = Mutex(Record())
+
+    func opened(_ connection: WebSocketConnection) {
+        record.withLock { $0.opened += 1; $0.all.append(connection) }
+    }
+
+    func received(_ message: WebSocketMessage, on connection: WebSocketConnection) {
+        switch message {
+        case .text("close-me"): connection.close(WebSocketCloseCode(4000), reason: "bye")
+        case .text("reader"): record.withLock { $0.readers.append(connection) }
+        case .text("slow"): record.withLock { $0.slow.append(connection) }
+        default: connection.send(message)
+        }
+    }
+
+    func closed(_ connection: WebSocketConnection, code: WebSocketCloseCode?) {
+        record.withLock { $0.closed[connection.id] = code }
+    }
+
+    var closedCodes: [WebSocketCloseCode?] { record.withLock { Array($0.closed.values) } }
+}
+
+final class WebSocketServerFixture {
+    let handler = EchoHandler()
+    let fixture: ServerFixture
+
+    init(options: WebSocketOptions = .init()) throws {
+        let handler = self.handler
+        fixture = try ServerFixture { request in
+            request.path == "/ws" ? .webSocket(request, handler: handler, options: options) : .text("not here", status: 404)
+        }
+    }
+
+    var url: String { "wss://127.0.0.1:\(fixture.server.port)/ws" }
+    var port: String { String(fixture.server.port) }
+}
+
+@Suite("WebSocket server against Python websockets over TLS", .serialized)
+struct WebSocketServerTests {
+    @Test func echoesTextBinaryFragmentsAndPingsAndClosesCleanly() throws {
+        let server = try WebSocketServerFixture()
+        let seen = try runPython("ws_client.py", [server.url, "echo"])
+        #expect(seen["text"] as? String == "héllo ✓")
+        #expect(seen["binary_equal"] as? Bool == true)
+        #expect(seen["binary_length"] as? Int == 256_000)
+        #expect(seen["fragmented_text"] as? String == "fragmented ✓")
+        #expect(seen["fragmented_binary"] as? [Int] == [0, 1, 2, 3, 4])
+        #expect(seen["pong"] as? Bool == true)
+        // Our echo of the client's close frame carries its code.
+        #expect(seen["close_code"] as? Int == 4001)
+        #expect(waitUntil { server.handler.closedCodes.count == 1 })
+        #expect(server.handler.closedCodes == [WebSocketCloseCode(4001)])
+        #expect(waitUntil { server.fixture.server.openWebSockets == 0 })
+    }
+
+    @Test func closesWithItsOwnCodeAndReason() throws {
+        let server = try WebSocketServerFixture()
+        let seen = try runPython("ws_client.py", [server.url, "server-close"])
+        #expect(seen["closed"] as? Bool == true)
+        #expect(seen["close_code"] as? Int == 4000)
+        #expect(seen["close_reason"] as? String == "bye")
+        #expect(seen["handshake"] as? Bool == true)
+        #expect(waitUntil { server.handler.closedCodes == [WebSocketCloseCode(4000)] })
+    }
+
+    @Test func refusesAnOversizedMessageWith1009() throws {
+        let server = try WebSocketServerFixture(options: WebSocketOptions(maxMessageBytes: 1024))
+        let seen = try runPython("ws_client.py", [server.url, "oversized"])
+        #expect(seen["close_code"] as? Int == 1009)
+        #expect(seen["close_reason"] as? String == "frame of 2000 bytes over the 1024-byte limit")
+    }
+
+    @Test func refusesAnUnmaskedClientFrameWith1002() throws {
+        let server = try WebSocketServerFixture()
+        let seen = try runPython("ws_raw.py", [server.port, "unmasked"])
+        #expect(seen["opcode"] as? Int == 8)
+        #expect(seen["code"] as? Int == 1002)
+        #expect((seen["reason"] as? String)?.contains("not masked") == true)
+    }
+
+    @Test func refusesTextThatIsNotUTF8With1007() throws {
+        let server = try WebSocketServerFixture()
+        let seen = try runPython("ws_raw.py", [server.port, "bad-utf8"])
+        #expect(seen["code"] as? Int == 1007)
+    }
+
+    @Test func refusesHandshakesWithoutKeyOrWithAnotherVersion() throws {
+        let server = try WebSocketServerFixture()
+        let version = try runPython("ws_raw.py", [server.port, "refusal-version"])
+        #expect((version["status"] as? String)?.hasPrefix("HTTP/1.1 426") == true)
+        #expect(version["version"] as? String == "13")
+        let key = try runPython("ws_raw.py", [server.port, "refusal-key"])
+        #expect((key["status"] as? String)?.hasPrefix("HTTP/1.1 400") == true)
+        // curl sees the same refusal and its explanation.
+        let curl = try server.fixture.curl(["-i", "--http1.1", "-H", "Upgrade: websocket", "-H", "Connection: Upgrade",
+                                            "-H", "Sec-WebSocket-Version: 13", server.fixture.base + "/ws"])
+        #expect(curl.stdout.hasPrefix("HTTP/1.1 400"))
+        #expect(curl.stdout.contains("no Sec-WebSocket-Key header"))
+        #expect(server.handler.record.withLock { $0.opened } == 0)
+    }
+
+    @Test func closesIdleConnectionsAndPingsQuietOnes() throws {
+        // The Python client answers pings, so a ping interval below the idle time-out keeps it
+        // open; here the interval is longer, so the idle time-out closes it with 1001.
+        let server = try WebSocketServerFixture(options: WebSocketOptions(idleTimeout: .seconds(1), pingInterval: .seconds(30)))
+        let seen = try runPython("ws_client.py", [server.url, "await-close"])
+        #expect(seen["close_code"] as? Int == 1001)
+        #expect((seen["close_reason"] as? String)?.hasPrefix("no frame received") == true)
+    }
+
+    @Test func stopSendsGoingAwayToOpenConnections() throws {
+        let server = try WebSocketServerFixture()
+        let client = try TestProcess(debianPython, ["\(fixtures)/ws_client.py", server.url, "await-close"])
+        #expect(waitUntil { server.handler.record.withLock { $0.opened } == 1 })
+        server.fixture.server.stop(grace: .seconds(2))
+        #expect(client.wait(timeout: .seconds(20)) == 0)
+        let seen = try parseJSON(client.output())
+        #expect(seen["close_code"] as? Int == 1001)
+        #expect(server.handler.closedCodes.count == 1)
+    }
+
+    @Test func aReaderThatStopsDoesNotHoldUpFiftyOthers() throws {
+        let server = try WebSocketServerFixture()
+        let readers = 50, first = 40, second = 10
+        let python = try TestProcess(debianPython, ["\(fixtures)/ws_many.py", server.url, String(readers), String(first + second)])
+        let ready = waitUntil(.seconds(60)) {
+            server.handler.record.withLock { $0.readers.count == readers && $0.slow.count == 1 }
+        }
+        try #require(ready, "\(python.errors())")
+        let (fast, slow) = server.handler.record.withLock { ($0.readers, $0.slow[0]) }
+        let chunk = [UInt8](repeating: 0x5A, count: 16 * 1024)
+        let limit = 256 * 1024
+        for _ in 0..<first {
+            let accepted = fast.filter { $0.send(.binary(chunk), ifQueuedBelow: 4 << 20) }.count
+            #expect(accepted == readers)
+            slow.send(.binary(chunk), ifQueuedBelow: limit)
+        }
+        // The slow reader's queue fills once the socket buffers between us and it are full.
+        var refused = false
+        var attempts = 0
+        while !refused && attempts < 4000 {
+            refused = !slow.send(.binary(chunk), ifQueuedBelow: limit)
+            attempts += 1
+            if attempts % 200 == 0 { print("slow: \(attempts) sends, \(slow.queuedBytes) queued") }
+            if !refused { usleep(200) }
+        }
+        #expect(refused, "\(attempts) sends accepted, \(slow.queuedBytes) bytes queued")
+        #expect(slow.queuedBytes > limit - chunk.count - 14)
+        for _ in 0..<second {
+            let sent = fast.filter { $0.send(.binary(chunk), ifQueuedBelow: 4 << 20) }.count
+            #expect(sent == readers)
+            let accepted = slow.send(.binary(chunk), ifQueuedBelow: limit)
+            #expect(!accepted)
+        }
+        #expect(python.wait(timeout: .seconds(90)) == 0, "\(python.errors())")
+        let seen = try parseJSON(python.output())
+        #expect(seen["counts"] as? [Int] == Array(repeating: first + second, count: readers))
+    }
+}
