@@ -5,15 +5,19 @@
 # to send feedback there), for SECONDS.
 #
 #   scripts/bench-streams.sh [STREAMS] [SECONDS]      # default 50 streams, 20 s
+#   RECORD=0 scripts/bench-streams.sh ...             # receive and parse only, no MP4 written
 #
 # Per tool: CPU (user+system of all its processes, % of one core per stream), proportional RSS
 # per stream (Pss, shared libraries divided among the processes), and packets lost (camhost:
 # its own count; all tools: the kernel's UDP receive-buffer drops in that time).
-#   camhost    one `camhost stream receive` per stream (reorder, depacketize, RR+REMB each second)
-#   gstreamer  udpsrc ! rtpjitterbuffer ! rtph264depay ! h264parse ! fakesink, one per stream
-#   ffmpeg     -protocol_whitelist file,udp,rtp -i stream.sdp -c copy -f null -, one per stream
-# camhost has no recorder in this build, so the peers stop at the parser too (no mp4 muxing):
-# the comparison is of receiving, reordering and depacketizing.
+#   camhost    one `camhost stream receive --record DIR --segment-seconds 10` per stream (reorder,
+#              depacketize, RR+REMB each second, fragmented MP4 segments, fsynced and renamed)
+#   gstreamer  udpsrc ! rtpjitterbuffer ! rtph264depay ! h264parse ! splitmuxsink muxer=mp4mux
+#              max-size-time=10 s, one per stream
+#   ffmpeg     -protocol_whitelist file,udp,rtp -i stream.sdp -c copy -f segment -segment_time 10
+#              -segment_format mp4 (fragmented: frag_keyframe+empty_moov), one per stream
+# With RECORD=0 all three stop at the parser (camhost without --record, the peers into fakesink
+# and -f null): the comparison is then of receiving, reordering and depacketizing only.
 #
 # Needs root (ip netns, veth), gst-launch-1.0 with x264enc (plugins-ugly) and h264parse
 # (plugins-bad), ffmpeg, /usr/bin/python3. Scratch files in $BENCH_DIR (default /tmp/camhost-bench-streams).
@@ -22,6 +26,7 @@ cd "$(dirname "$0")/.."
 
 STREAMS=${1:-50}
 SECONDS_RUN=${2:-20}
+RECORD=${RECORD:-1}
 WORK=${BENCH_DIR:-/tmp/camhost-bench-streams}
 BASE_PORT=52000
 NS=benchstr-$$
@@ -156,21 +161,45 @@ run() {
     echo "$name $cpu_per_stream $((pss / STREAMS)) $((drops1 - drops0))" >> "$WORK/results"
 }
 
-camhost_one() { exec "$BIN" stream receive --from "$CAM_ADDR" --port "$2" --camera "bench-$1" --json; }
+camhost_one() {
+    if [[ $RECORD == 1 ]]; then
+        mkdir -p "$WORK/camhost/rec$1"
+        exec "$BIN" stream receive --from "$CAM_ADDR" --port "$2" --camera "bench-$1" --record "$WORK/camhost/rec$1" --segment-seconds 10 --json
+    fi
+    exec "$BIN" stream receive --from "$CAM_ADDR" --port "$2" --camera "bench-$1" --json
+}
 gst_one() {
+    local sink=(fakesink)
+    if [[ $RECORD == 1 ]]; then
+        mkdir -p "$WORK/gstreamer/rec$1"
+        sink=(splitmuxsink muxer=mp4mux max-size-time=10000000000 location="$WORK/gstreamer/rec$1/seg%05d.mp4")
+    fi
     exec gst-launch-1.0 -q -e udpsrc port="$2" buffer-size=1048576 \
         caps="application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96" ! \
-        rtpjitterbuffer ! rtph264depay ! h264parse ! fakesink
+        rtpjitterbuffer ! rtph264depay ! h264parse ! "${sink[@]}"
 }
 ffmpeg_one() {
-    local sdp="$WORK/ffmpeg/$1.sdp"
+    local sdp="$WORK/ffmpeg/$1.sdp" out=(-f null -)
     printf 'v=0\r\no=- 0 0 IN IP4 %s\r\ns=bench\r\nc=IN IP4 %s\r\nt=0 0\r\nm=video %s RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\n' \
         "$CAM_ADDR" "$HOST_ADDR" "$2" > "$sdp"
-    exec ffmpeg -nostdin -loglevel error -protocol_whitelist file,udp,rtp -buffer_size 1048576 -i "$sdp" -c copy -f null -
+    if [[ $RECORD == 1 ]]; then
+        mkdir -p "$WORK/ffmpeg/rec$1"
+        out=(-f segment -segment_time 10 -segment_format mp4 -segment_format_options movflags=frag_keyframe+empty_moov
+             "$WORK/ffmpeg/rec$1/seg%05d.mp4")
+    fi
+    exec ffmpeg -nostdin -loglevel error -protocol_whitelist file,udp,rtp -buffer_size 1048576 -i "$sdp" -c copy "${out[@]}"
+}
+
+# What each tool wrote: segments and bytes (RECORD=1).
+written() {
+    local files bytes
+    files=$(find "$WORK/$1" -name '*.mp4' | wc -l)
+    bytes=$(find "$WORK/$1" -name '*.mp4' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+    echo "           $1 wrote $files segments, $((bytes / 1048576)) MB"
 }
 
 rm -f "$WORK/results"
-echo "== $STREAMS streams x ${SECONDS_RUN}s, $(nproc) cores"
+echo "== $STREAMS streams x ${SECONDS_RUN}s, $(nproc) cores, record=$RECORD"
 run camhost camhost_one
 lost=0 frames=0
 for f in "$WORK"/camhost/*.out; do
@@ -178,7 +207,10 @@ for f in "$WORK"/camhost/*.out; do
     lost=$((lost + ${l:-0})); frames=$((frames + ${fr:-0}))
 done
 echo "           camhost's own count: $lost packets lost, $frames pictures"
+[[ $RECORD == 1 ]] && written camhost
 run gstreamer gst_one
+[[ $RECORD == 1 ]] && written gstreamer
 run ffmpeg ffmpeg_one
+[[ $RECORD == 1 ]] && written ffmpeg
 awk '$1 == "camhost" { c = $2 } $1 != "camhost" && (min == "" || $2 < min) { min = $2; who = $1 }
      END { if (c > 0) printf "camhost CPU per stream vs the lighter peer (%s): 1/%.1f\n", who, min / c }' "$WORK/results"

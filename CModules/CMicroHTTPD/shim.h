@@ -57,15 +57,6 @@ cmicrohttpd_request_values(struct MHD_Connection *connection,
         iterator, cls);
 }
 
-/* MHD_get_connection_info is variadic; this asks for the daemon a connection belongs to
-   (a reload retires one daemon while another serves). */
-static inline struct MHD_Daemon *
-cmicrohttpd_connection_daemon(struct MHD_Connection *connection) {
-    const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_DAEMON);
-    return info ? info->daemon : NULL;
-}
-
 /* MHD_upgrade_action is variadic; this is its CLOSE action, which gives an upgraded socket
    back to libmicrohttpd (the application must never close() it itself). */
 static inline enum MHD_Result

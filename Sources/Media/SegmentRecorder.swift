@@ -113,7 +113,8 @@ public final class SegmentRecorder: AccessUnitSink {
 
     deinit { _ = close() }
 
-    /// Queues a picture for the writer thread; returns at once (a lock, an append, a post).
+    /// Queues a picture for the writer thread; returns at once (a lock, an append, and now and
+    /// then a post).
     public func receive(_ unit: AccessUnit, parameterSets: ParameterSets) {
         receive(unit, parameterSets: parameterSets, arrivedAt: SegmentFiles.wallMilliseconds())
     }
@@ -121,7 +122,7 @@ public final class SegmentRecorder: AccessUnitSink {
     /// `arrivedAt`: wall-clock milliseconds (tests replay a stream faster than real time).
     func receive(_ unit: AccessUnit, parameterSets: ParameterSets, arrivedAt: Int64) {
         let size = unit.nalUnits.reduce(0) { $0 + $1.count + 4 }
-        let queued = queue.state.withLock { queue -> Bool in
+        let wake = queue.state.withLock { queue -> Bool in
             guard !queue.closed else { return false }
             if queue.skippingToKeyframe && !unit.isKeyframe { queue.dropped += 1; return false }
             if queue.bytes + size > queueLimitBytes {
@@ -132,9 +133,15 @@ public final class SegmentRecorder: AccessUnitSink {
             queue.skippingToKeyframe = false
             queue.pictures.append((unit, parameterSets, arrivedAt))
             queue.bytes += size
-            return true
+            // The writer only writes whole fragments (at a keyframe, or after `fragmentMilliseconds`),
+            // so it is woken when one may be due, not for every picture: a thread switch per
+            // picture was half the recorder's CPU (docs/streams.md, benchmark).
+            guard let first = queue.pictures.first else { return false }
+            return unit.isKeyframe || queue.bytes >= Self.wakeBytes
+                || arrivedAt - first.arrivedAt >= Self.wakeMilliseconds
+                || unit.timestamp - first.unit.timestamp >= Int64(VideoTrack.timescale) * Self.wakeMilliseconds / 1000
         }
-        if queued { queue.wakeUp.signal() }
+        if wake { queue.wakeUp.signal() }
     }
 
     /// Finishes the segment being written (fsync, rename, register) and stops the writer
@@ -161,6 +168,11 @@ public final class SegmentRecorder: AccessUnitSink {
         statistics.framesDroppedOverLimit = dropped
         return statistics
     }
+
+    /// Pictures wait at most this long (by arrival or by their timestamps) before the writer
+    /// is woken; a crash loses at most this plus one fragment.
+    static let wakeMilliseconds: Int64 = 250
+    static let wakeBytes = 1 << 20
 
     private static func writerLoop(queue: PictureQueue, writer: SegmentWriter) {
         while true {

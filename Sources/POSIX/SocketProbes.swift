@@ -30,8 +30,13 @@ extension Sockets {
     /// A TCP connection to a numeric host:port made within `timeout`, non-blocking, close-on-exec
     /// (the WebSocket client's). Errors: `invalidArgument` for a host that is not a numeric
     /// address, `timedOut`, or connect(2)'s errno (`connectionRefused`).
+    /// TCP_NODELAY is set: a request-and-answer protocol's small messages go out at once instead
+    /// of waiting for the previous one's acknowledgement (Nagle's algorithm).
     public static func connectTCP(host: String, port: UInt16, timeout: Duration) throws(Errno) -> FileDescriptor {
-        FileDescriptor(rawValue: try connectedSocket(type: SOCK_STREAM, host: host, port: port, timeout: timeout))
+        let fd = try connectedSocket(type: SOCK_STREAM, host: host, port: port, timeout: timeout)
+        var one: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        return FileDescriptor(rawValue: fd)
     }
 
     private static func connectedSocket(type: __socket_type, host: String, port: UInt16, timeout: Duration) throws(Errno) -> Int32 {

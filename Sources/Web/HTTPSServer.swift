@@ -87,7 +87,9 @@ public final class HTTPSServer: Sendable {
         let cert = configuration.certificatePEM + [0]
         let priorities = Array(configuration.priorities.utf8CString)
         let unmanagedContext = Unmanaged.passUnretained(context).toOpaque()
-        return key.withUnsafeBufferPointer { keyBuffer in
+        let daemonContext = context.makeDaemonContext()
+        let unmanagedDaemonContext = Unmanaged.passUnretained(daemonContext).toOpaque()
+        let started: OpaquePointer? = key.withUnsafeBufferPointer { keyBuffer in
             cert.withUnsafeBufferPointer { certBuffer in
                 priorities.withUnsafeBufferPointer { priorityBuffer in
                     var options: [MHD_OptionItem] = [
@@ -106,11 +108,13 @@ public final class HTTPSServer: Sendable {
                         options.insert(MHD_OptionItem(option: .THREAD_POOL_SIZE, value: Int(configuration.threads), ptr_value: nil), at: 0)
                     }
                     return options.withUnsafeMutableBufferPointer { buffer in
-                        cmicrohttpd_start_daemon(flags, 0, accessHandler, unmanagedContext, buffer.baseAddress)
+                        cmicrohttpd_start_daemon(flags, 0, accessHandler, unmanagedDaemonContext, buffer.baseAddress)
                     }
                 }
             }
         }
+        daemonContext.daemon.store(started.map { UInt(bitPattern: $0) } ?? 0, ordering: .releasing)
+        return started
     }
 
     /// Serves a new key and certificate (a renewal) to every connection made from now on, without
@@ -134,10 +138,12 @@ public final class HTTPSServer: Sendable {
             let previous = configuration.withLock { $0 }
             guard let fallback = Self.startDaemon(listening: socket, configuration: previous, context: context) else {
                 current = nil
+                context.closeWebSockets(owner: UInt(bitPattern: running), wait: WebSocketEventLoop.closeWait)
                 MHD_stop_daemon(running)
                 throw MHDError(.daemonStart, "libmicrohttpd refused the new TLS key and certificate, and could not restart with the old ones")
             }
             current = fallback
+            context.closeWebSockets(owner: UInt(bitPattern: running), wait: WebSocketEventLoop.closeWait)
             MHD_stop_daemon(running)
             throw MHDError(.daemonStart, "libmicrohttpd refused the new TLS key and certificate; the old ones stay in use")
         }
@@ -209,6 +215,16 @@ final class ServerContext: Sendable {
     let maximumBodyBytes: Int
     let inFlight = Atomic<Int>(0)
     let openConnections = Atomic<Int>(0)
+    /// One per daemon started (a few per year of certificate renewals); kept for the server's
+    /// life because libmicrohttpd holds their address as the access handler's `cls`.
+    private let daemonContexts = Mutex<[DaemonContext]>([])
+
+    func makeDaemonContext() -> DaemonContext {
+        let made = DaemonContext(server: self)
+        daemonContexts.withLock { $0.append(made) }
+        return made
+    }
+
     /// The WebSocket event loop, started with the first upgrade; nil again once stopped.
     private let webSocketLoop = Mutex<(loop: WebSocketEventLoop?, stopped: Bool)>((nil, false))
 
@@ -245,6 +261,16 @@ final class ServerContext: Sendable {
     }
 }
 
+/// What the access handler reaches through its `cls`: the server's context and the daemon that
+/// runs the handler. A reload runs two daemons on one context; a WebSocket must be closed before
+/// its own daemon stops, and libmicrohttpd names only the pool worker a connection belongs to.
+final class DaemonContext: Sendable {
+    let server: ServerContext
+    /// The daemon's address (its MHD_Daemon pointer), set once it has started.
+    let daemon = Atomic<UInt>(0)
+    init(server: ServerContext) { self.server = server }
+}
+
 /// Per-request state between libmicrohttpd's calls; owned by `*con_cls` until completion.
 /// Only the connection's own thread touches it.
 final class RequestState {
@@ -259,6 +285,7 @@ final class RequestState {
     /// Set when the answer is a WebSocket upgrade; `upgraded` once the socket was handed over
     /// (the request no longer counts as in flight).
     var upgrade: WebSocketUpgrade?
+    var daemon: DaemonContext?
     var upgraded = false
     let pending = Mutex<HTTPResponse?>(nil)
     let started = ContinuousClock.now
@@ -268,7 +295,8 @@ final class RequestState {
 
 private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadDataSize, conCls in
     guard let cls, let connection, let conCls, let uploadDataSize else { return .NO }
-    let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+    let daemonContext = Unmanaged<DaemonContext>.fromOpaque(cls).takeUnretainedValue()
+    let context = daemonContext.server
 
     guard let existing = conCls.pointee else {
         // First call: headers are complete; store state and answer later (keep-alive).
@@ -342,6 +370,7 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
     let response = context.handler(state.request)
     if case .webSocket(let upgrade) = response.body {
         state.upgrade = upgrade
+        state.daemon = daemonContext
         return queueUpgrade(response, for: state, on: connection, context: context)
     }
     if case .deferred(let work) = response.body {
@@ -475,7 +504,8 @@ private let upgradeHandler: MHD_UpgradeHandler = { cls, connection, conCls, extr
     let extra: [UInt8] = extraIn.map { bytes in
         bytes.withMemoryRebound(to: UInt8.self, capacity: extraInSize) { Array(UnsafeBufferPointer(start: $0, count: extraInSize)) }
     } ?? []
-    let owner = connection.flatMap { cmicrohttpd_connection_daemon($0) }.map { UInt(bitPattern: $0) } ?? 0
+    // The daemon that took the request (MHD_CONNECTION_INFO_DAEMON names a worker of its pool).
+    let owner = state.daemon?.daemon.load(ordering: .acquiring) ?? 0
     let webSocket = loop.makeConnection(request: upgrade.request, options: upgrade.options, handler: upgrade.handler)
     loop.register(WebSocketEventLoop.Registration(
         connection: webSocket, fd: FileDescriptor(rawValue: socket), owner: owner, extraIn: extra, release: { handle.close() }))

@@ -115,6 +115,12 @@ public final class WebSocketConnection: Sendable {
                 if frame.written + written == frame.size {
                     state.frames[state.head] = OutgoingFrame.sent
                     state.head += 1
+                    // A queue that never quite drains (a steady stream) drops its written
+                    // frames now and then instead of growing.
+                    if state.head >= 256 && state.head * 2 >= state.frames.count {
+                        state.frames.removeFirst(state.head)
+                        state.head = 0
+                    }
                 } else {
                     state.frames[state.head].written += written
                     return .blocked

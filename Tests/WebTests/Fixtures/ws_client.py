@@ -5,7 +5,8 @@ camhost's WebSocket server, over TLS with verification off (the test's self-sign
     ws_client.py URL SCENARIO     prints one JSON object of what it observed
 
 Scenarios: echo (text, binary, fragmented, ping, close handshake), server-close, oversized,
-await-close (connect and wait for the server to close)."""
+await-close (connect and wait for the server to close), quiet SECONDS (silent, then echo),
+across-reload (echo before and after a certificate reload, then wait for the close)."""
 import asyncio
 import json
 import ssl
@@ -98,10 +99,45 @@ async def server_close_waiting(url, send):
     return seen
 
 
+async def quiet(url, seconds):
+    """Sends nothing for a while (and never pings), then checks the connection still echoes."""
+    seen = {}
+    async with websockets.connect(url, ssl=tls(), compression=None, ping_interval=None) as ws:
+        await asyncio.sleep(seconds)
+        try:
+            await ws.send("still here")
+            seen["echo"] = await asyncio.wait_for(ws.recv(), 5)
+        except websockets.ConnectionClosed as closed:
+            seen["close_code"] = closed.rcvd.code if closed.rcvd else None
+    return seen
+
+
+async def across_reload(url):
+    """Echo before and 1.5 s after the test reloads the certificate, then wait for the close."""
+    seen = {}
+    async with websockets.connect(url, ssl=tls(), compression=None, ping_interval=None) as ws:
+        await ws.send("first")
+        seen["first"] = await ws.recv()
+        await asyncio.sleep(1.5)
+        await ws.send("second")
+        seen["second"] = await ws.recv()
+        try:
+            await asyncio.wait_for(ws.recv(), 20)
+        except websockets.ConnectionClosed as closed:
+            seen["close_code"] = closed.rcvd.code if closed.rcvd else None
+            seen["close_reason"] = closed.rcvd.reason if closed.rcvd else None
+    return seen
+
+
 async def main():
     url, scenario = sys.argv[1], sys.argv[2]
-    run = {"echo": echo, "server-close": server_close, "oversized": oversized, "await-close": await_close}[scenario]
-    print(json.dumps(await asyncio.wait_for(run(url), 30)))
+    if scenario == "quiet":
+        result = await quiet(url, float(sys.argv[3]))
+    else:
+        run = {"echo": echo, "server-close": server_close, "oversized": oversized, "await-close": await_close,
+               "across-reload": across_reload}[scenario]
+        result = await asyncio.wait_for(run(url), 30)
+    print(json.dumps(result))
 
 
 asyncio.run(main())
