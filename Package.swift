@@ -66,6 +66,7 @@ let package = Package(
             "CMosquitto",
             "CLinux",
             "POSIX",
+            "Wire",
             "JSONText",
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Logging", package: "swift-log"),
@@ -79,7 +80,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .executableTarget(name: "camhost", dependencies: [
-            "Appliance", "Capture", "Control", "Dashboard", "JSONText", "Media", "POSIX", "Storage", "Wire",
+            "Appliance", "Capture", "Control", "Dashboard", "JSONText", "Media", "POSIX", "Security", "Storage", "Wire",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict, linkerSettings: [.unsafeFlags(releaseLinking, .when(platforms: [.linux], configuration: .release))]),

@@ -2,6 +2,7 @@
 # Installs the Debian packages camhost needs to build, run and test. Idempotent: installs only
 # what is missing, so a second run costs a second. Needs root (or sudo) on Debian 12.
 #   scripts/install-deps.sh          # build + run
+#   scripts/install-deps.sh --demo   # and ffmpeg, whose H.264 the demo's simulated cameras stream
 #   scripts/install-deps.sh --test   # also the tools the tests use
 #   scripts/install-deps.sh --bench  # and the tools the benchmarks compare against
 set -euo pipefail
@@ -16,9 +17,10 @@ benchmarks=(wrk nginx-light time hyperfine cron gunicorn python3-flask)
 wanted=("${runtime[@]}")
 for flag in "$@"; do
     case "$flag" in
+        --demo) wanted+=(ffmpeg) ;;
         --test) wanted+=("${testing[@]}") ;;
         --bench) wanted+=("${testing[@]}" "${benchmarks[@]}") ;;
-        *) echo "install-deps: unknown flag $flag (use --test or --bench)" >&2; exit 64 ;;
+        *) echo "install-deps: unknown flag $flag (use --demo, --test or --bench)" >&2; exit 64 ;;
     esac
 done
 

@@ -10,6 +10,9 @@ public enum ConfigLoader {
         public var errors: [ConfigProblem] { problems.filter { $0.severity == .error } }
     }
 
+    /// `CAMHOST_*` variables that are not configuration keys (read by the CLI commands themselves).
+    static let notSettings: Set<String> = ["CAMHOST_TOKEN"]
+
     public static func load(file: String?, environment: [String: String] = [:], flags: [String: String] = [:]) -> Result {
         var configuration = Configuration()
         var problems: [ConfigProblem] = []
@@ -23,7 +26,7 @@ public enum ConfigLoader {
             }
         }
 
-        for (name, raw) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("CAMHOST_") {
+        for (name, raw) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("CAMHOST_") && !notSettings.contains(name) {
             guard let key = ConfigSchema.keys.first(where: { $0.environmentName == name }) else {
                 problems.append(ConfigProblem(severity: .warning, file: nil, line: nil, key: name,
                                               message: "unknown environment variable, ignored\(suggestion(for: name, among: ConfigSchema.keys.map(\.environmentName)))"))

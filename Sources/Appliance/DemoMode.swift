@@ -38,9 +38,19 @@ final class DemoMode: Sendable {
             logger.warning("demo: camera control is off, so no simulated cameras")
             return
         }
+        // Real H.264 for the simulated cameras' streams (made once with ffmpeg): serve's stream
+        // manager receives and records it, so the cameras page shows live streams and the
+        // recordings grow. Without ffmpeg the log says so and the streams carry no pictures.
+        var video: SimulatorVideo?
+        do {
+            video = try SimulatorVideoMaker.video(at: joinPath(configuration.dataDirectory, "demo/testsrc-640x360-25.h264"),
+                                                  ffmpeg: configuration[Settings.mediaFfmpeg])
+        } catch {
+            logger.error("demo: \(error); the simulated cameras send dummy RTP, so no recordings grow")
+        }
         let simulator = CameraSimulator(configuration: .init(
             count: Self.cameraCount, profile: control.control.defaultProfile, broker: control.control.settings.options,
-            idPrefix: Self.prefix, ackDelay: .milliseconds(40), failureRate: 0.1))
+            idPrefix: Self.prefix, ackDelay: .milliseconds(40), failureRate: 0.1, video: video))
         self.simulator.withLock { $0 = simulator }
         let logger = logger
         Task {

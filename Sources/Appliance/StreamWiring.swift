@@ -30,7 +30,12 @@ struct ControlStreamCameras: StreamCameras {
                 address = IPAddress(text)
             }
             var spec = StreamSpec(camera: id, address: address, profile: profile, record: record)
-            spec.localCamera = local
+            if local {
+                // A simulated camera listens for RTCP where its own RTCP comes from, not at the
+                // profile's fixed port (three of them share this host).
+                spec.localCamera = true
+                spec.cameraRTCPPort = nil
+            }
             specs.append(spec)
         }
         return specs

@@ -1,6 +1,8 @@
 import JSONText
 import Logging
+import POSIX
 import Synchronization
+import Wire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,10 +25,14 @@ public final class CameraSimulator: Sendable {
         /// Overrides the profile's `rtcp_timeout_seconds` (tests use ~1 s).
         public var rtcpTimeout: Duration?
         public var packetsPerSecond: Int
+        /// Real H.264 to stream (looping, at its frame rate); nil sends dummy RTP packets.
+        public var video: SimulatorVideo?
 
         public init(count: Int, profile: FirmwareProfile, broker: MQTTClient.Options, idPrefix: String = "sim-",
                     ackDelay: Duration = .zero, failureRate: Double = 0, seed: UInt64? = nil,
-                    firmwareVersion: String = "sim-1.0", rtcpTimeout: Duration? = nil, packetsPerSecond: Int = 25) {
+                    firmwareVersion: String = "sim-1.0", rtcpTimeout: Duration? = nil, packetsPerSecond: Int = 25,
+                    video: SimulatorVideo? = nil) {
+            self.video = video
             self.count = count
             self.profile = profile
             self.broker = broker
@@ -226,6 +232,16 @@ public final class CameraSimulator: Sendable {
         let payloadType = UInt8(destination.payloadType & 0x7f)
         let clockRate = configuration.profile.stream.clockRate
         cameras.withLock { $0[camera]?.stream = StreamInfo(active: true, localPort: sockets.rtpPort, packetsSent: 0, rtcpReceived: 0, stoppedForLackOfRTCP: false) }
+        if let video = configuration.video {
+            let rtcpAddress = sockets.destination(host: destination.host, port: destination.rtcpPort)
+            let task = Task { [weak self] () -> Void in
+                guard let self else { return }
+                await self.streamVideo(video, camera: camera, sockets: sockets, rtp: address, rtcp: rtcpAddress,
+                                        payloadType: payloadType, clockRate: clockRate, timeout: timeout)
+            }
+            cameras.withLock { $0[camera]?.streamTask = task }
+            return
+        }
         let task = Task { [weak self] in
             defer { sockets.close() }
             var lastRTCP = ContinuousClock.now
@@ -254,6 +270,68 @@ public final class CameraSimulator: Sendable {
             }
         }
         cameras.withLock { $0[camera]?.streamTask = task }
+    }
+
+    /// Streams `video` as RFC 6184 RTP at its frame rate, looping, with a sender report (and
+    /// SDES) each second from the RTCP socket; stops after `timeout` without RTCP, as firmware does.
+    private func streamVideo(_ video: SimulatorVideo, camera: CameraID, sockets: RTPSockets, rtp: sockaddr_in, rtcp: sockaddr_in?,
+                             payloadType: UInt8, clockRate: Int, timeout: Duration) async {
+        defer { sockets.close() }
+        let packetizer = H264Packetizer()
+        var sequence = UInt16.random(in: 0...UInt16.max)
+        let ssrc = UInt32.random(in: 1...UInt32.max)
+        let baseTimestamp = UInt32.random(in: 0...UInt32.max)
+        let frameInterval = Duration.seconds(1) / video.frameRate
+        let ticksPerFrame = UInt32(clockRate / video.frameRate)
+        let started = ContinuousClock.now
+        var lastRTCP = started
+        var nextReport = started
+        var frame = 0
+        var packets: UInt32 = 0
+        var octets: UInt32 = 0
+        var writer = RTCPWriter()
+        let cname = "camsim-\(camera)"
+        while !Task.isCancelled {
+            let unit = video.accessUnits[frame % video.accessUnits.count]
+            let timestamp = baseTimestamp &+ UInt32(truncatingIfNeeded: frame) &* ticksPerFrame
+            var sent = 0
+            for (payload, marker) in packetizer.payloads(unit) {
+                sockets.send(H264Packetizer.rtpPacket(payload: payload, marker: marker, payloadType: payloadType, sequenceNumber: sequence,
+                                                      timestamp: timestamp, ssrc: ssrc), to: rtp, from: sockets.rtp)
+                sequence &+= 1
+                sent += 1
+                packets &+= 1
+                octets &+= UInt32(payload.count)
+            }
+            let now = ContinuousClock.now
+            if let rtcp, now >= nextReport {
+                writer.reset()
+                let wall = POSIX.Clock.now()
+                let ntp = UInt64(wall.seconds + 2_208_988_800) << 32 | UInt64(wall.nanoseconds) * (1 << 32) / 1_000_000_000
+                try? writer.senderReport(ssrc: ssrc, ntpTimestamp: ntp, rtpTimestamp: timestamp, packetCount: packets, octetCount: octets, blocks: [RTCPReportBlock]())
+                try? writer.sourceDescription(ssrc: ssrc, cname: cname)
+                sockets.send(writer.bytes, to: rtcp, from: sockets.rtcp)
+                nextReport = now + .seconds(1)
+            }
+            let received = sockets.drainRTCP()
+            if received > 0 { lastRTCP = now }
+            let stop = cameras.withLock { s -> Bool in
+                s[camera]?.stream?.packetsSent += sent
+                s[camera]?.stream?.rtcpReceived += received
+                return false
+            }
+            if stop { return }
+            if now - lastRTCP > timeout {
+                logger.info("simulated camera stopped its stream: no RTCP", metadata: ["camera": "\(camera)", "timeout": "\(timeout)"])
+                stopStream(camera, forLackOfRTCP: true)
+                try? publishStatus(camera)
+                return
+            }
+            frame += 1
+            let deadline = started + frameInterval * frame
+            let wait = deadline - ContinuousClock.now
+            if wait > .zero { try? await Task.sleep(for: wait) }
+        }
     }
 
     private func stopStream(_ camera: CameraID, forLackOfRTCP: Bool) {
@@ -323,6 +401,16 @@ struct RTPSockets: Sendable {
         }
     }
 
+    /// Sends one datagram from `socket` (RTP or RTCP).
+    func send(_ bytes: [UInt8], to address: sockaddr_in, from socket: Int32) {
+        var destination = address
+        _ = withUnsafePointer(to: &destination) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(socket, bytes, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+    }
+
     /// Counts RTCP packets waiting (version 2, packet type 200–206, RFC 3550 §6.4 / RFC 4585).
     func drainRTCP() -> Int {
         var buffer = [UInt8](repeating: 0, count: 1500)
@@ -352,4 +440,33 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
     mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}
+
+/// An H.264 Annex-B file cut into access units for the simulated cameras: what they stream.
+public struct SimulatorVideo: Sendable {
+    public let accessUnits: [[[UInt8]]]
+    public let frameRate: Int
+    public let path: String
+
+    /// Reads `path` (H.264 Annex B, starting with a keyframe). Throws a message for people.
+    public init(annexB path: String, frameRate: Int) throws(SimulatorVideoError) {
+        guard (1...240).contains(frameRate) else { throw SimulatorVideoError("frame rate \(frameRate) is not 1-240") }
+        let bytes: [UInt8]
+        do { bytes = try FileSystem.readFile(path, limit: 256 << 20) } catch {
+            throw SimulatorVideoError("cannot read \(path): \(error)")
+        }
+        let units = AnnexB.accessUnits(AnnexB.nalUnits(bytes))
+        guard let first = units.first, AnnexB.isKeyframe(first) || first.contains(where: { $0.first.map { $0 & 0x1F == 7 } ?? false }) else {
+            throw SimulatorVideoError("\(path) is not H.264 Annex B starting with a keyframe (make one with: ffmpeg -f lavfi -i testsrc=size=640x360:rate=25 -t 10 -c:v libx264 -bf 0 -g 25 -f h264 FILE)")
+        }
+        accessUnits = units
+        self.frameRate = frameRate
+        self.path = path
+    }
+}
+
+public struct SimulatorVideoError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+    public init(problem: String) { description = problem }
 }

@@ -43,7 +43,7 @@ public struct FirmwareProfile: Sendable {
 
     /// How the camera streams (docs/control.md, `[stream]`): what camhost's own receiver and the
     /// Kurento offer are built from.
-    public struct Stream: Sendable {
+    public struct Stream: Sendable, Hashable {
         /// `H264` or `H265`, as in SDP `a=rtpmap`.
         public let codec: String
         public let payloadType: Int

@@ -1,3 +1,4 @@
+import Control
 import Wire
 
 /// What receives a camera's RTP for the stream manager: camhost's own receiver (`BuiltinEngine`)
@@ -9,8 +10,24 @@ public protocol MediaEngine: Sendable {
     /// Opens the stream's receiving end (binds its sockets, or asks the media server for an
     /// endpoint) without receiving yet. `sinks` take the depacketized pictures (the recorder,
     /// the live fan-out); an engine that cannot hand pictures on ignores them.
-    /// Throws a `StreamError` (or the engine's own error) with a message for people.
-    func open(_ configuration: StreamConfiguration, sinks: [any AccessUnitSink]) throws -> any MediaSession
+    /// Throws a `StreamError` (`.portInUse` makes the manager try the next pair of the range)
+    /// or the engine's own error, with a message for people.
+    func open(_ request: MediaStreamRequest, sinks: [any AccessUnitSink]) throws -> any MediaSession
+}
+
+/// What the manager asks an engine to open.
+public struct MediaStreamRequest: Sendable {
+    /// Camera, its address, the local port chosen from `media.port_range` (or configured),
+    /// codec, clock rate, feedback, REMB ceiling, parameter sets, the camera's RTCP port.
+    public var configuration: StreamConfiguration
+    /// Where it comes from and what it carries (payload type; `profileStream` is the firmware
+    /// profile's `[stream]` section, nil for a `[[media.streams]]` entry).
+    public var spec: StreamSpec
+
+    public init(configuration: StreamConfiguration, spec: StreamSpec) {
+        self.configuration = configuration
+        self.spec = spec
+    }
 }
 
 /// One running stream inside an engine.
@@ -37,8 +54,8 @@ public struct BuiltinEngine: MediaEngine {
     public init() {}
     public var name: String { "builtin" }
 
-    public func open(_ configuration: StreamConfiguration, sinks: [any AccessUnitSink]) throws -> any MediaSession {
-        BuiltinSession(receiver: try StreamReceiver(configuration, sinks: sinks))
+    public func open(_ request: MediaStreamRequest, sinks: [any AccessUnitSink]) throws -> any MediaSession {
+        BuiltinSession(receiver: try StreamReceiver(request.configuration, sinks: sinks))
     }
 }
 

@@ -80,6 +80,9 @@ public struct StreamSpec: Sendable, Hashable {
     public var payloadType = 96
     /// The camera runs on this host (serve --demo's simulated cameras): its address is local.
     public var localCamera = false
+    /// The camera's firmware profile `[stream]` section (nil for `[[media.streams]]`): what an
+    /// engine that negotiates (Kurento's offer) is built from.
+    public var profileStream: FirmwareProfile.Stream?
 
     public init(camera: String, source: IPAddress?, port: UInt16? = nil, cameraRTCPPort: UInt16? = nil,
                 codec: VideoCodec = .h264, record: Bool, origin: Origin) {
@@ -97,6 +100,7 @@ public struct StreamSpec: Sendable, Hashable {
         self.init(camera: camera, source: address, codec: profile.stream.codec == "H265" ? .h265 : .h264,
                   record: record, origin: .profile(profile.name))
         let stream = profile.stream
+        profileStream = stream
         cameraRTCPPort = stream.rtcpPort
         rtcpMux = stream.rtcpMux
         clockRate = stream.clockRate
@@ -311,8 +315,20 @@ public final class StreamManager: Sendable {
     /// profile camera of the same id).
     private func desiredSpecs() -> [String: StreamSpec] {
         var specs: [String: StreamSpec] = [:]
-        for spec in cameras?.streamingCameras() ?? [] { specs[spec.camera] = spec }
+        for spec in cameraSpecs() { specs[spec.camera] = spec }
         for spec in configured { specs[spec.camera] = spec }
+        return specs
+    }
+
+    /// The cameras' streams, asked of Control (a registry snapshot, a cameras-table read) at
+    /// most once a second rather than on every tick.
+    private let cachedCameras = Mutex<(at: ContinuousClock.Instant, specs: [StreamSpec])?>(nil)
+    private func cameraSpecs() -> [StreamSpec] {
+        guard let cameras else { return [] }
+        let now = ContinuousClock.now
+        if let cached = cachedCameras.withLock({ $0 }), now - cached.at < .seconds(1) { return cached.specs }
+        let specs = cameras.streamingCameras()
+        cachedCameras.withLock { $0 = (now, specs) }
         return specs
     }
 
@@ -424,6 +440,8 @@ public final class StreamManager: Sendable {
         var recorder = state.withLock { _ in entry.recorder }
         if spec.record, recorder == nil {
             do {
+                // A fresh data directory has no recordings root until something records.
+                if !FileSystem.isDirectory(settings.recordingsRoot) { try? FileSystem.makeDirectories(settings.recordingsRoot) }
                 recorder = try SegmentRecorder(root: settings.recordingsRoot, camera: spec.camera, segmentSeconds: settings.segmentSeconds,
                                                store: store, media: media)
                 state.withLock { _ in entry.recorder = recorder }
@@ -444,7 +462,7 @@ public final class StreamManager: Sendable {
             return
         }
         session.start()
-        state.withLock { _ in
+        let stoppedMeanwhile = state.withLock { state -> Bool in
             entry.session = session
             entry.port = ports[0]
             entry.heldPorts = ports
@@ -452,6 +470,13 @@ public final class StreamManager: Sendable {
             entry.lastPackets = 0
             entry.lastPacketAt = nil
             if entry.phase != .stalled { entry.phase = .starting }
+            return entry.held || !running.load(ordering: .relaxed)
+        }
+        // A person stopped it (or serve is stopping) while it was opening: close it again.
+        if stoppedMeanwhile {
+            close(entry, keepRecorder: false)
+            state.withLock { _ in entry.phase = .stopped }
+            return
         }
         logger.info("stream opened", metadata: ["camera": "\(spec.camera)", "port": "\(ports[0])", "engine": "\(engine.name)"])
         guard case .profile = spec.origin, let cameras else { return }
@@ -486,7 +511,7 @@ public final class StreamManager: Sendable {
         if let port = spec.port {
             var configuration = base
             configuration.port = port
-            let session = try engine.open(configuration, sinks: sinks)
+            let session = try engine.open(MediaStreamRequest(configuration: configuration, spec: spec), sinks: sinks)
             let ports = (0..<width).map { port + $0 }
             state.withLock { $0.portsInUse.formUnion(ports) }
             return (session, ports)
@@ -504,7 +529,7 @@ public final class StreamManager: Sendable {
             var configuration = base
             configuration.port = port
             do {
-                let session = try engine.open(configuration, sinks: sinks)
+                let session = try engine.open(MediaStreamRequest(configuration: configuration, spec: spec), sinks: sinks)
                 state.withLock { $0.portsInUse.formUnion(ports) }
                 return (session, ports)
             } catch let error as StreamError {

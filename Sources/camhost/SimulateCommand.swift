@@ -16,8 +16,12 @@ struct SimulateCommand: ParsableCommand {
                 Each camera (<prefix>1 … <prefix>N) has its own MQTT connection with a last will \
                 ("offline", retained), publishes retained availability and status, and answers \
                 commands after --ack-delay, failing --failure-rate of them. Told to start a \
-                stream, it sends RTP to the given address and stops after --rtcp-timeout (default: \
-                the profile's rtcp_timeout_seconds) when no RTCP comes back — as real firmware does.
+                stream, it sends real H.264 as RTP (RFC 6184: single NAL unit and FU-A packets, at the \
+                video's frame rate, looping) to the given address with a sender report each second, \
+                and stops after --rtcp-timeout (default: the profile's rtcp_timeout_seconds) when no \
+                RTCP comes back — as real firmware does. The video is --video (H.264 Annex B), else \
+                a 10-second test pattern made once with ffmpeg (libx264) in the data directory; \
+                without ffmpeg the cameras say so and send dummy RTP packets (no pictures).
                 All cameras share one network thread (poll), so a thousand fit in one process.
 
                 Exit codes: 0 stopped by Ctrl-C or SIGTERM; 64 wrong arguments; 69 the broker is \
@@ -40,10 +44,14 @@ struct SimulateCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Stop a stream after this long without RTCP (default: the profile's).", valueName: "duration"))
         var rtcpTimeout: TimeSpan?
         @Option(help: "Camera id prefix.") var idPrefix = "sim-"
+        @Option(help: ArgumentHelp("H.264 Annex-B file the cameras stream (default: a test pattern made with ffmpeg).", valueName: "file"))
+        var video: String?
+        @Option(help: ArgumentHelp("Frame rate of --video.", valueName: "n")) var fps = 25
 
         func validate() throws {
             guard (1...100_000).contains(count) else { throw ValidationError("--count must be 1…100000") }
             guard (0...1).contains(failureRate) else { throw ValidationError("--failure-rate must be between 0 and 1") }
+            guard (1...240).contains(fps) else { throw ValidationError("--fps must be 1…240") }
         }
 
         func run() throws {
@@ -64,11 +72,26 @@ struct SimulateCommand: ParsableCommand {
                 printError("camhost: \(error)")
                 throw ExitCode(error.kind == .usage ? 64 : 78)
             }
+            var streamed: SimulatorVideo?
+            do throws(SimulatorVideoError) {
+                if let video {
+                    streamed = try SimulatorVideo(annexB: video, frameRate: fps)
+                } else {
+                    streamed = try SimulatorVideoMaker.video(at: configuration.dataDirectory + "/simulator/testsrc-640x360-25.h264",
+                                                             ffmpeg: configuration[Settings.mediaFfmpeg])
+                }
+            } catch {
+                if video != nil {
+                    printError("camhost: --video: \(error)")
+                    throw ExitCode(64)
+                }
+                printError("camhost: \(error); streaming dummy RTP instead")
+            }
             var options = settings.options
             options.clientIDPrefix = "camsim"
             let simulator = CameraSimulator(configuration: .init(
                 count: count, profile: chosen, broker: options, idPrefix: idPrefix, ackDelay: ackDelay.duration,
-                failureRate: failureRate, rtcpTimeout: rtcpTimeout?.duration))
+                failureRate: failureRate, rtcpTimeout: rtcpTimeout?.duration, video: streamed))
             let url = settings.brokerURL
             try BlockingTask.run {
                 do {

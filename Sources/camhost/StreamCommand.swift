@@ -1,14 +1,107 @@
+import Appliance
 import ArgumentParser
 import JSONText
 import Media
 import POSIX
+import Security
 import Wire
 
 struct StreamCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stream",
         abstract: "Receive camera streams with camhost's own RTP engine.",
-        subcommands: [Receive.self])
+        subcommands: [Receive.self, List.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the streams of a running `camhost serve` (its GET /api/v1/streams).",
+            discussion: """
+                Reads serve's API over HTTPS with an API token: --token, else the CAMHOST_TOKEN \
+                environment variable (make one with `camhost token create NAME`). The URL and \
+                the certificate to trust default to the configuration's server.listen and \
+                tls.certificate, so on the host itself only the token is needed.
+
+                Exit codes: 0 listed; 64 no token or a bad --url; 69 serve cannot be reached or \
+                its certificate is not trusted; 77 the token was refused (401/403); 70 another \
+                error answer.
+
+                JSON (--json): serve's answer as is, {"streams": [{"camera", "state", "engine", \
+                "port", "source", "packets", "lost", "reordered", "foreign_packets", "frames", \
+                "keyframes", "bitrate_bps", "jitter_ms", "last_keyframe", "rtcp_sent", \
+                "rtcp_to", "remb_bps", "segments_written", ...}]}.
+
+                Examples:
+                  CAMHOST_TOKEN=... camhost stream list
+                  camhost stream list --url https://nvr.lan:5000 --cacert cert.pem --token ... --json
+                """)
+
+        @OptionGroup var options: ConfigOptions
+
+        @Option(help: ArgumentHelp("serve's base URL (default: from server.listen, e.g. https://127.0.0.1:5000).", valueName: "url"))
+        var url: String?
+
+        @Option(help: ArgumentHelp("API token (default: $CAMHOST_TOKEN).", valueName: "token"))
+        var token: String?
+
+        @Option(help: ArgumentHelp("Certificate (PEM) to trust for serve's HTTPS (default: tls.certificate, serve's own).", valueName: "file"))
+        var cacert: String?
+
+        @Flag(help: "Print serve's JSON as is.")
+        var json = false
+
+        func run() throws {
+            let configuration = try options.load()
+            guard let token = token ?? currentEnvironment()["CAMHOST_TOKEN"], !token.isEmpty else {
+                printError("camhost: no API token: give --token or set CAMHOST_TOKEN (make one with `camhost token create NAME`)")
+                throw ExitCode(64)
+            }
+            let base = url ?? configuration.listen.url
+            let trust = cacert ?? (url == nil ? configuration.tlsCertificatePath : nil)
+            let response: HTTPSClient.Response
+            do throws(HTTPSClient.Failure) {
+                response = try HTTPSClient.request(url: base.hasSuffix("/") ? base + "api/v1/streams" : base + "/api/v1/streams",
+                                                   headers: [("Authorization", "Bearer \(token)"), ("Accept", "application/json")],
+                                                   trustFile: trust)
+            } catch {
+                printError("camhost: \(error)")
+                throw ExitCode(error.description.hasPrefix("\(base)") ? 64 : 69)
+            }
+            let text = String(decoding: response.body, as: UTF8.self)
+            guard response.status == 200 else {
+                printError("camhost: serve answered \(response.status): \(text)")
+                throw ExitCode(response.status == 401 || response.status == 403 ? 77 : 70)
+            }
+            if json { printOut(text); return }
+            let value = try? JSONValue(parsing: response.body)
+            guard case .array(let streams)? = value?["streams"] else {
+                printError("camhost: serve's answer is not the streams list: \(text.prefix(200))")
+                throw ExitCode(70)
+            }
+            printOut(Self.table(streams))
+        }
+
+        static func table(_ streams: [JSONValue]) -> String {
+            guard !streams.isEmpty else { return "no streams" }
+            var rows = [["CAMERA", "STATE", "PORT", "PACKETS", "LOST", "KBIT/S", "JITTER", "RTCP", "SEGMENTS", "DETAIL"]]
+            for stream in streams {
+                func text(_ key: String) -> String {
+                    switch stream[key] {
+                    case .string(let s)?: s
+                    case .number(let n)?: n == n.rounded() ? String(Int(n)) : String(Int(n.rounded()))
+                    default: "-"
+                    }
+                }
+                let kbps = stream["bitrate_bps"]?.intValue.map { String($0 / 1000) } ?? "-"
+                rows.append([text("camera"), text("state"), text("port"), text("packets"), text("lost"), kbps, text("jitter_ms") + " ms",
+                             text("rtcp_sent") + " to " + text("rtcp_to"), text("segments_written"), text("detail")])
+            }
+            let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+            return rows.map { row in
+                row.enumerated().map { index, cell in index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count) }
+                    .joined(separator: "  ")
+            }.joined(separator: "\n")
+        }
+    }
 
     struct Receive: ParsableCommand {
         static let configuration = CommandConfiguration(

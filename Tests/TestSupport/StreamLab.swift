@@ -102,9 +102,10 @@ public final class StreamLab: @unchecked Sendable {
         return process
     }
 
-    /// Runs a Python 3 script in the namespace (Debian's interpreter), with `arguments` as sys.argv[1:].
-    public func startPython(_ script: String, _ arguments: [String]) throws -> TestProcess {
-        let process = try TestProcess("/sbin/ip", ["netns", "exec", namespace, "timeout", "-s", "KILL", "30", "/usr/bin/python3", "-c", script] + arguments)
+    /// Runs a Python 3 script in the namespace (Debian's interpreter), with `arguments` as
+    /// sys.argv[1:], killed after `timeoutSeconds`.
+    public func startPython(_ script: String, _ arguments: [String], timeoutSeconds: Int = 30) throws -> TestProcess {
+        let process = try TestProcess("/sbin/ip", ["netns", "exec", namespace, "timeout", "-s", "KILL", "\(timeoutSeconds)", "/usr/bin/python3", "-c", script] + arguments)
         processes.append(process)
         return process
     }

@@ -1,4 +1,5 @@
 import Control
+import Media
 import Storage
 import Web
 
@@ -34,6 +35,7 @@ extension API {
                 out.sample("camhost_rtcp_watch_state", [("camera", entry.camera), ("state", state)], entry.state == state ? 1 : 0)
             }
         }
+        streamMetrics(&out)
         out.family("camhost_health_check_ok", "gauge", "1 while a /healthz check passes (probe_* are the health supervisor's probes).")
         for entry in environment.health().sortedChecks { out.sample("camhost_health_check_ok", [("check", entry.name)], entry.check.ok ? 1 : 0) }
         let restarts = (try? HealthHistory(store: environment.store).restartCounts()) ?? []
@@ -58,5 +60,26 @@ extension API {
         out.family("process_start_time_seconds", "gauge", "Start time of the process, seconds since the epoch.")
         out.sample("process_start_time_seconds", [], process.startTimeSeconds)
         return out.text
+    }
+}
+
+extension API {
+    /// Per stream, labelled by camera (issue 12). The receiver's counters start again at 0 when a
+    /// stream is restarted (Prometheus' rate() treats that as a counter reset).
+    func streamMetrics(_ out: inout PrometheusText) {
+        let streams = environment.streams?.statuses() ?? []
+        let families: [(String, String, (StreamStatus) -> Double)] = [
+            ("camhost_stream_packets_total", "RTP packets received, per stream.", { Double($0.report?.packets ?? 0) }),
+            ("camhost_stream_lost_packets_total", "RTP packets lost, per stream.", { Double($0.report?.lost ?? 0) }),
+            ("camhost_stream_bytes_total", "RTP bytes received, per stream.", { Double($0.report?.bytes ?? 0) }),
+            ("camhost_stream_rtcp_sent_total", "RTCP datagrams sent to the camera, per stream.", { Double($0.report?.rtcpSent ?? 0) }),
+            ("camhost_stream_segments_written_total", "Recorded segments finished, per stream, since serve started.", { Double($0.segmentsWritten) }),
+        ]
+        for (name, help, value) in families {
+            out.family(name, "counter", help)
+            for stream in streams { out.sample(name, [("camera", stream.camera)], value(stream)) }
+        }
+        out.family("camhost_stream_receiving", "gauge", "1 while a stream receives RTP, per camera.")
+        for stream in streams { out.sample("camhost_stream_receiving", [("camera", stream.camera)], stream.state == "receiving" ? 1 : 0) }
     }
 }

@@ -1,4 +1,6 @@
 import Control
+import Media
+import Storage
 import Web
 
 /// Cameras: status, mode, and commands with the camera's ack shown.
@@ -9,6 +11,73 @@ extension Pages {
             if let message { body.element("div", [("class", "alert " + (message.ok ? "ok" : "bad")), ("role", "status")], text: message.text) }
             body.element("p", [("class", "muted")], text: "MQTT: \(environment.cameras?.connectionState ?? "not configured"). \(cameras.count) camera(s) have reported.")
             cameraTable(&body, cameras, principal: principal, withCommands: principal.may(.command))
+            streamTable(&body, principal: principal)
+        }
+    }
+
+    /// The stream manager's streams: state, bitrate, loss, jitter, last keyframe, RTCP sent and
+    /// where, and start/stop for those who may command cameras.
+    func streamTable(_ body: inout HTML, principal: Principal) {
+        body.element("h2", text: "Streams")
+        let streams = environment.streams?.statuses() ?? []
+        guard !streams.isEmpty else {
+            body.element("div", [("class", "panel muted")], text: environment.streams == nil
+                ? "The stream manager is not running." : "No streams: none in [[media.streams]], and no online camera with a streaming profile and a known address.")
+            return
+        }
+        let withButtons = principal.may(.command)
+        body.element("div", [("class", "scroll")]) { s in
+            s.element("table", [("id", "streams")]) { t in
+                t.raw("<thead><tr><th>Camera</th><th>State</th><th>Port</th><th>Bitrate</th><th>Loss</th><th>Jitter</th><th>Last keyframe</th><th>RTCP sent</th><th class=\"hide-narrow\">Segments</th>")
+                if withButtons { t.raw("<th>Stream</th>") }
+                t.raw("</tr></thead><tbody>")
+                for stream in streams {
+                    let report = stream.report
+                    t.element("tr", [("data-camera", stream.camera), ("data-state", stream.state)]) { r in
+                        r.element("td") { $0.element("strong", text: stream.camera) }
+                        r.element("td") { c in
+                            let tone = stream.state == "receiving" ? "ok" : stream.state == "stopped" ? "muted" : "bad"
+                            Pages.badge(&c, stream.state, tone)
+                            if let detail = stream.detail { c.element("div", [("class", "muted small")], text: detail) }
+                        }
+                        r.element("td", text: stream.port.map { "\($0)" } ?? "–")
+                        r.element("td", text: report.map { "\($0.bitrate / 1000) kbit/s" } ?? "–")
+                        r.element("td", text: report.map { r in
+                            let expected = r.packets + r.lost
+                            let percent = expected > 0 ? Double(r.lost) * 100 / Double(expected) : 0
+                            return "\(r.lost) (\(Int(percent.rounded())) %)"
+                        } ?? "–")
+                        r.element("td", text: report.map { "\(Int($0.jitterMilliseconds.rounded())) ms" } ?? "–")
+                        r.element("td", text: stream.lastKeyframe.map { Pages.time(isoMilliseconds($0)) } ?? "–")
+                        r.element("td", text: report.map { "\($0.rtcpSent) to \($0.rtcpTo ?? "nobody yet")" } ?? "–")
+                        r.element("td", [("class", "hide-narrow")], text: "\(stream.segmentsWritten)")
+                        if withButtons {
+                            r.element("td") { c in
+                                let start = stream.state == "stopped"
+                                c.element("form", [("method", "post"), ("action", "/streams/\(FormData.encode(stream.camera))/\(start ? "start" : "stop")"), ("class", "inline")]) { f in
+                                    csrfField(&f, principal)
+                                    f.element("button", [("type", "submit"), ("class", start ? "secondary" : "danger")], text: start ? "Start" : "Stop")
+                                }
+                            }
+                        }
+                    }
+                }
+                t.raw("</tbody>")
+            }
+        }
+    }
+
+    func streamAction(_ camera: String, start: Bool, principal: Principal) -> HTTPResponse {
+        guard let streams = environment.streams else { return cameras(principal, message: ("The stream manager is not running.", false)) }
+        let audit = AuditLog(store: environment.store)
+        let action = start ? "stream.start" : "stream.stop"
+        do {
+            if start { try streams.start(camera: camera) } else { try streams.stop(camera: camera) }
+            _ = try? audit.append(actor: principal.actor, action: action, target: camera, outcome: .success)
+            return cameras(principal, message: ("Stream \(camera): \(start ? "starting" : "stopped").", true))
+        } catch {
+            _ = try? audit.append(actor: principal.actor, action: action, target: camera, detail: "\(error)", outcome: .failure)
+            return cameras(principal, message: ("Stream \(camera): \(error)", false))
         }
     }
 

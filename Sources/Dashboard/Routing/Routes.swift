@@ -66,5 +66,15 @@ enum Routes {
         Route(.get, "/api/v1/audit", .signedIn(.admin), rate: .api, refusal: .says("the audit log is for admins"),
               .api { api, call in try api.audit(call.request) }),
         Route(.get, "/api/v1/whoami", .signedIn(.read), rate: .api, .api { api, call in api.whoami(call.user) }),
+        // streams: the stream manager (issue 12).
+        Route(.get, "/api/v1/streams", .signedIn(.read), rate: .api, .api { api, _ in api.streams() }),
+        Route(.post, "/api/v1/streams/{camera}/start", .signedIn(.command), rate: .api, refusal: .doing("starting streams"),
+              .api { api, call in try api.streamAction(call, start: true) }),
+        Route(.post, "/api/v1/streams/{camera}/stop", .signedIn(.command), rate: .api, refusal: .doing("stopping streams"),
+              .api { api, call in try api.streamAction(call, start: false) }),
+        Route(.post, "/streams/{camera}/start", .signedIn(.command), rate: .page, refusal: .says("Viewers cannot start or stop streams."),
+              .page { pages, call in pages.streamAction(call.parameter, start: true, principal: call.user) }),
+        Route(.post, "/streams/{camera}/stop", .signedIn(.command), rate: .page, refusal: .says("Viewers cannot start or stop streams."),
+              .page { pages, call in pages.streamAction(call.parameter, start: false, principal: call.user) }),
     ])
 }
