@@ -13,15 +13,14 @@
 # (scripts/browser-live-test.py, requestVideoFrameCallback), with a kept GOP, over LOADS loads.
 #
 # Usage: scripts/bench-live.sh [SECONDS=15] [LOADS=5]     (root: it makes a namespace and a veth)
-# Env:   CAMHOST_BIN (default: a release build, made with scripts/build-release.sh when missing)
+# Env:   CAMHOST_BIN (default: the release build of scripts/build-release.sh)
 # Prints a table and writes bench-live.json in the work directory it names.
 set -euo pipefail
 SECONDS_PER_RUN=${1:-15}
 LOADS=${2:-5}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
-BIN=${CAMHOST_BIN:-$REPO/.build/release/camhost}
-if [ ! -x "$BIN" ]; then "$HERE/build-release.sh" >/dev/null; fi
+BIN=${CAMHOST_BIN:-$("$HERE/build-release.sh")}
 WORK=$(mktemp -d /tmp/bench-live-XXXXXX)
 NS=benchlive$$
 HOST_IF=blh$$
