@@ -105,6 +105,8 @@ let package = Package(
         // Benchmark driver for scripts/bench-recorder.sh (not in the camhost product).
         .executableTarget(name: "recorder-bench", dependencies: ["Media", "Wire", "Storage", "TestSupport"],
                           path: "Tests/RecorderBench", swiftSettings: testing),
+        // Benchmark driver for scripts/bench-websocket.sh (not in the camhost product).
+        .executableTarget(name: "websocket-bench", dependencies: ["Web", "Security", "POSIX"], path: "Tests/WebSocketBench", swiftSettings: testing),
         .testTarget(name: "ServiceTests", dependencies: ["TestSupport"], swiftSettings: testing),
         .testTarget(name: "CamhostTests", dependencies: ["TestSupport"], swiftSettings: testing),
         .testTarget(name: "POSIXTests", dependencies: ["POSIX", "TestSupport"], swiftSettings: testing),

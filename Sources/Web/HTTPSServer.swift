@@ -167,6 +167,9 @@ public final class HTTPSServer: Sendable {
     /// Upgraded WebSocket connections open now.
     public var openWebSockets: Int { context.openWebSockets }
 
+    /// Upgraded connections whose TLS pump runs on our 16 KiB buffers (see UpgradePumpBuffers).
+    var upgradesWithPumpBuffers: Int { context.upgradeBuffers.active }
+
     /// Requests that have started and not yet completed.
     public var requestsInFlight: Int { context.inFlight.load(ordering: .relaxed) }
 
@@ -215,6 +218,7 @@ final class ServerContext: Sendable {
     let maximumBodyBytes: Int
     let inFlight = Atomic<Int>(0)
     let openConnections = Atomic<Int>(0)
+    let upgradeBuffers = UpgradeBufferRegistry()
     /// One per daemon started (a few per year of certificate renewals); kept for the server's
     /// life because libmicrohttpd holds their address as the access handler's `cls`.
     private let daemonContexts = Mutex<[DaemonContext]>([])
@@ -331,6 +335,12 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
         state.suspended = false
         if case .deferred = response.body {
             return queue(.json(#"{"error":{"code":"internal","message":"a deferred answer deferred again"}}"#, status: 500), for: state, on: connection)
+        }
+        if case .webSocket(let upgrade) = response.body {
+            // An upgrade decided after async work (a session looked up first).
+            state.upgrade = upgrade
+            state.daemon = daemonContext
+            return queueUpgrade(response, for: state, on: connection, context: context)
         }
         return queue(response, for: state, on: connection)
     }
@@ -494,13 +504,18 @@ private final class UpgradeHandle: @unchecked Sendable {
 /// libmicrohttpd has sent the 101: the socket (a socketpair end over TLS) goes to the event loop.
 private let upgradeHandler: MHD_UpgradeHandler = { cls, connection, conCls, extraIn, extraInSize, socket, urh in
     guard let urh else { return }
-    let handle = UpgradeHandle(urh, tcpSocket: connection.map { cmicrohttpd_connection_fd($0) } ?? -1)
+    let tcpSocket = connection.map { cmicrohttpd_connection_fd($0) } ?? -1
+    let handle = UpgradeHandle(urh, tcpSocket: tcpSocket)
     guard let cls, let conCls else { handle.close(); return }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
     let state = Unmanaged<RequestState>.fromOpaque(conCls).takeUnretainedValue()
     guard let upgrade = state.upgrade, let loop = context.eventLoop() else { handle.close(); return }
+    if let connection, let buffers = UpgradePumpBuffers.enlarge(urh, connection: connection, appSocket: socket) {
+        context.upgradeBuffers.keep(buffers, for: connection)
+    }
     state.upgraded = true
     context.inFlight.subtract(1, ordering: .releasing)
+    context.onCompleted?(state.request, state.status, ContinuousClock.now - state.started)
     let extra: [UInt8] = extraIn.map { bytes in
         bytes.withMemoryRebound(to: UInt8.self, capacity: extraInSize) { Array(UnsafeBufferPointer(start: $0, count: extraInSize)) }
     } ?? []
@@ -508,7 +523,8 @@ private let upgradeHandler: MHD_UpgradeHandler = { cls, connection, conCls, extr
     let owner = state.daemon?.daemon.load(ordering: .acquiring) ?? 0
     let webSocket = loop.makeConnection(request: upgrade.request, options: upgrade.options, handler: upgrade.handler)
     loop.register(WebSocketEventLoop.Registration(
-        connection: webSocket, fd: FileDescriptor(rawValue: socket), owner: owner, extraIn: extra, release: { handle.close() }))
+        connection: webSocket, fd: FileDescriptor(rawValue: socket), owner: owner, extraIn: extra, peerSocket: tcpSocket,
+        release: { handle.close() }))
 }
 
 /// Holds a response's TLS records in the socket until the whole response is written, then sends
@@ -546,6 +562,7 @@ private let connectionChanged: MHD_NotifyConnectionCallback = { cls, connection,
             socketContext.pointee = Unmanaged.passRetained(transport).toOpaque()
         }
     case 1:
+        if let connection { context.upgradeBuffers.release(connection) }
         if let socketContext, let transport = socketContext.pointee {
             Unmanaged<ServerSessionTransport>.fromOpaque(transport).release()
             socketContext.pointee = nil
@@ -562,7 +579,10 @@ private let requestCompleted: MHD_RequestCompletedCallback = { cls, connection, 
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
     let state = Unmanaged<RequestState>.fromOpaque(existing).takeRetainedValue()
     conCls.pointee = nil
-    if !state.upgraded { context.inFlight.subtract(1, ordering: .releasing) }
+    // An upgraded request was reported when the socket was handed over, not at the
+    // WebSocket's end (its lifetime is no request latency).
+    guard !state.upgraded else { return }
+    context.inFlight.subtract(1, ordering: .releasing)
     context.onCompleted?(state.request, state.status, ContinuousClock.now - state.started)
 }
 

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Security
 import Synchronization
 import Testing
@@ -40,15 +43,23 @@ final class EchoHandler: WebSocketHandler {
         var readers: [WebSocketConnection] = []
         var slow: [WebSocketConnection] = []
         var all: [WebSocketConnection] = []
-        var offThread = false
+        /// The threads the callbacks ran on (pthread_self).
+        var threads: Set<UInt> = []
     }
     let record = Mutex(Record())
 
+    private func noteThread() {
+        let thread = UInt(pthread_self())
+        record.withLock { _ = $0.threads.insert(thread) }
+    }
+
     func opened(_ connection: WebSocketConnection) {
+        noteThread()
         record.withLock { $0.opened += 1; $0.all.append(connection) }
     }
 
     func received(_ message: WebSocketMessage, on connection: WebSocketConnection) {
+        noteThread()
         switch message {
         case .text("close-me"): connection.close(WebSocketCloseCode(4000), reason: "bye")
         case .text("reader"): record.withLock { $0.readers.append(connection) }
@@ -58,6 +69,7 @@ final class EchoHandler: WebSocketHandler {
     }
 
     func closed(_ connection: WebSocketConnection, code: WebSocketCloseCode?) {
+        noteThread()
         record.withLock { $0.closed[connection.id] = code }
     }
 
@@ -71,7 +83,12 @@ final class WebSocketServerFixture {
     init(options: WebSocketOptions = .init(), timeout: UInt32 = 30) throws {
         let handler = self.handler
         fixture = try ServerFixture(timeout: timeout) { request in
-            request.path == "/ws" ? .webSocket(request, handler: handler, options: options) : .text("not here", status: 404)
+            switch request.path {
+            case "/ws": return .webSocket(request, handler: handler, options: options)
+            // The upgrade answered after async work, as a route that checks a session first would.
+            case "/ws-later": return .later { .webSocket(request, handler: handler, options: options) }
+            default: return .text("not here", status: 404)
+            }
         }
     }
 
@@ -95,6 +112,31 @@ struct WebSocketServerTests {
         #expect(waitUntil { server.handler.closedCodes.count == 1 })
         #expect(server.handler.closedCodes == [WebSocketCloseCode(4001)])
         #expect(waitUntil { server.fixture.server.openWebSockets == 0 })
+        // Every callback came on the one event loop thread, not the test's.
+        let threads = server.handler.record.withLock { $0.threads }
+        #expect(threads.count == 1)
+        #expect(!threads.contains(UInt(pthread_self())))
+    }
+
+    @Test func upgradesAfterADeferredAnswer() throws {
+        let server = try WebSocketServerFixture()
+        let seen = try runPython("ws_client.py", [server.url + "-later", "server-close"])
+        #expect(seen["close_code"] as? Int == 4000)
+        #expect(seen["close_reason"] as? String == "bye")
+    }
+
+    @Test func givesTheTLSPumpOfLibmicrohttpd0975RealBuffers() throws {
+        // Without them every 4 bytes of a frame were a TLS record of their own (UpgradePumpBuffers).
+        let server = try WebSocketServerFixture()
+        let client = try TestProcess(debianPython, ["\(fixtures)/ws_client.py", server.url, "quiet", "1"])
+        #expect(waitUntil { server.handler.record.withLock { $0.opened } == 1 })
+        if HTTPSServer.libraryVersion == UpgradePumpBuffers.layoutVersion {
+            #expect(server.fixture.server.upgradesWithPumpBuffers == 1)
+        }
+        #expect(client.wait(timeout: .seconds(20)) == 0)
+        #expect(try parseJSON(client.output())["echo"] as? String == "still here")
+        // Freed when libmicrohttpd reports the connection closed.
+        #expect(waitUntil { server.fixture.server.upgradesWithPumpBuffers == 0 })
     }
 
     @Test func closesWithItsOwnCodeAndReason() throws {
@@ -126,6 +168,23 @@ struct WebSocketServerTests {
         let server = try WebSocketServerFixture()
         let seen = try runPython("ws_raw.py", [server.port, "bad-utf8"])
         #expect(seen["code"] as? Int == 1007)
+    }
+
+    @Test func readsFramesSentTogetherWithTheUpgradeRequest() throws {
+        // libmicrohttpd hands over the bytes it read past the headers (extra_in).
+        let server = try WebSocketServerFixture()
+        let seen = try runPython("ws_raw.py", [server.port, "pipelined"])
+        #expect((seen["status"] as? String)?.hasPrefix("HTTP/1.1 101") == true)
+        #expect(seen["opcode"] as? Int == 1)
+        #expect(seen["echo"] as? String == "early")
+    }
+
+    @Test func reportsAConnectionThatEndsWithoutCloseFrame() throws {
+        let server = try WebSocketServerFixture()
+        _ = try runPython("ws_raw.py", [server.port, "abrupt"])
+        #expect(waitUntil { server.handler.record.withLock { $0.closed.count } == 1 })
+        #expect(server.handler.closedCodes == [nil])
+        #expect(waitUntil { server.fixture.server.openWebSockets == 0 })
     }
 
     @Test func refusesHandshakesWithoutKeyOrWithAnotherVersion() throws {
@@ -231,5 +290,32 @@ struct WebSocketServerTests {
         #expect(python.wait(timeout: .seconds(90)) == 0, "\(python.errors())")
         let seen = try parseJSON(python.output())
         #expect(seen["counts"] as? [Int] == Array(repeating: first + second, count: readers))
+    }
+}
+
+@Suite("HTTPS server metrics for upgraded requests", .serialized)
+struct WebSocketCompletionTests {
+    @Test func reportsTheUpgradeOnceWhenTheSocketIsHandedOver() throws {
+        let handler = EchoHandler()
+        let reported = Mutex<[(Int, Duration)]>([])
+        let directory = try TemporaryDirectory(prefix: "web")
+        let credentials = try TLSCredentials.ensure(keyPath: directory.file("key.pem"), certPath: directory.file("cert.pem"))
+        let server = try HTTPSServer(
+            configuration: .init(host: "127.0.0.1", port: 0, keyPEM: credentials.keyPEM, certificatePEM: credentials.certPEM,
+                                 priorities: TLSPolicy.serverPriorities),
+            handler: { .webSocket($0, handler: handler) },
+            onCompleted: { _, status, duration in reported.withLock { $0.append((status, duration)) } })
+        defer { server.stop(grace: .zero) }
+        let client = try TestProcess(debianPython, ["\(fixtures)/ws_client.py", "wss://127.0.0.1:\(server.port)/ws", "quiet", "1"])
+        #expect(waitUntil { handler.record.withLock { $0.opened } == 1 })
+        // Reported at the upgrade, while the connection is still open.
+        #expect(waitUntil { reported.withLock { $0.count } == 1 })
+        #expect(client.wait(timeout: .seconds(20)) == 0)
+        #expect(waitUntil { server.openWebSockets == 0 })
+        usleep(300_000)
+        let all = reported.withLock { $0 }
+        #expect(all.count == 1)
+        #expect(all.first?.0 == 101)
+        #expect(all.first.map { $0.1 < .seconds(1) } == true)
     }
 }

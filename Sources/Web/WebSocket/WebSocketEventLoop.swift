@@ -16,6 +16,8 @@ final class WebSocketEventLoop: Sendable {
     /// before the connection is released anyway.
     static let linger: Duration = .milliseconds(200)
     static let tick: Duration = .milliseconds(100)
+    /// Marks the epoll token of a connection's TCP socket (connection ids stay far below it).
+    static let peerSocketBit: UInt64 = 1 << 63
 
     /// A connection handed over by libmicrohttpd's upgrade callback.
     struct Registration: Sendable {
@@ -25,6 +27,9 @@ final class WebSocketEventLoop: Sendable {
         let owner: UInt
         /// Bytes libmicrohttpd read past the request's headers: the first frames.
         let extraIn: [UInt8]
+        /// The TCP socket under libmicrohttpd's TLS pump (-1: none), watched only for the peer's
+        /// hang-up: libmicrohttpd 0.9.75 does not pass a vanished client on to the socketpair.
+        var peerSocket: Int32 = -1
         /// Gives the socket back to libmicrohttpd (MHD_upgrade_action CLOSE), exactly once.
         let release: @Sendable () -> Void
     }
@@ -129,6 +134,7 @@ final class WebSocketEventLoop: Sendable {
         let fd: FileDescriptor
         let owner: UInt
         let releaseHandle: @Sendable () -> Void
+        let peerSocket: Int32
         var parser: WebSocketFrameParser
         var lastReceived = ContinuousClock.now
         var lastPing = ContinuousClock.now
@@ -142,6 +148,7 @@ final class WebSocketEventLoop: Sendable {
         /// waiting for its answer ("Fail the WebSocket Connection", RFC 6455 section 7.1.7).
         var failed = false
         var wantsWrite = false
+        var watchingPeerSocket = false
         /// Close handshake done and our side shut down: waiting for the peer to end the stream.
         var lingerUntil: ContinuousClock.Instant?
 
@@ -150,6 +157,7 @@ final class WebSocketEventLoop: Sendable {
             fd = registration.fd
             owner = registration.owner
             releaseHandle = registration.release
+            peerSocket = registration.peerSocket
             parser = WebSocketFrameParser(role: .server, maxMessageBytes: registration.connection.options.maxMessageBytes)
         }
     }
@@ -163,6 +171,7 @@ final class WebSocketEventLoop: Sendable {
         func release(_ driver: Driver, code: WebSocketCloseCode?) {
             guard drivers.removeValue(forKey: driver.connection.id) != nil else { return }
             epoll.remove(driver.fd.rawValue)
+            if driver.watchingPeerSocket { epoll.remove(driver.peerSocket) }
             driver.connection.release()
             driver.releaseHandle()
             open.subtract(1, ordering: .relaxed)
@@ -308,6 +317,15 @@ final class WebSocketEventLoop: Sendable {
                     wakeUp.drain()
                     continue
                 }
+                if event.token & Self.peerSocketBit != 0 {
+                    // The client's TCP side hung up: read what the pump still delivers for a
+                    // moment, then let go.
+                    guard let driver = drivers[event.token & ~Self.peerSocketBit] else { continue }
+                    epoll.remove(driver.peerSocket)
+                    driver.watchingPeerSocket = false
+                    if driver.lingerUntil == nil { driver.lingerUntil = .now + Self.linger }
+                    continue
+                }
                 guard let driver = drivers[event.token] else { continue }
                 if !event.events.isDisjoint(with: [.readable, .hangUp, .error, .peerHangUp]) { read(driver) }
                 if event.events.contains(.writable), drivers[event.token] != nil { flush(driver) }
@@ -329,6 +347,10 @@ final class WebSocketEventLoop: Sendable {
                     continue
                 }
                 drivers[registration.connection.id] = driver
+                if registration.peerSocket >= 0 {
+                    driver.watchingPeerSocket = (try? epoll.add(registration.peerSocket, events: [.peerHangUp],
+                                                                token: registration.connection.id | Self.peerSocketBit)) != nil
+                }
                 registration.connection.handler.opened(registration.connection)
                 if !registration.extraIn.isEmpty, drivers[registration.connection.id] != nil {
                     driver.lastReceived = .now

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """A raw TLS socket that breaks RFC 6455 on purpose, to check what camhost's server answers.
 
-    ws_raw.py PORT unmasked|bad-utf8|refusal-version|refusal-key
+    ws_raw.py PORT unmasked|bad-utf8|refusal-version|refusal-key|pipelined|abrupt
 
 Frame modes print the close frame's code and reason as JSON; refusal modes print the HTTP
-status line and the Sec-WebSocket-Version header of the answer."""
+status line and the Sec-WebSocket-Version header of the answer; "pipelined" sends a frame in
+the same write as the upgrade request and prints the echo; "abrupt" ends the TCP connection
+without a close frame."""
 import json
 import os
 import socket
@@ -67,8 +69,22 @@ def main():
         version = [line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("sec-websocket-version:")]
         print(json.dumps({"status": lines[0], "version": version[0] if version else None}))
         return
+    if mode == "pipelined":
+        key = os.urandom(4)
+        frame = bytes([0x81, 0x85]) + key + bytes(b ^ key[i % 4] for i, b in enumerate(b"early"))
+        sock.sendall(b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n" + frame)
+        head, rest = read_head(sock)
+        opcode, payload = read_frame(sock, rest)
+        print(json.dumps({"status": head.split("\r\n")[0], "opcode": opcode, "echo": payload.decode()}))
+        return
     head, rest = upgrade(sock)
     assert head.startswith("HTTP/1.1 101"), head
+    if mode == "abrupt":
+        sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+        print(json.dumps({"ended": True}))
+        return
     if mode == "unmasked":
         sock.sendall(bytes([0x81, 0x02]) + b"hi")
     elif mode == "bad-utf8":
