@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "POSIX"], swiftSettings: testing),
         .testTarget(name: "SecurityTests", dependencies: ["Security", "POSIX"], swiftSettings: testing),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"], swiftSettings: testing),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "TestSupport", "POSIX", .product(name: "Logging", package: "swift-log")], swiftSettings: testing),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "TestSupport", "POSIX", "Wire", .product(name: "Logging", package: "swift-log")], swiftSettings: testing),
         .testTarget(name: "WebTests", dependencies: ["Web", "Security", "TestSupport"], exclude: ["Fixtures"], swiftSettings: testing),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Web", "Storage", "Security", "Control", "Capture", "Media", "Wire", "TestSupport"],
                     exclude: ["Fixtures/validate_openapi.py"], swiftSettings: testing),

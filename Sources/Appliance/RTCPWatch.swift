@@ -67,6 +67,8 @@ public final class RTCPWatch: Sendable {
     /// (entries that are not IP addresses, such as host names, are skipped with a note in the log).
     public static func cameras(configuration: Configuration, store: Store?, logger: Logger) -> [IPAddress] {
         var texts = configuration[Settings.diagnosticsWatchCameras]
+        // The cameras camhost itself streams from: their feedback is watched on the wire too.
+        texts += configuration.mediaStreams.map(\.source).filter { !texts.contains($0) }
         if let store, let addresses = try? CameraTable(store: store).addresses() { texts += addresses }
         var cameras: [IPAddress] = []
         for text in texts {

@@ -65,8 +65,11 @@ public enum HTTPSClient {
         }
         gnutls_transport_set_int2(session, fd, fd)
         gnutls_handshake_set_timeout(session, UInt32(timeoutSeconds * 1000))
+        // The socket's time-outs make a silent peer return GNUTLS_E_AGAIN: retried until the deadline.
+        let deadline = ContinuousClock.now + .seconds(timeoutSeconds)
+        func expired() -> Bool { ContinuousClock.now >= deadline }
         var result: Int32
-        repeat { result = gnutls_handshake(session) } while result < 0 && gnutls_error_is_fatal(result) == 0
+        repeat { result = gnutls_handshake(session) } while result < 0 && gnutls_error_is_fatal(result) == 0 && !expired()
         guard result >= 0 else {
             let status = gnutls_session_get_verify_cert_status(session)
             let why = result == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR || status != 0
@@ -81,7 +84,7 @@ public enum HTTPSClient {
         var sent = 0
         while sent < bytes.count {
             let count = bytes[sent...].withUnsafeBytes { gnutls_record_send(session, $0.baseAddress, $0.count) }
-            if count == Int(GNUTLS_E_AGAIN) || count == Int(GNUTLS_E_INTERRUPTED) { continue }
+            if (count == Int(GNUTLS_E_AGAIN) || count == Int(GNUTLS_E_INTERRUPTED)) && !expired() { continue }
             guard count > 0 else { throw Failure("sending the request failed: \(TLSError(code: Int32(count), operation: "send").message)") }
             sent += count
         }
@@ -90,7 +93,11 @@ public enum HTTPSClient {
         while true {
             let count = buffer.withUnsafeMutableBytes { gnutls_record_recv(session, $0.baseAddress, $0.count) }
             if count == 0 || count == Int(GNUTLS_E_PREMATURE_TERMINATION) { break }
-            if count == Int(GNUTLS_E_AGAIN) || count == Int(GNUTLS_E_INTERRUPTED) { continue }
+            if count == Int(GNUTLS_E_INTERRUPTED) { continue }
+            if count == Int(GNUTLS_E_AGAIN) {
+                guard expired() else { continue }
+                throw Failure("no answer from \(target.host):\(target.port) within \(timeoutSeconds) s")
+            }
             guard count > 0 else { throw Failure("reading the answer failed: \(TLSError(code: Int32(count), operation: "receive").message)") }
             received += buffer[0..<count]
             guard received.count < 64 << 20 else { throw Failure("the answer is larger than 64 MB") }

@@ -1,3 +1,4 @@
+import Logging
 import Testing
 import TestSupport
 @testable import Appliance
@@ -39,6 +40,21 @@ struct StreamConfigTests {
         #expect(specs.count == 2)
         #expect(specs[0].port == 6000 && specs[0].cameraRTCPPort == 7001 && specs[0].record && specs[0].codec == .h264)
         #expect(specs[1].codec == .h265 && !specs[1].record && specs[1].source?.description == "fd00::21")
+    }
+
+    @Test func theRTCPWatchWatchesTheConfiguredStreamsCameras() throws {
+        let result = try Self.load("""
+            [diagnostics]
+            watch_cameras = ["192.168.1.9"]
+
+            [[media.streams]]
+            camera = "gate"
+            source = "192.168.1.20"
+            port = 5000
+            """)
+        #expect(result.problems.isEmpty, "\(result.problems)")
+        let watched = RTCPWatch.cameras(configuration: result.configuration, store: nil, logger: Logger(label: "test"))
+        #expect(watched.map(\.description) == ["192.168.1.9", "192.168.1.20"])
     }
 
     @Test func theDefaultRangeIsTheOldFirewallRange() {

@@ -143,5 +143,15 @@ private func field(_ json: String, _ key: String) -> String? {
                                               environment: environment)
         #expect(unreachable.status == 69, "\(unreachable.stderr)")
         #expect(unreachable.stderr.contains("cannot connect"))
+        // A peer that accepts and never answers: a clear error after the 10-s time-out, no hang.
+        let (silent, port) = Loopback.bind(type: SOCK_STREAM)
+        defer { close(silent) }
+        listen(silent, 4)
+        let started = ContinuousClock.now
+        let hung = try TestProcess.run(TestEnvironment.camhostBinary, ["stream", "list", "--url", "https://127.0.0.1:\(port)", "--token", "x"],
+                                       environment: environment, timeout: .seconds(30))
+        #expect(hung.status == 69, "\(hung.stderr)")
+        #expect(hung.stderr.contains("TLS handshake with 127.0.0.1:\(port) failed"), "\(hung.stderr)")
+        #expect(ContinuousClock.now - started < .seconds(20))
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Media
 import Storage
 import Testing
@@ -70,5 +71,22 @@ import Wire
         let unknown = dashboard.handle(f.request("POST", "/api/v1/streams/nobody/start", bearer: secret))
         #expect(unknown.status == 404)
         #expect(body(unknown).contains("no stream for camera nobody"))
+        let (_, reader) = try f.auth.accounts.createToken(scope: .read, name: "viewer-script", expiresInSeconds: nil, actor: "test")
+        let forbidden = dashboard.handle(f.request("POST", "/api/v1/streams/gate/stop", bearer: reader))
+        #expect(forbidden.status == 403)
+
+        // Every answer has the shape docs/openapi.yaml gives it.
+        let listed = dashboard.handle(f.request("GET", "/api/v1/streams", bearer: secret))
+        let cases: [[String: Any]] = [
+            ["method": "GET", "path": "/api/v1/streams", "status": Int(listed.status), "body": body(listed)],
+            ["method": "POST", "path": "/api/v1/streams/{camera}/start", "status": Int(started.status), "body": body(started)],
+            ["method": "POST", "path": "/api/v1/streams/{camera}/start", "status": Int(unknown.status), "body": body(unknown)],
+            ["method": "POST", "path": "/api/v1/streams/{camera}/stop", "status": Int(forbidden.status), "body": body(forbidden)],
+        ]
+        let casesPath = f.directory.file("stream-cases.json")
+        try JSONSerialization.data(withJSONObject: cases).write(to: URL(fileURLWithPath: casesPath))
+        let result = try TestProcess.run("python3", [OpenAPITests.repository + "/Tests/DashboardTests/Fixtures/validate_openapi.py",
+                                                     OpenAPITests.repository + "/docs/openapi.yaml", casesPath])
+        #expect(result.status == 0 && !result.stdout.contains("FAIL"), "\(result.stdout)\(result.stderr)")
     }
 }
