@@ -21,6 +21,7 @@ LOADS=${2:-5}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
 BIN=${CAMHOST_BIN:-$("$HERE/build-release.sh")}
+unset CAMHOST_BIN   # camhost reads CAMHOST_* as configuration
 WORK=$(mktemp -d /tmp/bench-live-XXXXXX)
 NS=benchlive$$
 HOST_IF=blh$$
@@ -67,7 +68,7 @@ record = false
 EOF
 printf 'bench-password-1234\n' | "$BIN" user add bench --role viewer --data-dir "$WORK/var" >/dev/null
 TOKEN=$("$BIN" token create --scope read --name bench --data-dir "$WORK/var" 2>/dev/null)
-env -u CAMHOST_BIN CAMHOST_MQTT_MANAGED_BROKER_PORT=$((HTTPS + 1)) "$BIN" serve --config "$WORK/camhost.toml" --listen 127.0.0.1:$HTTPS \
+CAMHOST_MQTT_MANAGED_BROKER_PORT=$((HTTPS + 1)) "$BIN" serve --config "$WORK/camhost.toml" --listen 127.0.0.1:$HTTPS \
     --data-dir "$WORK/var" > "$WORK/serve.log" 2>&1 &
 SERVE_PID=$!
 for _ in $(seq 100); do curl -sk -o /dev/null https://127.0.0.1:$HTTPS/healthz && break; sleep 0.1; done

@@ -84,7 +84,7 @@ public final class StreamLab: @unchecked Sendable {
         var drop: [String] = []
         if dropProbability > 0 { drop = ["identity", "drop-probability=\(dropProbability)", "!"] }
         let arguments = [
-            "netns", "exec", namespace, "timeout", "-s", "KILL", "30", "gst-launch-1.0", "-q",
+            "netns", "exec", namespace, "timeout", "-s", "KILL", "\(max(30, frames / 25 + 10))", "gst-launch-1.0", "-q",
             "rtpsession", "name=s", "rtcp-min-interval=1000000000",
             "videotestsrc", "num-buffers=\(frames)", "is-live=true", "pattern=\(pattern)", "!",
             "video/x-raw,width=\(size.width),height=\(size.height),framerate=25/1", "!",
