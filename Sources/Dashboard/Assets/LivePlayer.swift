@@ -4,7 +4,7 @@
 /// in "segments" mode, trims what is behind, keeps playback near the live edge, shows bitrate
 /// and distance to the live edge, and reconnects with back-off when the socket drops.
 enum LivePlayerScript {
-    static let version = "1"
+    static let version = "2"
 
     static let source = """
         // camhost live view: fMP4 over a WebSocket into Media Source Extensions. docs/live.md.
@@ -23,7 +23,7 @@ enum LivePlayerScript {
             var camera = video.dataset.live, stats = video.dataset.stats;
             var path = "/api/v1/cameras/" + encodeURIComponent(camera) + "/live";
             var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
-            var reconnects = 0, delay = 1000, bytes = 0, lastBytes = 0, lastTick = performance.now();
+            var reconnects = 0, delay = 1000, bytes = 0, lastBytes = 0, lastTick = performance.now(), lastData = 0;
             var current = null;   // { ws, ms, sb, queue, opened }
             video.muted = true;
             video.playsInline = true;
@@ -59,6 +59,7 @@ enum LivePlayerScript {
                 return;
               }
               bytes += data.byteLength;
+              lastData = performance.now();
               c.queue.push(data);
               pump(c);
             }
@@ -145,7 +146,10 @@ enum LivePlayerScript {
                 video.currentTime = Math.max(startOfLast, end - TARGET_BEHIND);
               }
               if (video.paused) { video.play().catch(function () {}); }
-              if (video.readyState >= 2) {
+              if (c.opened && !c.closed && lastData && now - lastData > 3000) {
+                // The socket is open but the camera sends nothing (its stream stopped or stalled).
+                field(stats, "state", "no picture for " + Math.round((now - lastData) / 1000) + " s");
+              } else if (video.readyState >= 2) {
                 delay = 1000;
                 field(stats, "state", "live");
               }
