@@ -43,7 +43,7 @@ let key = try FileDescriptor.open(arguments[1], .readOnly).readAll()
 let certificate = try FileDescriptor.open(arguments[2], .readOnly).readAll()
 let handler = Viewers()
 let server = try HTTPSServer(
-    configuration: .init(host: "127.0.0.1", port: 0, keyPEM: key, certificatePEM: certificate, priorities: TLSPolicy.serverPriorities, connectionMemoryBytes: Int(getenv("POOL").map { String(cString: $0) } ?? "32768")!),
+    configuration: .init(host: "127.0.0.1", port: 0, keyPEM: key, certificatePEM: certificate, priorities: TLSPolicy.serverPriorities),
     handler: { .webSocket($0, handler: handler, options: WebSocketOptions(maxMessageBytes: 1 << 16)) })
 // Written unbuffered: the script waits for this line while the server runs.
 FileDescriptor.standardOutput.write("port \(server.port)\n")

@@ -12,9 +12,11 @@ final class WebSocketEventLoop: Sendable {
     /// How long a closing connection waits for the peer's close frame before it is released
     /// (RFC 6455 section 7.1.1 leaves it to the implementation).
     static let closeWait: Duration = .seconds(2)
-    /// After the close handshake and our shutdown(SHUT_WR): time for the peer to end the stream
-    /// before the connection is released anyway.
+    /// After the close handshake and our shutdown(SHUT_WR), the connection is released once
+    /// libmicrohttpd's TLS pump has taken every byte we wrote (SIOCOUTQ is 0) and `pumpGrace`
+    /// has passed for it to hand them to GnuTLS, or after `linger` at the latest.
     static let linger: Duration = .milliseconds(200)
+    static let pumpGrace: Duration = .milliseconds(10)
     static let tick: Duration = .milliseconds(100)
     /// Marks the epoll token of a connection's TCP socket (connection ids stay far below it).
     static let peerSocketBit: UInt64 = 1 << 63
@@ -151,6 +153,8 @@ final class WebSocketEventLoop: Sendable {
         var watchingPeerSocket = false
         /// Close handshake done and our side shut down: waiting for the peer to end the stream.
         var lingerUntil: ContinuousClock.Instant?
+        /// When the socketpair was first seen empty while lingering.
+        var pumpedSince: ContinuousClock.Instant?
 
         init(_ registration: Registration) {
             connection = registration.connection
@@ -164,12 +168,15 @@ final class WebSocketEventLoop: Sendable {
 
     private func run() {
         var drivers: [UInt64: Driver] = [:]
+        /// Drivers with `lingerUntil` set, checked every few milliseconds.
+        var lingering = Set<UInt64>()
         var pendingCloses: [CloseRequest] = []
         var nextTick = ContinuousClock.now + Self.tick
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
 
         func release(_ driver: Driver, code: WebSocketCloseCode?) {
             guard drivers.removeValue(forKey: driver.connection.id) != nil else { return }
+            lingering.remove(driver.connection.id)
             epoll.remove(driver.fd.rawValue)
             if driver.watchingPeerSocket { epoll.remove(driver.peerSocket) }
             driver.connection.release()
@@ -194,6 +201,7 @@ final class WebSocketEventLoop: Sendable {
                     // stream first (RFC 6455 section 7.1.1).
                     driver.fd.shutdownWriting()
                     driver.lingerUntil = .now + Self.linger
+                    lingering.insert(driver.connection.id)
                 }
             case .blocked:
                 if !driver.wantsWrite {
@@ -270,6 +278,18 @@ final class WebSocketEventLoop: Sendable {
             }
         }
 
+        func checkLingering(_ now: ContinuousClock.Instant) {
+            for id in Array(lingering) {
+                guard let driver = drivers[id], let until = driver.lingerUntil else {
+                    lingering.remove(id)
+                    continue
+                }
+                if driver.pumpedSince == nil, driver.fd.unreadByPeer == 0 { driver.pumpedSince = now }
+                let pumped = driver.pumpedSince.map { now - $0 >= Self.pumpGrace } ?? false
+                if pumped || now >= until { release(driver, code: finishedCode(driver)) }
+            }
+        }
+
         func housekeeping(_ now: ContinuousClock.Instant) {
             for driver in Array(drivers.values) {
                 if let until = driver.lingerUntil {
@@ -310,7 +330,8 @@ final class WebSocketEventLoop: Sendable {
         }
 
         while true {
-            let timeout: Int32 = drivers.isEmpty && pendingCloses.isEmpty ? -1 : Int32(Self.tick.milliseconds)
+            let timeout: Int32 = !lingering.isEmpty ? 5
+                : drivers.isEmpty && pendingCloses.isEmpty ? -1 : Int32(Self.tick.milliseconds)
             let events = (try? epoll.wait(milliseconds: timeout)) ?? []
             for event in events {
                 if event.token == 0 {
@@ -323,7 +344,10 @@ final class WebSocketEventLoop: Sendable {
                     guard let driver = drivers[event.token & ~Self.peerSocketBit] else { continue }
                     epoll.remove(driver.peerSocket)
                     driver.watchingPeerSocket = false
-                    if driver.lingerUntil == nil { driver.lingerUntil = .now + Self.linger }
+                    if driver.lingerUntil == nil {
+                        driver.lingerUntil = .now + Self.linger
+                        lingering.insert(driver.connection.id)
+                    }
                     continue
                 }
                 guard let driver = drivers[event.token] else { continue }
@@ -370,6 +394,7 @@ final class WebSocketEventLoop: Sendable {
                 pendingCloses.append(request)
             }
             let now = ContinuousClock.now
+            if !lingering.isEmpty { checkLingering(now) }
             if now >= nextTick || !work.closes.isEmpty {
                 housekeeping(now)
                 nextTick = now + Self.tick
