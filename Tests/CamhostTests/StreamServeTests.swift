@@ -68,7 +68,12 @@ private func field(_ json: String, _ key: String) -> String? {
                                                  "simulate", "cameras", "--count", "1", "--profile", "plainval", "--id-prefix", "labcam-",
                                                  "--broker", "mqtt://\(lab.hostAddress):\(cameraSide)", "--config", configuration,
                                                  "--video", video.path, "--fps", "25"], environment: TestEnvironment.clean)
-        defer { camera.kill() }
+        // SIGTERM first: `timeout` passes it on to camhost; a SIGKILL of `timeout` alone would
+        // leave the simulator running (and reconnecting) after the test.
+        defer {
+            camera.signal(SIGTERM)
+            if camera.wait(timeout: .seconds(5)) == nil { camera.kill() }
+        }
 
         var listed = ""
         let receiving = Loopback.waitUntil(timeout: .seconds(30)) {
