@@ -86,6 +86,11 @@ struct LiveEndpointTests {
         let metrics = try f.request("/metrics").body
         #expect(metrics.contains(#"camhost_live_first_frame_seconds_count{camera="cam-1"} 3"#), "\(metrics)")
         #expect(metrics.contains(#"camhost_live_viewers{camera="cam-1"}"#))
+        // With live samples in it, /metrics still passes promtool.
+        let metricsFile = f.directory.file("live-metrics.txt")
+        try writeFile(metricsFile, metrics)
+        let check = try TestProcess.run("/bin/sh", ["-c", "promtool check metrics < \(metricsFile)"])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
     }
 
     func codec(_ sps: [UInt8]) -> String { sps[1...3].map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() }
