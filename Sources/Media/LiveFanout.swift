@@ -329,11 +329,13 @@ extension LiveFanout {
             return FragmentedMP4.fragment(sequenceNumber: picture.sequenceNumber, baseDecodeTime: picture.decodeTime, samples: [sample])
         }
 
-        /// The kept picture's fragment, built once and shared by every viewer after.
+        /// The kept picture's fragment, built once and shared by every viewer after. Its NAL
+        /// units are let go then: the fragment holds them (a watched GOP is kept once, not twice).
         mutating func fragment(ofKept index: Int) -> [UInt8] {
             if let built = kept[index].fragment { return built }
             let built = build(kept[index])
             kept[index].fragment = built
+            kept[index].nalUnits = []
             return built
         }
 
