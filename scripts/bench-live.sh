@@ -80,6 +80,8 @@ SENDER_PID=$!
 sleep 3
 
 cpu_ticks() { awk '{print $14 + $15}' /proc/$SERVE_PID/stat; }
+# The fan-out's own time per watched picture (camhost_live_fanout_seconds): "SUM COUNT".
+fanout() { curl -sk https://127.0.0.1:$HTTPS/metrics | awk '/^camhost_live_fanout_seconds_sum/ {s=$2} /^camhost_live_fanout_seconds_count/ {c=$2} END {print (s ? s : 0), (c ? c : 0)}'; }
 rss_kb() { awk '/VmRSS/ {print $2}' /proc/$SERVE_PID/status; }
 TICKS=$(getconf CLK_TCK)
 
@@ -94,10 +96,10 @@ for N in 1 10 50; do
         --viewers $N --seconds $((SECONDS_PER_RUN + 4)) --frames --out "$WORK/viewers-$N.json" &
     CLIENT=$!
     sleep 3   # connected, past the kept-GOP burst
-    c0=$(cpu_ticks); sleep "$SECONDS_PER_RUN"; c1=$(cpu_ticks); RSS=$(rss_kb)
+    f0=$(fanout); c0=$(cpu_ticks); sleep "$SECONDS_PER_RUN"; c1=$(cpu_ticks); RSS=$(rss_kb); f1=$(fanout)
     wait $CLIENT
     [ $N = 1 ] || echo "," >> "$WORK/bench-live.json"
-    echo "{\"viewers\": $N, \"cpu_ticks\": $((c1 - c0)), \"rss_kb\": $RSS, \"file\": \"$WORK/viewers-$N.json\"}" >> "$WORK/bench-live.json"
+    echo "{\"viewers\": $N, \"cpu_ticks\": $((c1 - c0)), \"rss_kb\": $RSS, \"fanout\": [\"$f0\", \"$f1\"], \"file\": \"$WORK/viewers-$N.json\"}" >> "$WORK/bench-live.json"
 done
 echo "]}" >> "$WORK/bench-live.json"
 
@@ -131,6 +133,9 @@ for run in bench["runs"]:
     p = lambda q: latencies[min(len(latencies) - 1, int(len(latencies) * q))] if latencies else float("nan")
     print(f"{n:>7} {p(0.5):>7.1f} {p(0.99):>7.1f} {p(1.0):>7.1f} {len(latencies):>8} {cpu:>9.1f} {(cpu - base) / n:>10.2f} "
           f"{run['rss_kb']:>7} {(run['rss_kb'] - bench['base_rss_kb']) / n:>13.0f}")
+    (s0, n0), (s1, n1) = [tuple(float(x) for x in f.split()) for f in run["fanout"]]
+    if n1 > n0:
+        print(f"        fan-out per picture (camhost_live_fanout_seconds): mean {(s1 - s0) / (n1 - n0) * 1e6:.0f} µs over {n1 - n0:.0f} pictures")
     closes = {str(v["close"]) for v in viewers}
     print(f"        closes: {closes}; fragments per viewer: min {min(v['fragments'] for v in viewers)}")
 try:

@@ -64,6 +64,11 @@ public final class LiveFanout: AccessUnitSink {
         /// Every first-frame time so far: how many, and their sum (a Prometheus summary).
         public var firstFrameCount = 0
         public var firstFrameSecondsSum = 0.0
+        /// Time the stream's thread spent in the fan-out per watched picture (building its
+        /// fragment and queueing it to every viewer): cumulative counts at `fanoutBounds`, sum, count.
+        public var fanoutBuckets = [UInt64](repeating: 0, count: LiveFanout.fanoutBounds.count)
+        public var fanoutSecondsSum = 0.0
+        public var fanoutCount = 0
         /// Why the last picture's parameter sets were refused (nil: fine).
         public var lastError: String?
         /// The current track, once a picture with valid parameter sets came.
@@ -71,6 +76,9 @@ public final class LiveFanout: AccessUnitSink {
         public var width: Int?
         public var height: Int?
     }
+
+    /// Upper bounds (seconds) of the fan-out time buckets.
+    public static let fanoutBounds: [Double] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1]
 
     public let camera: String
     public let options: Options
@@ -181,6 +189,8 @@ public final class LiveFanout: AccessUnitSink {
                 }
             }
             guard !s.viewers.isEmpty else { return ([], ask) }
+            let started = ContinuousClock.now
+            defer { s.observeFanout(started.duration(to: .now)) }
             let fragment = s.keptIsWhole ? s.fragment(ofKept: s.kept.count - 1) : s.build(picture)
             var closing: [any LiveViewer] = []
             var index = 0
@@ -345,6 +355,14 @@ extension LiveFanout {
             if v.viewer.send(status, ifQueuedBelow: .max) { statistics.bytesSent += UInt64(status.utf8.count) }
             if v.viewer.send(initSegment, ifQueuedBelow: .max) { statistics.bytesSent += UInt64(initSegment.count) }
             v.generation = generation
+        }
+
+        mutating func observeFanout(_ duration: Duration) {
+            let (seconds, attoseconds) = duration.components
+            let value = Double(seconds) + Double(attoseconds) / 1e18
+            for index in LiveFanout.fanoutBounds.indices where value <= LiveFanout.fanoutBounds[index] { statistics.fanoutBuckets[index] += 1 }
+            statistics.fanoutSecondsSum += value
+            statistics.fanoutCount += 1
         }
 
         mutating func firstFrame(of v: inout ViewerState, at time: ContinuousClock.Instant) {

@@ -86,6 +86,7 @@ struct LiveEndpointTests {
         let metrics = try f.request("/metrics").body
         #expect(metrics.contains(#"camhost_live_first_frame_seconds_count{camera="cam-1"} 3"#), "\(metrics)")
         #expect(metrics.contains(#"camhost_live_viewers{camera="cam-1"}"#))
+        #expect(metrics.contains(#"camhost_live_fanout_seconds_bucket{camera="cam-1",le="+Inf"}"#), "\(metrics)")
         // With live samples in it, /metrics still passes promtool.
         let metricsFile = f.directory.file("live-metrics.txt")
         try writeFile(metricsFile, metrics)

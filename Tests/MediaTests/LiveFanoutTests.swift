@@ -274,6 +274,9 @@ import Wire
         for viewer in viewers { fanout.attach(viewer) }
         Self.feed(fanout)
         #expect(fanout.statistics.fragmentsBuilt == 100 && fanout.statistics.viewers == 50)
+        // Each watched picture's time in the fan-out is counted (no picture was fed unwatched).
+        #expect(fanout.statistics.fanoutCount == 100 && fanout.statistics.fanoutBuckets.last == 100)
+        #expect(fanout.statistics.fanoutSecondsSum > 0)
         let reference = viewers[0].binaries
         #expect(reference.count == 101)
         for viewer in viewers.dropFirst() {

@@ -17,6 +17,15 @@ extension API {
             out.sample("camhost_live_first_frame_seconds_sum", [("camera", camera)], s.firstFrameSecondsSum)
             out.sample("camhost_live_first_frame_seconds_count", [("camera", camera)], Double(s.firstFrameCount))
         }
+        out.family("camhost_live_fanout_seconds", "histogram", "Time the stream's thread spends per watched picture building its fragment and queueing it to every viewer, by camera.")
+        for (camera, s) in all {
+            for (index, bound) in LiveFanout.fanoutBounds.enumerated() {
+                out.sample("camhost_live_fanout_seconds_bucket", [("camera", camera), ("le", PrometheusText.number(bound))], Double(s.fanoutBuckets[index]))
+            }
+            out.sample("camhost_live_fanout_seconds_bucket", [("camera", camera), ("le", "+Inf")], Double(s.fanoutCount))
+            out.sample("camhost_live_fanout_seconds_sum", [("camera", camera)], s.fanoutSecondsSum)
+            out.sample("camhost_live_fanout_seconds_count", [("camera", camera)], Double(s.fanoutCount))
+        }
         out.family("camhost_live_first_frame_last_seconds", "gauge", "The last viewer's time to its first keyframe, by camera.")
         for (camera, s) in all where s.lastFirstFrameSeconds != nil {
             out.sample("camhost_live_first_frame_last_seconds", [("camera", camera)], s.lastFirstFrameSeconds ?? 0)
