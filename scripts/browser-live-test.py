@@ -4,13 +4,14 @@
 Standard library only (Chrome DevTools protocol over --remote-debugging-pipe, as
 scripts/browser-test.py).
 
-Usage: browser-live-test.py BASE_URL NAME PASSWORD OUT_DIR CAMERA [--seconds 6] [--loads N] [--grid]
+Usage: browser-live-test.py BASE_URL NAME PASSWORD OUT_DIR CAMERA [--seconds 6] [--loads N] [--grid] [--hold S]
 Writes OUT_DIR/live.json:
   loads: one entry per page load of /cameras/CAMERA/live: first_frame_ms (page load to the first
          decoded frame, requestVideoFrameCallback, on the page's own clock), samples
          [ms, currentTime, videoWidth, videoHeight, decodedFrames], advance (currentTime from the
          first frame to SECONDS after load), frames (decoded by then), state (the page's text);
   grid:  on /live, the cameras of the <video data-live> tiles and the videoWidth of each after 4 s;
+  hold:  with --hold, [ms, currentTime, reconnects, state] every 250 ms on the camera's page;
   console_errors: console errors, exceptions and CSP reports seen on any page.
 Exit 0 when logged in and every page loaded; the caller judges the figures. Needs Debian's chromium.
 """
@@ -32,6 +33,8 @@ parser.add_argument("camera")
 parser.add_argument("--seconds", type=float, default=6)
 parser.add_argument("--loads", type=int, default=1)
 parser.add_argument("--grid", action="store_true")
+parser.add_argument("--hold", type=float, default=0,
+                    help="then stay on the camera's page this many seconds, sampling the player (a test drops the server meanwhile)")
 args = parser.parse_args()
 os.makedirs(args.out, exist_ok=True)
 chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -174,6 +177,16 @@ try:
                 f.write(base64.b64decode(shot["data"]))
             with open(os.path.join(args.out, "live-camera.html"), "w") as f:
                 f.write(evaluate(session, "document.documentElement.outerHTML") or "")
+    if args.hold > 0:
+        hold = []
+        deadline = time.time() + args.hold
+        while time.time() < deadline:
+            sample = evaluate(session, """(function () { var v = document.querySelector("video[data-live]");
+                var f = function (n) { var e = document.querySelector('[data-field="' + n + '"]'); return e ? e.textContent : null; };
+                return [performance.now(), v ? v.currentTime : -1, f("reconnects"), f("state")]; })()""")
+            hold.append(sample)
+            time.sleep(0.25)
+        result["hold"] = hold
     if args.grid:
         send("Page.navigate", {"url": args.base + "/live"}, session)
         wait_for_load(session)

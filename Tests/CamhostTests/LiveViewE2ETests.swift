@@ -178,6 +178,38 @@ struct LiveViewE2ETests {
         return object?["total"] as? Int ?? -1
     }
 
+    @Test func thePlayerReconnectsWhenServeComesBack() throws {
+        let live = try LiveServe()
+        #expect(live.serve.waitUntilServing(), "\(live.serve.process.errors())")
+        try live.lab.startCamera(frames: 1000, bitrateKbps: 1000)
+        #expect(try live.waitUntilLive())
+        let out = live.directory.file("browser-reconnect")
+        let browser = try TestProcess("python3", [Self.repository + "/scripts/browser-live-test.py", live.serve.url(""), "admin", Self.password,
+                                                  out, "lab-cam", "--seconds", "3", "--hold", "20"])
+        // While the page plays: serve stops (SIGTERM: its viewers get 1001) and starts again on
+        // the same port and data; the stream manager opens the stream anew.
+        Thread.sleep(forTimeInterval: 8)
+        live.serve.process.signal(SIGTERM)
+        #expect(live.serve.process.wait(timeout: .seconds(15)) != nil)
+        Thread.sleep(forTimeInterval: 1)
+        var environment = TestEnvironment.clean
+        environment["CAMHOST_MQTT_MANAGED_BROKER_PORT"] = "\(live.serve.brokerPort)"
+        let again = try TestProcess(TestEnvironment.camhostBinary,
+                                    ["serve", "--listen", "127.0.0.1:\(live.serve.port)", "--data-dir", live.directory.file("var"),
+                                     "--config", live.directory.file("camhost.toml")], environment: environment)
+        defer { again.signal(SIGTERM); if again.wait(timeout: .seconds(10)) == nil { again.kill() } }
+        #expect(browser.wait(timeout: .seconds(90)) == 0, "\(browser.output())\(browser.errors())")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(readFile(out + "/live.json").utf8)) as? [String: Any])
+        let hold = try #require(result["hold"] as? [[Any]])
+        let reconnects = hold.compactMap { ($0[2] as? String).flatMap { Int($0) } }.max() ?? 0
+        #expect(reconnects >= 1, "\(hold.map { "\($0[3])" })")
+        // Playing again at the end: the last 3 s of samples advance and say live.
+        let tail = hold.suffix(12)
+        let times = tail.compactMap { $0[1] as? Double }
+        #expect((times.last ?? 0) - (times.first ?? 0) >= 2, "currentTime at the end: \(times)")
+        #expect(tail.last?[3] as? String == "live", "\(tail.map { "\($0[3])" })")
+    }
+
     @Test func chromiumLogsInAndPlaysTheCameraAndTheGrid() throws {
         let live = try LiveServe(twoCameras: true)
         #expect(live.serve.waitUntilServing(), "\(live.serve.process.errors())")
