@@ -191,7 +191,9 @@ public final class LiveFanout: AccessUnitSink {
             guard !s.viewers.isEmpty else { return ([], ask) }
             let started = ContinuousClock.now
             defer { s.observeFanout(started.duration(to: .now)) }
-            let fragment = s.keptIsWhole ? s.fragment(ofKept: s.kept.count - 1) : s.build(picture)
+            // Built only when someone takes it: a viewer in step, or any at a keyframe.
+            let needed = unit.isKeyframe || s.viewers.contains { $0.phase == .live }
+            let fragment = !needed ? [] : s.keptIsWhole ? s.fragment(ofKept: s.kept.count - 1) : s.build(picture)
             var closing: [any LiveViewer] = []
             var index = 0
             while index < s.viewers.count {
