@@ -32,8 +32,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
 # run SERVER-COMMAND... : starts the server, reads its port, runs the viewers, prints the server's JSON.
 run() {
     local viewers=$1; shift
-    local out="$WORK/server.out"
-    "$@" > "$out" &
+    local out="$WORK/server-$viewers-$(basename "$1").out"
+    rm -f "$out"   # a stale port line from an earlier run would send the viewers elsewhere
+    "$@" > "$out" 2> "$out.err" &
     local pid=$!
     local port=""
     for _ in $(seq 100); do
@@ -41,9 +42,10 @@ run() {
         [ -n "$port" ] && break
         sleep 0.1
     done
-    [ -n "$port" ] || { echo "bench-websocket: the server printed no port" >&2; kill "$pid"; exit 70; }
-    "$PYTHON" scripts/bench-websocket.py viewers "wss://127.0.0.1:$port/live" "$viewers" > "$WORK/viewers.out"
-    wait "$pid"
+    [ -n "$port" ] || { echo "bench-websocket: the server printed no port" >&2; cat "$out.err" >&2; kill "$pid"; exit 70; }
+    "$PYTHON" scripts/bench-websocket.py viewers "wss://127.0.0.1:$port/live" "$viewers" > "$WORK/viewers.out" \
+        || { echo "bench-websocket: the viewers failed" >&2; kill "$pid"; exit 70; }
+    wait "$pid" || { echo "bench-websocket: $1 failed:" >&2; cat "$out.err" >&2; exit 70; }
     grep '^{' "$out"
 }
 

@@ -513,6 +513,13 @@ private let upgradeHandler: MHD_UpgradeHandler = { cls, connection, conCls, extr
     if let connection, let buffers = UpgradePumpBuffers.enlarge(urh, connection: connection, appSocket: socket) {
         context.upgradeBuffers.keep(buffers, for: connection)
     }
+    if tcpSocket >= 0 {
+        // libmicrohttpd turns Nagle's algorithm back on for an upgraded connection; a frame's
+        // last partial segment would then wait for the previous one's ACK (up to 40 ms of
+        // delayed ACK). Its pump sends with plain send(2), so this stays in effect.
+        var one: Int32 = 1
+        _ = setsockopt(tcpSocket, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
     state.upgraded = true
     context.inFlight.subtract(1, ordering: .releasing)
     context.onCompleted?(state.request, state.status, ContinuousClock.now - state.started)
