@@ -6,6 +6,7 @@
 #
 #   scripts/bench-streams.sh [STREAMS] [SECONDS]      # default 50 streams, 20 s
 #   RECORD=0 scripts/bench-streams.sh ...             # receive and parse only, no MP4 written
+#   TOOLS="serve ffmpeg" scripts/bench-streams.sh ... # only these rows (camhost serve gstreamer ffmpeg)
 #
 # Per tool: CPU (user+system of all its processes, % of one core per stream), proportional RSS
 # per stream (Pss, shared libraries divided among the processes), and packets lost (camhost:
@@ -16,6 +17,8 @@
 #              max-size-time=10 s, one per stream
 #   ffmpeg     -protocol_whitelist file,udp,rtp -i stream.sdp -c copy -f segment -segment_time 10
 #              -segment_format mp4 (fragmented: frag_keyframe+empty_moov), one per stream
+#   serve      every stream in one `camhost serve` ([[media.streams]]), recording: CPU and memory
+#              per stream inside the appliance (RECORD=1 only)
 # With RECORD=0 all three stop at the parser (camhost without --record, the peers into fakesink
 # and -f null): the comparison is then of receiving, reordering and depacketizing only.
 #
@@ -198,8 +201,58 @@ written() {
     echo "           $1 wrote $files segments, $((bytes / 1048576)) MB"
 }
 
+# Every stream inside ONE `camhost serve` ([[media.streams]], recording), as the appliance runs
+# them: CPU per stream, and memory per stream as (Pss while receiving - Pss of the same serve
+# without streams) / STREAMS. Only camhost's own process is measured (not its managed broker).
+serve_pss_kb() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
+SERVE_PID=
+start_serve() {  # $1: directory, $2: number of [[media.streams]] entries; sets SERVE_PID
+    local dir=$1 count=$2 i
+    rm -rf "$dir"; mkdir -p "$dir"
+    {
+        printf '[mqtt]\nmanaged_broker_port = %s\n\n' $((BASE_PORT - 2))
+        printf '[media]\nport_range = "%s-%s"\nsegment_seconds = 10\nrestart_after_seconds = 60\n' "$BASE_PORT" $((BASE_PORT + 2 * STREAMS + 1))
+        for ((i = 0; i < count; i++)); do
+            printf '\n[[media.streams]]\ncamera = "bench-%s"\nsource = "%s"\nport = %s\n' "$i" "$CAM_ADDR" $((BASE_PORT + 2 * i))
+        done
+    } > "$dir/camhost.toml"
+    env -u CAMHOST_BIN "$BIN" serve --listen 127.0.0.1:$((BASE_PORT - 1)) --data-dir "$dir/var" --config "$dir/camhost.toml" \
+        > "$dir/serve.out" 2> "$dir/serve.err" &
+    SERVE_PID=$!
+}
+run_serve() {
+    local base_pid pid base_pss pss ticks0 ticks1 drops0 drops1 sender
+    start_serve "$WORK/serve-base" 0
+    base_pid=$SERVE_PID
+    sleep 5
+    base_pss=$(serve_pss_kb "$base_pid")
+    kill -TERM "$base_pid"; wait "$base_pid" 2>/dev/null || true
+    start_serve "$WORK/serve" "$STREAMS"
+    pid=$SERVE_PID
+    sleep 5
+    drops0=$(udp_drops)
+    ticks0=$(cpu_ticks "$pid")
+    ip netns exec "$NS" /usr/bin/python3 -c "$SENDER" "$STREAM" "$HOST_ADDR" "$BASE_PORT" "$STREAMS" "$SECONDS_RUN" > "$WORK/serve/sent" &
+    sender=$!
+    sleep $((SECONDS_RUN / 2))
+    pss=$(serve_pss_kb "$pid")
+    wait $sender
+    sleep 1
+    ticks1=$(cpu_ticks "$pid")
+    drops1=$(udp_drops)
+    kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+    local cpu_per_stream
+    cpu_per_stream=$(awk -v t=$((ticks1 - ticks0)) -v hz="$TICKS" -v s="$SECONDS_RUN" -v n="$STREAMS" 'BEGIN { printf "%.2f", 100 * t / hz / (s + 1) / n }')
+    printf '%-10s cpu/stream %6s %%   mem/stream %6d kB   kernel udp drops %6d   sent %s   (one process: Pss %d kB, %d kB without streams)\n' \
+        "serve" "$cpu_per_stream" $(((pss - base_pss) / STREAMS)) $((drops1 - drops0)) "$(cat "$WORK/serve/sent")" "$pss" "$base_pss"
+    written serve
+    echo "serve $cpu_per_stream $(((pss - base_pss) / STREAMS)) $((drops1 - drops0))" >> "$WORK/results"
+}
+
 rm -f "$WORK/results"
 echo "== $STREAMS streams x ${SECONDS_RUN}s, $(nproc) cores, record=$RECORD"
+TOOLS=" ${TOOLS:-camhost serve gstreamer ffmpeg} "
+if [[ $TOOLS == *" camhost "* ]]; then
 run camhost camhost_one
 lost=0 frames=0
 for f in "$WORK"/camhost/*.out; do
@@ -208,9 +261,16 @@ for f in "$WORK"/camhost/*.out; do
 done
 echo "           camhost's own count: $lost packets lost, $frames pictures"
 [[ $RECORD == 1 ]] && written camhost
-run gstreamer gst_one
-[[ $RECORD == 1 ]] && written gstreamer
-run ffmpeg ffmpeg_one
-[[ $RECORD == 1 ]] && written ffmpeg
-awk '$1 == "camhost" { c = $2 } $1 != "camhost" && (min == "" || $2 < min) { min = $2; who = $1 }
-     END { if (c > 0) printf "camhost CPU per stream vs the lighter peer (%s): 1/%.1f\n", who, min / c }' "$WORK/results"
+fi
+if [[ $RECORD == 1 && $TOOLS == *" serve "* ]]; then run_serve; fi
+if [[ $TOOLS == *" gstreamer "* ]]; then
+    run gstreamer gst_one
+    [[ $RECORD == 1 ]] && written gstreamer
+fi
+if [[ $TOOLS == *" ffmpeg "* ]]; then
+    run ffmpeg ffmpeg_one
+    [[ $RECORD == 1 ]] && written ffmpeg
+fi
+awk '$1 == "camhost" || $1 == "serve" { own[$1] = $2 }
+     $1 != "camhost" && $1 != "serve" && (min == "" || $2 < min) { min = $2; who = $1 }
+     END { for (name in own) if (own[name] > 0 && min != "") printf "%s CPU per stream vs the lighter peer (%s): 1/%.1f\n", name, who, min / own[name] }' "$WORK/results"

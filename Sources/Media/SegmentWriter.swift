@@ -190,11 +190,12 @@ final class SegmentWriter {
     }
 
     private func writeFragment(_ fragment: MP4Fragment, to open: inout Open) throws(Errno) {
-        try open.file.writeAll(fragment.bytes)
-        open.bytes += fragment.bytes.count
+        try open.file.writeAll([fragment.header] + fragment.payloads)
+        let count = fragment.byteCount
+        open.bytes += count
         open.frames += fragment.sampleCount
         open.durationTicks += fragment.duration
-        statistics.withLock { $0.bytesWritten += Int64(fragment.bytes.count) }
+        statistics.withLock { $0.bytesWritten += Int64(count) }
     }
 
     /// A write failed (disk full, I/O error): keep what was whole, close the segment, and start

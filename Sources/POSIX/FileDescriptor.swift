@@ -106,6 +106,40 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
         try writeAll(Array(bytes))
     }
 
+    /// Writes the buffers one after the other, whole, with writev(2) (a short write goes on
+    /// where it stopped): one system call for a header and the pictures after it, no copy.
+    public func writeAll(_ buffers: [[UInt8]]) throws(Errno) {
+        var index = 0, offset = 0   // the first byte not yet written
+        while index < buffers.count {
+            if offset == buffers[index].count { index += 1; offset = 0; continue }
+            let batch = buffers[index..<min(buffers.count, index + 1024)]   // IOV_MAX on Linux
+            let result: Result<Int, Errno> = withIOVectors(batch, skippingFirst: offset) { vectors in
+                valueOrErrno { Glibc.writev(rawValue, vectors.baseAddress, Int32(vectors.count)) }
+            }
+            var written = try result.get()
+            while written > 0 && index < buffers.count {
+                let left = buffers[index].count - offset
+                if written >= left { written -= left; index += 1; offset = 0 } else { offset += written; written = 0 }
+            }
+        }
+    }
+
+    /// Calls `body` with an iovec for each buffer (the first one from `offset`), the pointers
+    /// valid inside it: each array's bytes are borrowed by a nested `withUnsafeBytes`.
+    private func withIOVectors<R>(_ buffers: ArraySlice<[UInt8]>, skippingFirst offset: Int, _ body: (UnsafeBufferPointer<iovec>) -> R) -> R {
+        var vectors: [iovec] = []
+        vectors.reserveCapacity(buffers.count)
+        func borrow(_ position: Int) -> R {
+            guard position < buffers.endIndex else { return vectors.withUnsafeBufferPointer(body) }
+            return buffers[position].withUnsafeBytes { raw in
+                let skip = position == buffers.startIndex ? offset : 0
+                vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress.map { $0 + skip }), iov_len: raw.count - skip))
+                return borrow(position + 1)
+            }
+        }
+        return borrow(buffers.startIndex)
+    }
+
     private func writeAll(_ raw: UnsafeRawBufferPointer) -> Result<Void, Errno> {
         var written = 0
         while written < raw.count {

@@ -217,8 +217,18 @@ public enum FragmentedMP4 {
     /// `baseDecodeTime`, `trun` with each sample's duration, size and flags) and the `mdat`
     /// holding the samples in order. `sequenceNumber` starts at 1 and increases by one.
     public static func fragment(sequenceNumber: UInt32, baseDecodeTime: UInt64, samples: [MP4Sample]) -> [UInt8] {
+        var bytes = fragmentHeader(sequenceNumber: sequenceNumber, baseDecodeTime: baseDecodeTime, samples: samples,
+                                   reserving: samples.reduce(0) { $0 + $1.data.count })
+        for sample in samples { bytes.append(contentsOf: sample.data) }
+        return bytes
+    }
+
+    /// The fragment without its pictures: `moof` and the `mdat` header, which the samples' data
+    /// follow in order. A writer that has the pictures in hand writes them after it (writev)
+    /// instead of copying a second of video into one buffer.
+    public static func fragmentHeader(sequenceNumber: UInt32, baseDecodeTime: UInt64, samples: [MP4Sample], reserving extra: Int = 0) -> [UInt8] {
         let payload = samples.reduce(0) { $0 + $1.data.count }
-        var b = MP4BoxWriter(capacity: 120 + samples.count * 12 + payload)
+        var b = MP4BoxWriter(capacity: 120 + samples.count * 12 + extra)
         b.box("moof") { b in
             b.fullBox("mfhd") { b in b.u32(sequenceNumber) }
             b.box("traf") { b in
@@ -244,7 +254,6 @@ public enum FragmentedMP4 {
         b.bytes[dataOffsetAt] = UInt8(dataOffset >> 24); b.bytes[dataOffsetAt + 1] = UInt8(dataOffset >> 16 & 0xFF)
         b.bytes[dataOffsetAt + 2] = UInt8(dataOffset >> 8 & 0xFF); b.bytes[dataOffsetAt + 3] = UInt8(dataOffset & 0xFF)
         b.u32(UInt32(8 + payload)); b.fourCC("mdat")
-        for sample in samples { b.append(sample.data) }
         return b.bytes
     }
 }

@@ -60,9 +60,9 @@ public struct MP4Fragmenter: Sendable {
             duration += UInt64(lastDuration)
             if picture.isSync { keyframes += 1 }
         }
-        let bytes = FragmentedMP4.fragment(sequenceNumber: nextSequenceNumber, baseDecodeTime: decodeTime, samples: samples)
-        let fragment = MP4Fragment(bytes: bytes, sequenceNumber: nextSequenceNumber, startTime: decodeTime, duration: duration,
-                                   sampleCount: samples.count, keyframes: keyframes)
+        let header = FragmentedMP4.fragmentHeader(sequenceNumber: nextSequenceNumber, baseDecodeTime: decodeTime, samples: samples)
+        let fragment = MP4Fragment(header: header, payloads: samples.map(\.data), sequenceNumber: nextSequenceNumber, startTime: decodeTime,
+                                   duration: duration, sampleCount: samples.count, keyframes: keyframes)
         nextSequenceNumber &+= 1
         decodeTime += duration
         pending.removeAll(keepingCapacity: true)
@@ -70,9 +70,22 @@ public struct MP4Fragmenter: Sendable {
     }
 }
 
-/// One written fragment (`moof` + `mdat`) and what it holds; times in 90 kHz ticks.
+/// One written fragment (`moof` + `mdat`) and what it holds; times in 90 kHz ticks. Kept as
+/// the header and the pictures' own buffers, so writing it copies no picture (a second of
+/// 8 Mbit/s video would otherwise be one more megabyte allocated, filled and freed).
 public struct MP4Fragment: Sendable, Hashable {
-    public var bytes: [UInt8]
+    /// `moof` and the `mdat` header.
+    public var header: [UInt8]
+    /// The `mdat` payload: each picture's length-prefixed NAL units, in order.
+    public var payloads: [[UInt8]]
+    /// The whole fragment in one buffer (tests and readers; writers use `header` + `payloads`).
+    public var bytes: [UInt8] {
+        var bytes = header
+        bytes.reserveCapacity(byteCount)
+        for payload in payloads { bytes.append(contentsOf: payload) }
+        return bytes
+    }
+    public var byteCount: Int { payloads.reduce(header.count) { $0 + $1.count } }
     public var sequenceNumber: UInt32
     /// Decode time of its first picture, from the start of the file.
     public var startTime: UInt64

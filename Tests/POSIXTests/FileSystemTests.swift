@@ -1,5 +1,6 @@
 import Foundation
 import POSIX
+import Synchronization
 import Testing
 import TestSupport
 #if canImport(Glibc)
@@ -81,5 +82,42 @@ import Glibc
         #expect(throws: Errno.directoryNotEmpty) { try Directory.removeDirectory(Array("sub".utf8), in: fd) }
         try Directory.unlink("link", in: fd)
         #expect(!FileSystem.exists(directory + "/d/link") && FileSystem.isDirectory(directory + "/d/sub"), "the link went, not what it pointed to")
+    }
+}
+
+/// `writeAll(_ buffers:)`: writev of many buffers, short writes resumed where they stopped.
+@Suite struct VectorWriteTests {
+    @Test func buffersArriveWholeAndInOrderThroughAPipeThatTakesLessThanAsked() throws {
+        // A pipe holds 64 KiB: writev of 300 KiB returns short and the rest must follow from
+        // the right byte of the right buffer (the first one resumed mid-way, empty ones skipped).
+        let buffers: [[UInt8]] = [Array(repeating: 1, count: 100_000), [], (0..<150_000).map { UInt8(truncatingIfNeeded: $0 * 7) },
+                                  [9], [], Array(repeating: 3, count: 70_001)]
+        let expected = buffers.flatMap { $0 }
+        let (reader, writer) = try FileDescriptor.pipe()
+        let received = Mutex<[UInt8]>([])
+        let thread = startThread {
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                guard let n = try? chunk.withUnsafeMutableBytes({ raw throws(Errno) in try reader.read(into: raw) }), n > 0 else { break }
+                received.withLock { $0 += chunk[0..<n] }
+                usleep(100)   // slower than the writer: its writev calls come back short
+            }
+        }
+        try writer.writeAll(buffers)
+        writer.close()
+        joinThread(thread)
+        reader.close()
+        let bytes = received.withLock { $0 }
+        #expect(bytes.count == expected.count)
+        #expect(bytes == expected)
+    }
+
+    @Test func writingToAClosedPipeIsAnErrorNotAHang() throws {
+        let (reader, writer) = try FileDescriptor.pipe()
+        reader.close()
+        let previous = signal(SIGPIPE, SIG_IGN)
+        defer { signal(SIGPIPE, previous) }
+        #expect(throws: Errno.brokenPipe) { try writer.writeAll([[1, 2, 3], [4]]) }
+        writer.close()
     }
 }
