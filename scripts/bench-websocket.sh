@@ -32,7 +32,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
 # run SERVER-COMMAND... : starts the server, reads its port, runs the viewers, prints the server's JSON.
 run() {
     local viewers=$1; shift
-    local out="$WORK/server-$viewers-$(basename "$1").out"
+    local out
+    out="$WORK/server-$viewers-$(basename "$1").out"
     rm -f "$out"   # a stale port line from an earlier run would send the viewers elsewhere
     "$@" > "$out" 2> "$out.err" &
     local pid=$!
