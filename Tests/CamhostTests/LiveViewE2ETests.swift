@@ -179,9 +179,12 @@ struct LiveViewE2ETests {
 
     /// The camera's recordings in the index.
     func recordings(_ live: LiveServe) throws -> Int {
-        let json = try live.serve.curl(["-H", "Authorization: Bearer \(live.token)", live.serve.url("/api/v1/recordings?camera=lab-cam&limit=1")]).stdout
-        let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
-        return object?["total"] as? Int ?? -1
+        let answer = try live.serve.curl(["-H", "Authorization: Bearer \(live.token)", live.serve.url("/api/v1/recordings?camera=lab-cam&limit=1")])
+        guard let object = try? JSONSerialization.jsonObject(with: Data(answer.stdout.utf8)) as? [String: Any] else {
+            throw TestFailure("/api/v1/recordings: curl \(answer.status) \(answer.stderr); serve running: \(live.serve.process.isRunning)\n"
+                              + String(live.serve.process.errors().suffix(3000)))
+        }
+        return object["total"] as? Int ?? -1
     }
 
     @Test func thePlayerReconnectsWhenServeComesBack() throws {
