@@ -477,16 +477,20 @@ private func queueUpgrade(_ response: HTTPResponse, for state: RequestState, on 
 
 /// An upgraded socket's handle, given back exactly once from the event loop.
 ///
-/// Over TLS, libmicrohttpd 0.9.75 in epoll mode does not end the TCP connection after
-/// MHD_UPGRADE_ACTION_CLOSE until something else happens on it: a client waiting for the
-/// server's end of the stream after the close handshake (RFC 6455 section 7.1.1; Python
-/// websockets waits 10 s) waited for its own time-out. Shutting the TCP socket's sending side
-/// first sends the FIN after whatever TLS records are already queued (the event loop gave
-/// libmicrohttpd a moment to pump the last frames), and the peer's answering FIN lets
-/// libmicrohttpd clean up.
+/// libmicrohttpd 0.9.75's CLOSE action, called from our thread, sets `was_closed` and then
+/// resumes the connection. If its pump has finished forwarding in both directions by then, a
+/// worker thread may free the connection between those two steps and the resume writes to freed
+/// memory (read in its source). The pump finishes only when the client's side has ended, so the
+/// CLOSE action comes first, while the client still waits for our end of the stream (it does
+/// after the close handshake, RFC 6455 section 7.1.1); only then is the TCP socket's sending
+/// side shut down. libmicrohttpd does not end the TCP connection itself after the CLOSE action
+/// (clients waited their own time-out, 10 s in Python websockets): the FIN follows the TLS
+/// records already queued, and the client's answering FIN lets libmicrohttpd clean up; until
+/// then the socket stays open. When the client has already hung up the TCP socket is left alone
+/// (libmicrohttpd may close it at any moment then). docs/websocket.md has the known problem
+/// that remains with a pool of libmicrohttpd threads.
 private final class UpgradeHandle: @unchecked Sendable {
-    // Safe: `urh` and `tcpSocket` are used once, by `close`, behind the atomic flag; the TCP
-    // socket stays libmicrohttpd's (and open) until the CLOSE action.
+    // Safe: `urh` and `tcpSocket` are used once, by `close`, behind the atomic flag.
     private let urh: OpaquePointer
     private let tcpSocket: Int32
     private let closed = Atomic<Bool>(false)
@@ -494,10 +498,10 @@ private final class UpgradeHandle: @unchecked Sendable {
         self.urh = urh
         self.tcpSocket = tcpSocket
     }
-    func close() {
+    func close(peerGone: Bool) {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        if tcpSocket >= 0 { _ = shutdown(tcpSocket, Int32(SHUT_WR)) }
         _ = cmicrohttpd_upgrade_close(urh)
+        if tcpSocket >= 0 && !peerGone { _ = shutdown(tcpSocket, Int32(SHUT_WR)) }
     }
 }
 
@@ -506,10 +510,10 @@ private let upgradeHandler: MHD_UpgradeHandler = { cls, connection, conCls, extr
     guard let urh else { return }
     let tcpSocket = connection.map { cmicrohttpd_connection_fd($0) } ?? -1
     let handle = UpgradeHandle(urh, tcpSocket: tcpSocket)
-    guard let cls, let conCls else { handle.close(); return }
+    guard let cls, let conCls else { handle.close(peerGone: false); return }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
     let state = Unmanaged<RequestState>.fromOpaque(conCls).takeUnretainedValue()
-    guard let upgrade = state.upgrade, let loop = context.eventLoop() else { handle.close(); return }
+    guard let upgrade = state.upgrade, let loop = context.eventLoop() else { handle.close(peerGone: false); return }
     if let connection, let buffers = UpgradePumpBuffers.enlarge(urh, connection: connection, appSocket: socket) {
         context.upgradeBuffers.keep(buffers, for: connection)
     }
@@ -531,7 +535,7 @@ private let upgradeHandler: MHD_UpgradeHandler = { cls, connection, conCls, extr
     let webSocket = loop.makeConnection(request: upgrade.request, options: upgrade.options, handler: upgrade.handler)
     loop.register(WebSocketEventLoop.Registration(
         connection: webSocket, fd: FileDescriptor(rawValue: socket), owner: owner, extraIn: extra, peerSocket: tcpSocket,
-        release: { handle.close() }))
+        release: { peerGone in handle.close(peerGone: peerGone) }))
 }
 
 /// Holds a response's TLS records in the socket until the whole response is written, then sends

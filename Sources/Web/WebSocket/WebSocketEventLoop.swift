@@ -32,8 +32,9 @@ final class WebSocketEventLoop: Sendable {
         /// The TCP socket under libmicrohttpd's TLS pump (-1: none), watched only for the peer's
         /// hang-up: libmicrohttpd 0.9.75 does not pass a vanished client on to the socketpair.
         var peerSocket: Int32 = -1
-        /// Gives the socket back to libmicrohttpd (MHD_upgrade_action CLOSE), exactly once.
-        let release: @Sendable () -> Void
+        /// Gives the socket back to libmicrohttpd (MHD_upgrade_action CLOSE), exactly once; the
+        /// argument says whether the peer has already hung up.
+        let release: @Sendable (_ peerGone: Bool) -> Void
     }
 
     private struct CloseRequest {
@@ -89,7 +90,7 @@ final class WebSocketEventLoop: Sendable {
             // Upgraded while the server stops: give the socket straight back.
             open.subtract(1, ordering: .relaxed)
             registration.connection.release()
-            registration.release()
+            registration.release(false)
         }
     }
 
@@ -135,7 +136,7 @@ final class WebSocketEventLoop: Sendable {
         let connection: WebSocketConnection
         let fd: FileDescriptor
         let owner: UInt
-        let releaseHandle: @Sendable () -> Void
+        let releaseHandle: @Sendable (_ peerGone: Bool) -> Void
         let peerSocket: Int32
         var parser: WebSocketFrameParser
         var lastReceived = ContinuousClock.now
@@ -151,6 +152,8 @@ final class WebSocketEventLoop: Sendable {
         var failed = false
         var wantsWrite = false
         var watchingPeerSocket = false
+        /// The client's TCP side hung up (EPOLLRDHUP), or our socket ended or failed.
+        var peerGone = false
         /// Close handshake done and our side shut down: waiting for the peer to end the stream.
         var lingerUntil: ContinuousClock.Instant?
         /// When the socketpair was first seen empty while lingering.
@@ -180,7 +183,7 @@ final class WebSocketEventLoop: Sendable {
             epoll.remove(driver.fd.rawValue)
             if driver.watchingPeerSocket { epoll.remove(driver.peerSocket) }
             driver.connection.release()
-            driver.releaseHandle()
+            driver.releaseHandle(driver.peerGone)
             open.subtract(1, ordering: .relaxed)
             driver.connection.handler.closed(driver.connection, code: code)
         }
@@ -197,9 +200,10 @@ final class WebSocketEventLoop: Sendable {
                     try? epoll.modify(driver.fd.rawValue, events: [.readable, .peerHangUp], token: driver.connection.id)
                 }
                 if (driver.peerCloseReceived || driver.failed) && driver.connection.isClosing && driver.lingerUntil == nil {
-                    // Both close frames exchanged and ours written: the server ends the TCP
-                    // stream first (RFC 6455 section 7.1.1).
-                    driver.fd.shutdownWriting()
+                    // Both close frames exchanged and ours written: once libmicrohttpd's pump
+                    // has taken our last bytes the socket goes back and the server ends the
+                    // TCP stream first (RFC 6455 section 7.1.1). Not shutdown(2) here: that
+                    // would let the pump finish before the CLOSE action (see UpgradeHandle).
                     driver.lingerUntil = .now + Self.linger
                     lingering.insert(driver.connection.id)
                 }
@@ -209,6 +213,7 @@ final class WebSocketEventLoop: Sendable {
                     try? epoll.modify(driver.fd.rawValue, events: [.readable, .writable, .peerHangUp], token: driver.connection.id)
                 }
             case .failed:
+                driver.peerGone = true
                 release(driver, code: driver.peerCloseReceived ? finishedCode(driver) : nil)
             }
         }
@@ -227,11 +232,13 @@ final class WebSocketEventLoop: Sendable {
                 } catch .wouldBlock {
                     return
                 } catch {
+                    driver.peerGone = true
                     release(driver, code: driver.peerCloseReceived ? finishedCode(driver) : nil)
                     return
                 }
                 if count == 0 {
                     // The peer ended the stream: after a close handshake that is the normal end.
+                    driver.peerGone = true
                     release(driver, code: driver.peerCloseReceived ? finishedCode(driver) : nil)
                     return
                 }
@@ -344,6 +351,7 @@ final class WebSocketEventLoop: Sendable {
                     guard let driver = drivers[event.token & ~Self.peerSocketBit] else { continue }
                     epoll.remove(driver.peerSocket)
                     driver.watchingPeerSocket = false
+                    driver.peerGone = true
                     if driver.lingerUntil == nil {
                         driver.lingerUntil = .now + Self.linger
                         lingering.insert(driver.connection.id)
@@ -366,7 +374,7 @@ final class WebSocketEventLoop: Sendable {
                     try epoll.add(registration.fd.rawValue, events: [.readable, .peerHangUp], token: registration.connection.id)
                 } catch {
                     registration.connection.release()
-                    registration.release()
+                    registration.release(false)
                     open.subtract(1, ordering: .relaxed)
                     continue
                 }
