@@ -136,7 +136,7 @@ public enum ConfigSchema {
         Settings.mediaThumbnailConcurrency.key,
         Settings.mediaTimeoutSeconds.key,
         Settings.mediaSegmentSeconds.key,
-    ] + Settings.streamKeys + [
+    ] + Settings.streamKeys + Settings.liveKeys + [
         Settings.diagnosticsWatchCameras.key,
         Settings.diagnosticsWatchInterface.key,
         Settings.controlProfilesDir.key,

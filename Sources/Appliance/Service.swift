@@ -110,7 +110,12 @@ public final class Service: Sendable {
             interface: configuration[Settings.diagnosticsWatchInterface])
         // kurento: media.engine = "kurento" drives Kurento Media Server instead of the builtin receiver.
         let engine = MediaEngineWiring.engine(configuration: configuration, store: store, watch: rtcpWatch)
-        let streams = StreamManager.forService(configuration: configuration, store: store, control: control, demo: demo != nil, engine: engine)
+        // live: each stream's pictures also go to its camera's live fan-out (browsers over WebSocket);
+        // a new viewer's keyframe request goes back through the manager to the camera.
+        let live = LiveRegistry(options: LiveFanout.Options(configuration: configuration))
+        let streams = StreamManager.forService(configuration: configuration, store: store, control: control, demo: demo != nil, engine: engine,
+                                               sinks: { live.sinks(for: $0) })
+        live.connect(keyframeRequests: { [weak streams] camera in streams?.requestKeyframe(camera: camera) })
         streams.run()
 
         // The dashboard: accounts and sessions, the RTCP watch's alarms, camera control, /metrics.
@@ -124,6 +129,7 @@ public final class Service: Sendable {
                 metricsAccess: MetricsAccess(allow: configuration[Settings.metricsAllow], token: configuration[Settings.metricsToken]))
             environment.rateLimiter = security.rateLimiter
             environment.streams = streams
+            environment.live = live
             return environment
         }())
 

@@ -151,7 +151,7 @@ public final class Dashboard: Sendable {
 
 /// Headers every response carries (HSTS, CSP without inline script, no framing, no sniffing).
 enum SecurityPolicy {
-    static let contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
+    static let contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
         + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
     /// Adds each policy header the response does not set itself (a handler may set its own).

@@ -93,6 +93,8 @@ public struct DashboardEnvironment: Sendable {
     public var maximumCaptureSeconds: Int = 30
     /// The stream manager of `serve` (issue 12); nil: no streams (`/api/v1/streams` is empty).
     public var streams: StreamManager?
+    /// live: the cameras' live fan-outs (issue 13); nil: no live view (`/api/v1/cameras/{camera}/live` answers 409).
+    public var live: LiveRegistry?
 
     public init(store: Store, recordingsRoot: String, auth: any DashboardAuth, cameras: (any DashboardCameras)?,
                 rtcpWatch: @escaping @Sendable () -> [RTCPWatchEntry] = { [] },

@@ -82,7 +82,8 @@ final class DashboardFixture: @unchecked Sendable {
     var root: String { directory.file("recordings") }
     var base: String { "https://127.0.0.1:\(server.port)" }
 
-    init(maximumBodyBytes: Int = 64 * 1024, recordings: Int = 6, streams: StreamManager? = nil, alarms: [RTCPWatchEntry]? = nil) throws {
+    init(maximumBodyBytes: Int = 64 * 1024, recordings: Int = 6, live: LiveRegistry? = nil, streams: StreamManager? = nil,
+         alarms: [RTCPWatchEntry]? = nil) throws {
         directory = try TemporaryDirectory(prefix: "dashboard")
         let credentials = try TLSCredentials.ensure(keyPath: directory.file("key.pem"), certPath: directory.file("cert.pem"))
         certificate = directory.file("cert.pem")
@@ -98,6 +99,7 @@ final class DashboardFixture: @unchecked Sendable {
             },
             retentionPolicy: RetentionPolicy(maxAgeDays: 30, minAgeDays: 0, freeSpaceFloorPercent: 0, safetyMaxSharePercent: 100, orphanGraceMinutes: 0, settleSeconds: 0),
             certificateExpiry: 1_900_000_000, metricsAccess: MetricsAccess(allow: ["127.0.0.1"], token: "metrics-secret"))
+        environment.live = live   // live: the live view's fan-outs, when a test has them
         environment.streams = streams
         let dashboard = Dashboard(environment: environment)
         self.dashboard = dashboard

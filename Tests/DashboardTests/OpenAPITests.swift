@@ -23,6 +23,9 @@ struct OpenAPITests {
         try record("/api/v1/cameras/{camera}/commands", "/api/v1/cameras/cam-1/commands", method: "POST", json: #"{"command":"reboot"}"#)
         try record("/api/v1/cameras/{camera}/commands", "/api/v1/cameras/cam-1/commands", method: "POST", json: #"{"command":"dance"}"#)
         try record("/api/v1/cameras/{camera}/commands", "/api/v1/cameras/cam-1/commands", method: "POST", token: "read-token", json: #"{"command":"reboot"}"#)
+        // live: refusals before the upgrade are the API's JSON errors.
+        try record("/api/v1/cameras/{camera}/live", "/api/v1/cameras/nope/live")
+        try record("/api/v1/cameras/{camera}/live", "/api/v1/cameras/nope/live", token: "forged")
         try record("/api/v1/recordings", "/api/v1/recordings")
         try record("/api/v1/recordings", "/api/v1/recordings?camera=cam-1&from=2000-01-01&to=2100-12-31&limit=2&offset=1")
         try record("/api/v1/recordings", "/api/v1/recordings?from=yesterday")

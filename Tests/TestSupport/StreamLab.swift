@@ -74,22 +74,28 @@ public final class StreamLab: @unchecked Sendable {
     /// the host, RTCP sent from and received on `cameraRTCPPort`. `dropProbability` loses RTP
     /// packets after the payloader (this kernel has no netem). Ends by itself after the frames.
     @discardableResult
-    public func startCamera(frames: Int, dropProbability: Double = 0, bitrateKbps: Int = 1500, codec: String = "h264") throws -> TestProcess {
+    /// `port` (default `rtpPort`), `size` and `pattern` (videotestsrc's: `snow` keeps x264 near
+    /// its bitrate) let a test run a second camera beside the first.
+    public func startCamera(frames: Int, dropProbability: Double = 0, bitrateKbps: Int = 1500, codec: String = "h264",
+                            port: UInt16? = nil, size: (width: Int, height: Int) = (640, 360), pattern: String = "ball") throws -> TestProcess {
+        let port = port ?? rtpPort
+        // A second camera's RTP and RTCP leave from ports of their own.
+        let (rtpFrom, rtcpFrom) = port == rtpPort ? (cameraRTPPort, cameraRTCPPort) : (cameraRTPPort + 2, cameraRTCPPort + 2)
         var drop: [String] = []
         if dropProbability > 0 { drop = ["identity", "drop-probability=\(dropProbability)", "!"] }
         let arguments = [
-            "netns", "exec", namespace, "timeout", "-s", "KILL", "30", "gst-launch-1.0", "-q",
+            "netns", "exec", namespace, "timeout", "-s", "KILL", "\(max(30, frames / 25 + 10))", "gst-launch-1.0", "-q",
             "rtpsession", "name=s", "rtcp-min-interval=1000000000",
-            "videotestsrc", "num-buffers=\(frames)", "is-live=true", "pattern=ball", "!",
-            "video/x-raw,width=640,height=360,framerate=25/1", "!",
+            "videotestsrc", "num-buffers=\(frames)", "is-live=true", "pattern=\(pattern)", "!",
+            "video/x-raw,width=\(size.width),height=\(size.height),framerate=25/1", "!",
             codec == "h265" ? "x265enc" : "x264enc", "tune=zerolatency", "speed-preset=ultrafast", "key-int-max=25", "bitrate=\(bitrateKbps)", "!",
             codec == "h265" ? "rtph265pay" : "rtph264pay", "config-interval=-1", "pt=96", "mtu=1200", "!",
         ] + drop + [
             "s.send_rtp_sink",
-            "s.send_rtp_src", "!", "udpsink", "host=\(hostAddress)", "port=\(rtpPort)", "bind-port=\(cameraRTPPort)",
-            "s.send_rtcp_src", "!", "udpsink", "host=\(hostAddress)", "port=\(rtpPort + 1)", "bind-port=\(cameraRTCPPort)",
+            "s.send_rtp_src", "!", "udpsink", "host=\(hostAddress)", "port=\(port)", "bind-port=\(rtpFrom)",
+            "s.send_rtcp_src", "!", "udpsink", "host=\(hostAddress)", "port=\(port + 1)", "bind-port=\(rtcpFrom)",
             "sync=false", "async=false",
-            "udpsrc", "port=\(cameraRTCPPort)", "reuse=true", "!", "s.recv_rtcp_sink",
+            "udpsrc", "port=\(rtcpFrom)", "reuse=true", "!", "s.recv_rtcp_sink",
         ]
         let process = try TestProcess("/sbin/ip", arguments)
         processes.append(process)

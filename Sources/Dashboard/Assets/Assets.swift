@@ -2,7 +2,7 @@
 /// only 'self'). Each is served with a long cache lifetime under a versioned path.
 enum Assets {
     /// Bumped whenever a file below changes, so browsers fetch the new one.
-    static let version = "2"
+    static let version = "3"
 
     struct File: Sendable {
         var contentType: String
@@ -15,6 +15,9 @@ enum Assets {
         "app.js": File(contentType: "text/javascript; charset=utf-8", bytes: Array(javaScript.utf8), etag: "\"js-\(version)-\(javaScript.utf8.count)\""),
         "icon.svg": File(contentType: "image/svg+xml", bytes: Array(icon.utf8), etag: "\"icon-\(version)\""),
         "placeholder.svg": File(contentType: "image/svg+xml", bytes: Array(placeholder.utf8), etag: "\"ph-\(version)\""),
+        // live: the live-view player (LivePlayer.swift).
+        "live.js": File(contentType: "text/javascript; charset=utf-8", bytes: Array(LivePlayerScript.source.utf8),
+                        etag: "\"live-\(LivePlayerScript.version)-\(LivePlayerScript.source.utf8.count)\""),
     ]
 
     static let icon = """
@@ -80,6 +83,11 @@ enum Assets {
         dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0}
         dl.kv dt{color:var(--muted)} dl.kv dd{margin:0}
         .result{min-height:1.2em;font-size:.85rem}
+        .live-one video{max-height:80vh}
+        .live-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:.75rem}
+        .live-tile{margin:0;background:var(--card);border:1px solid var(--line);border-radius:10px;padding:.5rem}
+        .live-tile figcaption{display:flex;justify-content:space-between;gap:.5rem;padding-top:.35rem;font-size:.9rem}
+        .live-link{font-size:.85rem;white-space:nowrap}
         @media (max-width:640px){header nav{order:3;flex-basis:100%}header .who{margin-left:auto}main{padding:.6rem}.hide-narrow{display:none}th,td{padding:.4rem .35rem}.thumb{width:88px;height:50px}}
         """
 

@@ -45,6 +45,7 @@ extension API {
         }
         out.family("camhost_tls_certificate_expiry_timestamp_seconds", "gauge", "When the served TLS certificate expires (notAfter), seconds since the epoch.")
         out.sample("camhost_tls_certificate_expiry_timestamp_seconds", [], Double(environment.certificateExpiry))
+        writeLiveMetrics(into: &out)   // live: viewers, bytes, drops, first-frame time
         let process = ProcessStatistics.current()
         out.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
         out.sample("process_resident_memory_bytes", [], process.residentBytes)

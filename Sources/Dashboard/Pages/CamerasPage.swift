@@ -98,7 +98,10 @@ extension Pages {
                         r.element("td") { $0.element("strong", text: id) }
                         r.element("td") { Pages.badge(&$0, camera.online ? "online" : "offline", camera.online ? "ok" : "bad") }
                         r.element("td", text: camera.mode.isEmpty ? "–" : camera.mode)
-                        r.element("td", text: camera.stream.isEmpty ? "–" : camera.stream)
+                        r.element("td") { c in
+                            c.text(camera.stream.isEmpty ? "–" : camera.stream)
+                            liveLink(&c, id)   // live: a link when its live view is available
+                        }
                         r.element("td", [("class", "hide-narrow")], text: camera.firmware.isEmpty ? "–" : camera.firmware)
                         r.element("td", [("class", "hide-narrow")], text: Pages.time(camera.listEntry.lastSeen))
                         if withCommands {

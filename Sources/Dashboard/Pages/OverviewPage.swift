@@ -1,4 +1,5 @@
 import Control
+import Media
 import Web
 
 /// The overview: cameras, streams, alarms, disk usage with a chart of the last two weeks.
@@ -39,6 +40,13 @@ extension Pages {
                 if let volume {
                     let usedPercent = volume.total > 0 ? Int((Double(volume.total - volume.available) / Double(volume.total) * 100).rounded()) : 0
                     card(&cards, "Disk free", Pages.bytes(volume.available) + " (\(100 - usedPercent) %)", kind: usedPercent >= 90 ? "bad" : nil)
+                }
+            }
+            // live: the streaming cameras, one click from their live view.
+            if let streaming = environment.live?.streamingCameras, !streaming.isEmpty {
+                body.element("p", [("class", "row")]) { p in
+                    p.element("a", [("href", "/live")], text: "Live view (\(streaming.count) streaming)")
+                    for camera in streaming { p.element("a", [("href", "/cameras/\(FormData.encode(camera))/live"), ("class", "live-link")], text: camera) }
                 }
             }
             body.element("h2", text: "Recorded per day (last 14 days)")

@@ -10,7 +10,7 @@ struct Pages: Sendable {
     let api: API
 
     static let navigation: [(path: String, title: String)] = [
-        ("/", "Overview"), ("/cameras", "Cameras"), ("/recordings", "Recordings"), ("/diagnostics", "Diagnostics"),
+        ("/", "Overview"), ("/cameras", "Cameras"), ("/live", "Live"), ("/recordings", "Recordings"), ("/diagnostics", "Diagnostics"),
         ("/health", "Health"), ("/audit", "Audit log"),
     ]
 

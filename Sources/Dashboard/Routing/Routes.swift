@@ -21,6 +21,9 @@ enum Routes {
         Route(.get, "/cameras", .signedIn(.read), rate: .page, .page { pages, call in pages.cameras(call.user, message: nil) }),
         Route(.post, "/cameras/{camera}/command", .signedIn(.command), rate: .page, refusal: .says("Viewers cannot send camera commands."),
               .page { pages, call in pages.command(call.parameter, form: call.form, principal: call.user) }),
+        // live: one camera's live view and the grid of all streaming cameras.
+        Route(.get, "/live", .signedIn(.read), rate: .page, .page { pages, call in pages.liveGrid(call.user) }),
+        Route(.get, "/cameras/{camera}/live", .signedIn(.read), rate: .page, .page { pages, call in try pages.liveCamera(call.parameter, principal: call.user) }),
         Route(.get, "/recordings", .signedIn(.read), rate: .page, .page { pages, call in try pages.recordingsPage(call.request, principal: call.user, message: nil) }),
         Route(.get, "/recordings/cleanup", .signedIn(.delete), rate: .page, refusal: .says("Only admins can delete recordings."),
               .page { pages, call in try pages.cleanupPreview(call.request, principal: call.user) }),
@@ -43,6 +46,8 @@ enum Routes {
         Route(.get, "/api/v1/cameras/{camera}", .signedIn(.read), rate: .api, .api { api, call in try api.camera(call.parameter) }),
         Route(.post, "/api/v1/cameras/{camera}/commands", .signedIn(.command), rate: .api, refusal: .doing("sending camera commands"),
               .api { api, call in try api.command(call) }),
+        // live: the live view's WebSocket (docs/live.md) and its pages.
+        Route(.get, "/api/v1/cameras/{camera}/live", .signedIn(.read), rate: .api, .api { api, call in try api.live(call) }),
         Route(.get, "/api/v1/recordings", .signedIn(.read), rate: .api, .api { api, call in try api.recordingsList(call.request) }),
         Route(.post, "/api/v1/recordings/delete", .signedIn(.delete), rate: .api, refusal: .doing("deleting recordings"),
               .api { api, call in try api.deleteRecordings(call) }),
