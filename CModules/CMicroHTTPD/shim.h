@@ -57,6 +57,23 @@ cmicrohttpd_request_values(struct MHD_Connection *connection,
         iterator, cls);
 }
 
+/* MHD_get_daemon_info is variadic; this asks for the epoll descriptor of a daemon started
+   without its own thread (camhost runs it: DaemonRunner). */
+static inline int
+cmicrohttpd_epoll_fd(struct MHD_Daemon *daemon) {
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    return info ? info->epoll_fd : -1;
+}
+
+/* How long the caller may wait before MHD_run must run again, in milliseconds (capped);
+   `cap` when libmicrohttpd has no deadline. */
+static inline int
+cmicrohttpd_timeout_ms(struct MHD_Daemon *daemon, int cap) {
+    MHD_UNSIGNED_LONG_LONG timeout = 0;
+    if (MHD_YES != MHD_get_timeout(daemon, &timeout)) return cap;
+    return timeout < (MHD_UNSIGNED_LONG_LONG) cap ? (int) timeout : cap;
+}
+
 /* MHD_upgrade_action is variadic; this is its CLOSE action, which gives an upgraded socket
    back to libmicrohttpd (the application must never close() it itself). */
 static inline enum MHD_Result

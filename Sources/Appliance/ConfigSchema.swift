@@ -207,8 +207,8 @@ extension Array: SettingValue where Element == String {
 public enum Settings {
     public static let serverListen = Setting<String>("server", "listen", "127.0.0.1:5000",
         "Address and port of the HTTPS dashboard: HOST:PORT, [IPv6]:PORT. Use 0.0.0.0:5000 to serve the LAN.")
-    public static let serverThreads = Setting<Int>("server", "threads", 2,
-        "Worker threads of the HTTPS server (one epoll loop each).", range: 1...64)
+    public static let serverThreads = Setting<Int>("server", "threads", 1,
+        "Threads of the HTTPS server (one epoll loop each). Keep 1 where live view is used: with 1, libmicrohttpd runs on camhost's own thread, where WebSockets are also closed; a pool has libmicrohttpd 0.9.75's race that can corrupt the heap when many WebSockets close at once (docs/websocket.md). One thread serves ~15,000 API requests a second here.", range: 1...64)
     public static let serverConnectionTimeoutSeconds = Setting<Int>("server", "connection_timeout_seconds", 30,
         "Idle keep-alive connections and clients too slow to send a request are closed after this.", range: 1...3600)
     public static let serverMaxBodyBytes = Setting<Int>("server", "max_body_bytes", 1_048_576,

@@ -8,7 +8,11 @@ extension Settings {
     public static let mediaLiveSlowViewerSeconds = Setting<Int>("media", "live_slow_viewer_seconds", 5,
         "Live view: a viewer that cannot take a keyframe for this long is closed (WebSocket close 1008).", range: 1...300)
 
-    static let liveKeys: [ConfigKey] = [mediaLiveQueueKB.key, mediaLiveSlowViewerSeconds.key]
+    public static let mediaLiveKeepGOPMinutes = Setting<Int>("media", "live_keep_gop_minutes", 10,
+        "Live view: how long after its last viewer a stream keeps its last GOP, so the next viewer starts at once (0: only while watched). A stream nobody watched for longer holds no pictures; its next first viewer waits for a keyframe (the camera is asked for one).",
+        range: 0...1_000_000)
+
+    static let liveKeys: [ConfigKey] = [mediaLiveQueueKB.key, mediaLiveSlowViewerSeconds.key, mediaLiveKeepGOPMinutes.key]
 }
 
 extension LiveFanout.Options {
@@ -17,6 +21,7 @@ extension LiveFanout.Options {
     init(configuration: Configuration) {
         let queue = configuration[Settings.mediaLiveQueueKB] * 1024
         self.init(viewerQueueBytes: queue, keptBytes: min(4 << 20, queue * 2 / 3),
-                  slowViewerTimeout: .seconds(configuration[Settings.mediaLiveSlowViewerSeconds]))
+                  slowViewerTimeout: .seconds(configuration[Settings.mediaLiveSlowViewerSeconds]),
+                  keepGOPAfterViewer: .seconds(60 * configuration[Settings.mediaLiveKeepGOPMinutes]))
     }
 }

@@ -39,11 +39,17 @@ public final class LiveFanout: AccessUnitSink {
         public var keptBytes: Int = 4 << 20
         /// A viewer that cannot take a keyframe for this long is closed (1008).
         public var slowViewerTimeout: Duration = .seconds(5)
+        /// How long after its last viewer a stream still keeps its GOP (nil: always). A stream
+        /// nobody watches then holds no pictures (a GOP is ~250 KB at 2 Mbit/s, 2 MB at 8 Mbit/s
+        /// with 2-s GOPs); its next first viewer waits for a keyframe, which it asks for.
+        public var keepGOPAfterViewer: Duration?
 
-        public init(viewerQueueBytes: Int = 6 << 20, keptBytes: Int = 4 << 20, slowViewerTimeout: Duration = .seconds(5)) {
+        public init(viewerQueueBytes: Int = 6 << 20, keptBytes: Int = 4 << 20, slowViewerTimeout: Duration = .seconds(5),
+                    keepGOPAfterViewer: Duration? = nil) {
             self.viewerQueueBytes = viewerQueueBytes
             self.keptBytes = keptBytes
             self.slowViewerTimeout = slowViewerTimeout
+            self.keepGOPAfterViewer = keepGOPAfterViewer
         }
     }
 
@@ -106,6 +112,7 @@ public final class LiveFanout: AccessUnitSink {
         let time = now()
         let limit = options.viewerQueueBytes
         let askKeyframe = state.withLock { s -> Bool in
+            s.lastViewerAt = time
             var v = ViewerState(viewer: viewer, attachedAt: time)
             var ask = true
             if s.track != nil, s.keptIsWhole, !s.kept.isEmpty {
@@ -174,10 +181,13 @@ public final class LiveFanout: AccessUnitSink {
                 }
             }
             let picture = s.place(unit)
+            if !s.viewers.isEmpty { s.lastViewerAt = time }
             if unit.isKeyframe {
-                s.kept.removeAll(keepingCapacity: true)
+                // Watched lately (or always, without a limit): keep this GOP for the next viewer.
+                let keeping = options.keepGOPAfterViewer.map { after in s.lastViewerAt.map { $0.duration(to: time) < after } ?? false } ?? true
+                s.kept.removeAll(keepingCapacity: keeping)
                 s.keptBytes = 0
-                s.keptIsWhole = true
+                s.keptIsWhole = keeping
             }
             if s.keptIsWhole {
                 s.kept.append(picture)
@@ -270,6 +280,8 @@ extension LiveFanout {
     struct State {
         let createdAt: ContinuousClock.Instant
         var lastPictureAt: ContinuousClock.Instant?
+        /// When a viewer was last attached or watching (nil: never).
+        var lastViewerAt: ContinuousClock.Instant?
         var track: VideoTrack?
         /// Bumped on each new track: viewers with an older one get the new header first.
         var generation = 0

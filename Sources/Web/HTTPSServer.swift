@@ -36,7 +36,7 @@ public final class HTTPSServer: Sendable {
         public init(
             host: String = "127.0.0.1", port: UInt16 = 5000, keyPEM: [UInt8], certificatePEM: [UInt8],
             priorities: String, connectionTimeoutSeconds: UInt32 = 30, maximumBodyBytes: Int = 1 << 20,
-            connectionLimit: UInt32 = 1000, threads: UInt32 = 2, connectionMemoryBytes: Int = 32 * 1024
+            connectionLimit: UInt32 = 1000, threads: UInt32 = 1, connectionMemoryBytes: Int = 32 * 1024
         ) {
             self.host = host
             self.port = port
@@ -81,7 +81,10 @@ public final class HTTPSServer: Sendable {
     }
 
     private static func startDaemon(listening fd: Int32, configuration: Configuration, context: ServerContext) -> OpaquePointer? {
-        let flags = MHD_USE_TLS.rawValue | MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
+        // One thread: libmicrohttpd runs on a thread of ours (DaemonRunner), where upgraded
+        // connections are also closed (0.9.75 races otherwise). A pool: its own threads.
+        let ownThread = configuration.threads <= 1
+        let flags = MHD_USE_TLS.rawValue | (ownThread ? 0 : MHD_USE_INTERNAL_POLLING_THREAD.rawValue) | MHD_USE_EPOLL.rawValue
             | MHD_USE_ITC.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_ALLOW_UPGRADE.rawValue
         let key = configuration.keyPEM + [0]
         let cert = configuration.certificatePEM + [0]
@@ -113,8 +116,22 @@ public final class HTTPSServer: Sendable {
                 }
             }
         }
+        if ownThread, let started {
+            guard let runner = DaemonRunner(daemon: started) else {
+                MHD_stop_daemon(started)
+                return nil
+            }
+            daemonContext.runner.withLock { $0 = runner }
+        }
         daemonContext.daemon.store(started.map { UInt(bitPattern: $0) } ?? 0, ordering: .releasing)
         return started
+    }
+
+    /// Stops a daemon: its runner first (when it has one: the upgrade closes still queued run
+    /// then), then libmicrohttpd.
+    private static func stopDaemon(_ daemon: OpaquePointer, context: ServerContext) {
+        context.runner(of: UInt(bitPattern: daemon))?.stop()
+        MHD_stop_daemon(daemon)
     }
 
     /// Serves a new key and certificate (a renewal) to every connection made from now on, without
@@ -139,12 +156,12 @@ public final class HTTPSServer: Sendable {
             guard let fallback = Self.startDaemon(listening: socket, configuration: previous, context: context) else {
                 current = nil
                 context.closeWebSockets(owner: UInt(bitPattern: running), wait: WebSocketEventLoop.closeWait)
-                MHD_stop_daemon(running)
+                Self.stopDaemon(running, context: context)
                 throw MHDError(.daemonStart, "libmicrohttpd refused the new TLS key and certificate, and could not restart with the old ones")
             }
             current = fallback
             context.closeWebSockets(owner: UInt(bitPattern: running), wait: WebSocketEventLoop.closeWait)
-            MHD_stop_daemon(running)
+            Self.stopDaemon(running, context: context)
             throw MHDError(.daemonStart, "libmicrohttpd refused the new TLS key and certificate; the old ones stay in use")
         }
         configuration.withLock { $0 = updated }
@@ -160,7 +177,7 @@ public final class HTTPSServer: Sendable {
             // Upgraded connections still open after the grace: close frames, then every handle
             // back to libmicrohttpd (it must not be stopped with one outstanding).
             self.context.closeWebSockets(owner: UInt(bitPattern: retired.pointer), wait: WebSocketEventLoop.closeWait)
-            MHD_stop_daemon(retired.pointer)
+            Self.stopDaemon(retired.pointer, context: self.context)
         }
     }
 
@@ -191,7 +208,7 @@ public final class HTTPSServer: Sendable {
         // back to libmicrohttpd before the daemon stops.
         let left = max(.zero, min(deadline - clock.now, WebSocketEventLoop.closeWait))
         context.stopWebSockets(wait: left)
-        MHD_stop_daemon(daemon)
+        Self.stopDaemon(daemon, context: context)
     }
 
     deinit {
@@ -222,6 +239,13 @@ final class ServerContext: Sendable {
     /// One per daemon started (a few per year of certificate renewals); kept for the server's
     /// life because libmicrohttpd holds their address as the access handler's `cls`.
     private let daemonContexts = Mutex<[DaemonContext]>([])
+
+    /// The runner of the daemon at `daemon` (its MHD_Daemon pointer), if it has one.
+    func runner(of daemon: UInt) -> DaemonRunner? {
+        daemonContexts.withLock { contexts in
+            contexts.first { $0.daemon.load(ordering: .acquiring) == daemon }?.runner.withLock { $0 }
+        }
+    }
 
     func makeDaemonContext() -> DaemonContext {
         let made = DaemonContext(server: self)
@@ -272,6 +296,8 @@ final class DaemonContext: Sendable {
     let server: ServerContext
     /// The daemon's address (its MHD_Daemon pointer), set once it has started.
     let daemon = Atomic<UInt>(0)
+    /// The thread that runs the daemon, when it has no thread of its own (server.threads = 1).
+    let runner = Mutex<DaemonRunner?>(nil)
     init(server: ServerContext) { self.server = server }
 }
 
@@ -494,14 +520,27 @@ private final class UpgradeHandle: @unchecked Sendable {
     private let urh: OpaquePointer
     private let tcpSocket: Int32
     private let closed = Atomic<Bool>(false)
-    init(_ urh: OpaquePointer, tcpSocket: Int32) {
+    /// The thread that runs the connection's daemon (DaemonRunner): the CLOSE action and the
+    /// shutdown run there, never beside libmicrohttpd's own processing. nil with a thread pool.
+    private let runner: DaemonRunner?
+    init(_ urh: OpaquePointer, tcpSocket: Int32, runner: DaemonRunner?) {
         self.urh = urh
         self.tcpSocket = tcpSocket
+        self.runner = runner
     }
     func close(peerGone: Bool) {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        _ = cmicrohttpd_upgrade_close(urh)
-        if tcpSocket >= 0 && !peerGone { _ = shutdown(tcpSocket, Int32(SHUT_WR)) }
+        let handle = Handle(urh: urh)
+        let tcpSocket = tcpSocket
+        let work: @Sendable () -> Void = {
+            _ = cmicrohttpd_upgrade_close(handle.urh)
+            if tcpSocket >= 0 && !peerGone { _ = shutdown(tcpSocket, Int32(SHUT_WR)) }
+        }
+        if let runner { runner.perform(work) } else { work() }
+    }
+    private struct Handle: @unchecked Sendable {
+        // Safe: used once, by the one CLOSE action.
+        let urh: OpaquePointer
     }
 }
 
@@ -509,10 +548,10 @@ private final class UpgradeHandle: @unchecked Sendable {
 private let upgradeHandler: MHD_UpgradeHandler = { cls, connection, conCls, extraIn, extraInSize, socket, urh in
     guard let urh else { return }
     let tcpSocket = connection.map { cmicrohttpd_connection_fd($0) } ?? -1
-    let handle = UpgradeHandle(urh, tcpSocket: tcpSocket)
-    guard let cls, let conCls else { handle.close(peerGone: false); return }
+    let state = conCls.map { Unmanaged<RequestState>.fromOpaque($0).takeUnretainedValue() }
+    let handle = UpgradeHandle(urh, tcpSocket: tcpSocket, runner: state?.daemon?.runner.withLock { $0 })
+    guard let cls, let state else { handle.close(peerGone: false); return }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
-    let state = Unmanaged<RequestState>.fromOpaque(conCls).takeUnretainedValue()
     guard let upgrade = state.upgrade, let loop = context.eventLoop() else { handle.close(peerGone: false); return }
     if let connection, let buffers = UpgradePumpBuffers.enlarge(urh, connection: connection, appSocket: socket) {
         context.upgradeBuffers.keep(buffers, for: connection)

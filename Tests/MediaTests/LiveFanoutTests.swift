@@ -196,6 +196,35 @@ import Wire
         #expect(zip(first, again).allSatisfy { pair in sameStorage(pair.0, pair.1) })
     }
 
+    @Test func aStreamNobodyWatchedLatelyKeepsNoGOPAndItsNextViewerAsksForAKeyframe() throws {
+        // media.live_keep_gop_minutes: kept while watched and for 2 s (here) after the last viewer.
+        let clock = TestClock()
+        let requests = Atomic<Int>(0)
+        let fanout = LiveFanout(camera: "cam1", options: .init(keepGOPAfterViewer: .seconds(2)),
+                                requestKeyframe: { requests.add(1, ordering: .relaxed) }, now: clock.now)
+        Self.feed(fanout, range: 0..<30, clock: clock)   // never watched: nothing kept
+        let cold = TestViewer()
+        fanout.attach(cold)
+        #expect(requests.load(ordering: .relaxed) == 1, "no GOP kept: the camera is asked for a keyframe")
+        #expect(cold.fragments.isEmpty)
+        Self.feed(fanout, range: 30..<60, clock: clock)   // keyframe at 50: the viewer starts there
+        #expect(cold.fragments.first?.syncs == [true] && cold.fragments.count == 10)
+        fanout.detach(cold)
+        Self.feed(fanout, range: 60..<80, clock: clock)   // the GOP of 75 starts 0.6 s after the viewer left
+        let warm = TestViewer()
+        fanout.attach(warm)
+        #expect(requests.load(ordering: .relaxed) == 1, "watched 0.6 s ago: the GOP was kept")
+        #expect(warm.fragments.first?.syncs == [true] && warm.fragments.count == 5)
+        fanout.detach(warm)
+        clock.advance(.seconds(3))
+        Self.feed(fanout, range: 80..<100, clock: clock)   // no keyframe after 75: the kept GOP stays until one
+        Self.feed(fanout, Self.video, range: 0..<30, startTimestamp: 5_000_000 + 100 * 3600, clock: clock)  // keyframes at 0 and 25, 3 s after
+        let late = TestViewer()
+        fanout.attach(late)
+        #expect(requests.load(ordering: .relaxed) == 2, "unwatched for 3 s > 2 s: the GOP was let go, a keyframe is asked for")
+        #expect(late.fragments.isEmpty)
+    }
+
     @Test func withoutAKeptGOPTheCameraIsAskedForAKeyframe() throws {
         let requests = Atomic<Int>(0)
         let fanout = LiveFanout(camera: "cam1", requestKeyframe: { requests.add(1, ordering: .relaxed) })
