@@ -174,7 +174,7 @@ struct ConfigAddressTests {
         let configuration = Configuration()
         #expect(Set(ConfigSchema.keys.map(\.path)).count == ConfigSchema.keys.count)
         #expect(configuration[Settings.serverListen] == "127.0.0.1:5000")
-        #expect(configuration[Settings.serverThreads] == 2)
+        #expect(configuration[Settings.serverThreads] == 1)   // one thread: libmicrohttpd on camhost's own (docs/websocket.md)
         #expect(configuration[Settings.metricsAllow] == ["127.0.0.1", "::1"])
         for key in ConfigSchema.keys { #expect(configuration.values[key.path] == key.defaultValue, "\(key.path)") }
     }
