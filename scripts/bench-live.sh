@@ -19,7 +19,6 @@ set -euo pipefail
 SECONDS_PER_RUN=${1:-15}
 LOADS=${2:-5}
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(dirname "$HERE")
 BIN=${CAMHOST_BIN:-$("$HERE/build-release.sh")}
 unset CAMHOST_BIN   # camhost reads CAMHOST_* as configuration
 WORK=$(mktemp -d /tmp/bench-live-XXXXXX)
