@@ -39,8 +39,16 @@ struct ManagedBrokerServeTests {
 
         // Twice: the second restart comes within a minute of the first, when the broker's restart
         // delay and every client's back-off have doubled (5.8 s before this was fixed).
+        var killed: Int32?
         for round in 1...2 {
-            let broker = try #require(try serve.brokerPID())
+            // /healthz is refreshed every 2 s: after a restart it names the new broker a moment later.
+            var pid: Int32?
+            #expect(Loopback.waitUntil(timeout: .seconds(10)) {
+                pid = try? serve.brokerPID()
+                return pid != nil && pid != killed
+            }, "round \(round): /healthz names no running managed broker")
+            let broker = try #require(pid)
+            killed = broker
             kill(broker, SIGKILL)
             #expect(Loopback.waitUntil(timeout: .seconds(5)) { !isAlive(broker) })
             #expect(Loopback.waitUntil(timeout: .seconds(20)) { Loopback.isListening(serve.brokerPort) })
