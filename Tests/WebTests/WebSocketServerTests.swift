@@ -281,11 +281,14 @@ struct WebSocketServerTests {
         usleep(200_000)
         _ = fill()
         #expect(slow.queuedBytes > limit - chunk.count - 14 && slow.queuedBytes <= limit)
+        // A reader that never reads keeps its queue at the limit: a send to it is taken only
+        // when the kernel moved bytes on (TCP's and the TLS pump's buffers grow under load, so
+        // a few may be), and its queue never goes over the limit; the others get every message.
         for _ in 0..<second {
             let sent = fast.filter { $0.send(.binary(chunk), ifQueuedBelow: 4 << 20) }.count
             #expect(sent == readers)
-            let accepted = slow.send(.binary(chunk), ifQueuedBelow: limit)
-            #expect(!accepted)
+            slow.send(.binary(chunk), ifQueuedBelow: limit)
+            #expect(slow.queuedBytes <= limit)
         }
         #expect(python.wait(timeout: .seconds(90)) == 0, "\(python.errors())")
         let seen = try parseJSON(python.output())
